@@ -1,0 +1,81 @@
+"""popup-loket: kiosk, queue tickets and live display board for a pop-up front office.
+
+Imports happen inside `create_app` on purpose: `loket run` must apply gevent's monkey patching
+before Flask, SQLAlchemy or the socket libraries are first imported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, database, auth, API, sockets and pages."""
+    from pathlib import Path
+
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    from display import events as display_events
+    from display import views as display_views
+    from kiosk import config, errors, security
+    from kiosk.cli import register_cli
+    from kiosk.database import make_engine, make_sessionmaker
+    from kiosk.extensions import (
+        SocketIONotifier,
+        babel,
+        close_db_session,
+        csrf,
+        limiter,
+        login_manager,
+    )
+    from kiosk.i18n import select_locale
+    from kiosk.services.base import utc_now
+    from kiosk.views import auth
+    from kiosk.views.api import init_api
+
+    root = Path(__file__).resolve().parent.parent
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(root / "templates"),
+        static_folder=str(root / "static"),
+    )
+    app.config["CLOCK"] = utc_now
+    config.load(app, test_config)
+
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["loket.engine"] = engine
+    app.extensions["loket.sessionmaker"] = make_sessionmaker(engine)
+    app.teardown_appcontext(close_db_session)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(display_views.bp)
+    init_api(app)
+    errors.init_app(app)
+    security.init_app(app)
+    register_cli(app)
+
+    sio = SocketIO()
+    display_events.register(sio)  # handlers before init_app, see shared/NOTES.md
+    sio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        logger=False,
+        engineio_logger=False,
+    )
+    app.extensions["loket.notifier"] = SocketIONotifier(sio)
+    return app

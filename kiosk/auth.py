@@ -1,0 +1,161 @@
+"""Who is calling: a logged-in staff member, a staff bearer token, or a paired device.
+
+Devices authenticate with a long-lived credential, either as an HttpOnly cookie (their browser)
+or as ``Authorization: Bearer ldv_…`` (API clients). Requests authenticated by a cookie must
+carry a CSRF token on unsafe methods; bearer requests need none, as browsers never add them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from kiosk.extensions import account_service, csrf, db_session, login_manager
+from kiosk.models import Device, DeviceKind, Role, StaffUser
+from kiosk.services.accounts import DEVICE_TOKEN_PREFIX, STAFF_TOKEN_PREFIX
+from kiosk.services.base import Actor
+from kiosk.services.errors import DomainError
+
+DEVICE_COOKIE = "loket_device"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    status = 401
+    message = "Log in or send a valid token."
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+    message = "You may not do this."
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: StaffUser | None = None
+    device: Device | None = None
+    via: str = "none"  # session | bearer | cookie | none
+
+    @property
+    def actor(self) -> Actor:
+        origin = request.remote_addr
+        if self.user is not None:
+            return Actor("staff", self.user.id, origin)
+        if self.device is not None:
+            return Actor("device", self.device.id, origin)
+        return Actor("public", None, origin)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> StaffUser | None:
+    try:
+        return account_service().user(int(user_id))
+    except ValueError:
+        return None
+
+
+def current_principal() -> Principal:
+    """Resolve (once per request) who is calling; a bad bearer token is an error, not anonymity."""
+    if "principal" in g:
+        return g.principal
+    principal = _resolve()
+    g.principal = principal
+    return principal
+
+
+def _resolve() -> Principal:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+        accounts = account_service()
+        if token.startswith(STAFF_TOKEN_PREFIX):
+            user = accounts.user_for_token(token)
+            if user is not None:
+                return Principal(user=user, via="bearer")
+        elif token.startswith(DEVICE_TOKEN_PREFIX):
+            device = accounts.device_for_credential(token)
+            if device is not None:
+                _seen(device)
+                return Principal(device=device, via="bearer")
+        raise Unauthorized("The token is unknown, expired or revoked.")
+    if current_user.is_authenticated:
+        return Principal(user=current_user._get_current_object(), via="session")
+    credential = request.cookies.get(DEVICE_COOKIE)
+    if credential:
+        device = account_service().device_for_credential(credential)
+        if device is not None:
+            _seen(device)
+            return Principal(device=device, via="cookie")
+    return Principal()
+
+
+def _seen(device: Device) -> None:
+    """Note the device's last contact, at most once a minute (it feeds the health view)."""
+    service = account_service()
+    now = service.now()
+    if device.last_seen_at is None or now - device.last_seen_at > timedelta(minutes=1):
+        device.last_seen_at = now
+        db_session().commit()
+
+
+def _check_csrf(principal: Principal) -> None:
+    if principal.via in ("session", "cookie") and request.method not in ("GET", "HEAD", "OPTIONS"):
+        try:
+            csrf.protect()
+        except CSRFError as error:
+            raise Forbidden("The CSRF token is missing or invalid. Reload the page.") from error
+
+
+def require_staff(role: Role = Role.STAFF) -> Callable[[F], F]:
+    """API guard: a staff member with at least `role`, by session or bearer token."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            if principal.user is None:
+                if principal.device is not None:
+                    raise Forbidden("A device cannot do this; log in as staff.")
+                raise Unauthorized()
+            if not principal.user.has_role(role):
+                raise Forbidden(f"This needs the role '{role.value}'.")
+            _check_csrf(principal)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def require_device_or_staff(kind: DeviceKind) -> Callable[[F], F]:
+    """API guard: a paired device of `kind`, or any staff member."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            if principal.user is not None and principal.user.has_role(Role.STAFF):
+                pass
+            elif principal.device is not None:
+                if principal.device.kind != kind:
+                    raise Forbidden(f"Only a {kind.value} device or staff may do this.")
+            else:
+                raise Unauthorized()
+            _check_csrf(principal)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,328 @@
+"""The `loket` command (also available as `flask --app kiosk …`): thin adapters over services."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+from datetime import timedelta
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from sqlalchemy import select
+
+from kiosk.extensions import account_service, db_session, queue_service, tour_service
+from kiosk.models import Device, DeviceKind, Role, StaffUser, Stop, StopStatus
+from kiosk.services.accounts import MIN_PASSWORD_LENGTH, generate_password
+from kiosk.services.base import Actor
+from kiosk.services.errors import DomainError
+
+CLI_ACTOR = Actor("system", None, "cli")
+DEFAULT_PORT = 5000
+
+
+def _fail(error: DomainError) -> None:
+    raise click.ClickException(error.message)
+
+
+def _base_url() -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/")
+    port = os.environ.get("LOKET_PORT", str(DEFAULT_PORT))
+    return f"http://127.0.0.1:{port}"
+
+
+# -- run ---------------------------------------------------------------------------------------
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@with_appcontext
+def run_command(host: str, port: int) -> None:
+    """Serve the app with gevent (websockets included); stops cleanly on SIGTERM."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["SOCKETIO_ASYNC_MODE"] != "gevent":
+        raise click.ClickException("loket run needs gevent; start it as `loket run`.")
+    server = make_server(app, host, port)
+    click.echo(f"popup-loket serves on http://{host}:{port}  (Ctrl+C stops)")
+    sys.stdout.flush()
+    server.serve_forever()
+
+
+def make_server(app: Flask, host: str, port: int) -> Any:
+    """A gevent WSGI server that sets TCP_NODELAY on every connection and stops on SIGTERM.
+
+    Without TCP_NODELAY each keep-alive response waits ~40 ms for a delayed ACK, because
+    pywsgi writes headers and body in two sends (see shared/NOTES.md).
+    """
+    import gevent
+    from gevent.pywsgi import WSGIHandler, WSGIServer
+
+    class Handler(WSGIHandler):
+        def log_request(self) -> None:  # access logs are for the proxy; keep the kiosk quiet
+            return None
+
+    class NoDelayServer(WSGIServer):
+        def handle(self, sock: socket.socket, address: Any) -> None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            super().handle(sock, address)
+
+    server = NoDelayServer((host, port), app, handler_class=Handler, log=None)
+
+    def stop() -> None:
+        server.stop(timeout=5)
+
+    gevent.signal_handler(signal.SIGTERM, stop)
+    gevent.signal_handler(signal.SIGINT, stop)
+    return server
+
+
+# -- database ---------------------------------------------------------------------------------
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema migrations (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Bring the schema up to REVISION (default: the newest)."""
+    from kiosk import migrate
+
+    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Database at revision {migrate.current(current_app.config['DATABASE_URL'])}.")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Take the schema back to REVISION ('base' empties it)."""
+    from kiosk import migrate
+
+    migrate.downgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Database at revision {migrate.current(current_app.config['DATABASE_URL'])}.")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Show the schema revision."""
+    from kiosk import migrate
+
+    click.echo(migrate.current(current_app.config["DATABASE_URL"]) or "empty")
+
+
+# -- users ------------------------------------------------------------------------------------
+
+
+@click.group("user")
+def user_group() -> None:
+    """Staff accounts."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.STAFF.value,
+    show_default=True,
+)
+@click.option("--name", "display_name", default="", help="Name shown on screens.")
+@with_appcontext
+def user_add(username: str, role: str, display_name: str) -> None:
+    """Add a staff user; the password comes from stdin, or is generated and printed once."""
+    password = ""
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    generated = not password
+    if generated:
+        password = generate_password()
+    try:
+        user = account_service().add_user(
+            username, password, role=Role(role), display_name=display_name, actor=CLI_ACTOR
+        )
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"User '{user.username}' added with role {user.role.value}.")
+    if generated:
+        click.echo(f"Password (shown once): {password}")
+
+
+# -- devices ----------------------------------------------------------------------------------
+
+
+@click.group("device")
+def device_group() -> None:
+    """Kiosks and display boards."""
+
+
+@device_group.command("add")
+@click.argument("kind", type=click.Choice([k.value for k in DeviceKind]))
+@click.argument("name")
+@click.option("--stop", "stop_id", type=int, help="Stop id (default: the open stop).")
+@click.option("--follow", is_flag=True, help="Follow whichever stop is open, not a fixed one.")
+@with_appcontext
+def device_add(kind: str, name: str, stop_id: int | None, follow: bool) -> None:
+    """Register a kiosk or board and print its one-time pairing URL."""
+    try:
+        stop = None
+        if not follow:
+            stop = queue_service().stop(stop_id) if stop_id else tour_service().current_stop()
+        ttl = current_app.config["DEVICE_PAIRING_TTL_MINUTES"]
+        pairing = account_service().add_device(
+            DeviceKind(kind), name, stop=stop, ttl=timedelta(minutes=ttl), actor=CLI_ACTOR
+        )
+    except DomainError as error:
+        _fail(error)
+    where = f"stop {stop.id} ({stop.location.name})" if stop else "the open stop"
+    click.echo(f"{kind.capitalize()} '{name}' added for {where}.")
+    click.echo(f"Open this on the device within {ttl} minutes to pair it:")
+    click.echo(f"  {_base_url()}/pair/{pairing.code}")
+
+
+# -- stops ------------------------------------------------------------------------------------
+
+
+@click.group("stop")
+def stop_group() -> None:
+    """Open and close stops."""
+
+
+def _stop_to_change(stop_id: int | None, status: StopStatus) -> Stop:
+    if stop_id:
+        return queue_service().stop(stop_id)
+    if status == StopStatus.OPEN:
+        return tour_service().current_stop()
+    tour = tour_service()
+    now = tour.now()
+    stop = db_session().scalar(
+        select(Stop)
+        .where(Stop.status == StopStatus.PLANNED, Stop.ends_at > now)
+        .order_by(Stop.starts_at)
+        .limit(1)
+    )
+    if stop is None:
+        raise click.ClickException("No planned stop to open; give --stop ID.")
+    return stop
+
+
+@stop_group.command("open")
+@click.option("--stop", "stop_id", type=int, help="Stop id (default: the next planned stop).")
+@with_appcontext
+def stop_open(stop_id: int | None) -> None:
+    """Open a stop: the kiosk issues tickets."""
+    try:
+        stop = tour_service().open_stop(
+            _stop_to_change(stop_id, StopStatus.PLANNED), actor=CLI_ACTOR
+        )
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Stop {stop.id} ({stop.location.name}) is open.")
+
+
+@stop_group.command("close")
+@click.option("--stop", "stop_id", type=int, help="Stop id (default: the open stop).")
+@with_appcontext
+def stop_close(stop_id: int | None) -> None:
+    """Close a stop: no new tickets; people already waiting are still served."""
+    try:
+        stop = tour_service().close_stop(_stop_to_change(stop_id, StopStatus.OPEN), actor=CLI_ACTOR)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Stop {stop.id} ({stop.location.name}) is closed.")
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+
+DEMO_USERS = (
+    ("coordinator", Role.COORDINATOR, "Coördinator"),
+    ("medewerker", Role.STAFF, "Medewerker"),
+)
+DEMO_DEVICES = ((DeviceKind.KIOSK, "Demo-kiosk"), (DeviceKind.BOARD, "Demo-scherm"))
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Create (or refresh) the demo stop, demo users with new passwords, and pairing links."""
+    tour = tour_service()
+    result = tour.create_demo(actor=CLI_ACTOR)
+    stop = result.stop
+    accounts = account_service()
+    session = db_session()
+    credentials = []
+    for username, role, display in DEMO_USERS:
+        password = generate_password()
+        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+        if user is None:
+            accounts.add_user(username, password, role=role, display_name=display, actor=CLI_ACTOR)
+        else:
+            accounts.set_password(user, password, actor=CLI_ACTOR)
+        credentials.append((username, role.value, password))
+    links = []
+    ttl = timedelta(minutes=current_app.config["DEVICE_PAIRING_TTL_MINUTES"])
+    for kind, name in DEMO_DEVICES:
+        device = session.scalar(select(Device).where(Device.name == name))
+        if device is None:
+            pairing = accounts.add_device(kind, name, stop=None, ttl=ttl, actor=CLI_ACTOR)
+        else:
+            pairing = accounts.new_pairing_code(device, ttl=ttl, actor=CLI_ACTOR)
+        links.append((kind.value, f"{_base_url()}/pair/{pairing.code}"))
+
+    local = stop.starts_at.astimezone(tour.tz), stop.ends_at.astimezone(tour.tz)
+    click.echo("")
+    click.echo(
+        f"Demo stop {stop.id}: {stop.location.name}, open "
+        f"{local[0]:%d-%m-%Y %H:%M}–{local[1]:%H:%M} ({'new' if result.created else 'reused'})"
+    )
+    click.echo("  Products: " + ", ".join(f"{p.prefix} {p.name('nl')}" for p in stop.products))
+    click.echo("  Desks:    " + ", ".join(d.name for d in stop.desks))
+    click.echo("")
+    click.echo(f"Open {_base_url()}/ in a browser.")
+    click.echo(
+        "Demo logins (new passwords each time `loket demo` runs; min. "
+        f"{MIN_PASSWORD_LENGTH} characters):"
+    )
+    for username, role, password in credentials:
+        click.echo(f"  {username:<12} {password}   ({role})")
+    click.echo("Pair a kiosk or board by opening its link on that device:")
+    for kind, link in links:
+        click.echo(f"  {kind:<6} {link}")
+    click.echo("")
+
+
+def register_cli(app: Flask) -> None:
+    """Make the commands available under `flask --app kiosk` too."""
+    for command in (run_command, db_group, user_group, device_group, stop_group, demo_command):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from kiosk import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(
+    name="loket",
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+    help="popup-loket: kiosk, queue tickets and display board for a pop-up front office.",
+)
+cli.add_command(shell_command)
+cli.add_command(routes_command)

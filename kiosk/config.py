@@ -1,0 +1,86 @@
+"""Configuration: defaults, then an instance config file, then ``LOKET_*`` environment variables.
+
+Every key has a default. Any key can be set from the environment with the ``LOKET_`` prefix
+(``LOKET_DATABASE_URL``, ``LOKET_PRINTER_BACKEND=file``); values that parse as JSON
+(numbers, ``true``/``false``) are taken as such, the rest as strings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Storage: SQLite file in the instance folder unless set.
+    "DATABASE_URL": None,
+    # The stop's local time zone (storage is UTC).
+    "TIMEZONE": "Europe/Amsterdam",
+    # Absolute base for links printed on tickets or shown as QR codes, e.g. http://192.168.1.10:5000.
+    # Unset: the address the request came in on.
+    "PUBLIC_BASE_URL": None,
+    # Socket.IO: a redis:// URL makes events reach the clients of every server process.
+    "SOCKETIO_MESSAGE_QUEUE": None,
+    # threading for tests and tools; `loket run` switches to gevent.
+    "SOCKETIO_ASYNC_MODE": "threading",
+    # Cookies get the Secure flag when the site is served over HTTPS (behind a proxy or not).
+    "HTTPS": False,
+    # Rate limits on public endpoints (per client address); storage may be redis:// in production.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_PUBLIC": "300/minute",
+    "RATELIMIT_AUTH": "10/minute;50/hour",
+    "RATELIMIT_PAIR": "10/minute",
+    "API_TOKEN_TTL_HOURS": 12,
+    "DEVICE_PAIRING_TTL_MINUTES": 30,
+    "DEVICE_COOKIE_DAYS": 400,
+    # Request bodies larger than this get 413 with a JSON error.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "LANGUAGES": ["nl", "en"],
+    "DEFAULT_LANGUAGE": "nl",
+}
+
+
+def load(app: Any, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` from defaults, instance file, environment and test overrides."""
+    app.config.from_mapping(DEFAULTS)
+    config_file = os.environ.get("LOKET_CONFIG") or os.path.join(app.instance_path, "config.py")
+    app.config.from_pyfile(config_file, silent=not os.environ.get("LOKET_CONFIG"))
+    app.config.from_prefixed_env("LOKET")
+    if test_config:
+        app.config.update(test_config)
+
+    if not app.config.get("DATABASE_URL"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'loket.db'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
+
+    https = bool(app.config["HTTPS"])
+    app.config.update(
+        SESSION_COOKIE_NAME="loket_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,
+        REMEMBER_COOKIE_SECURE=https,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PREFERRED_URL_SCHEME="https" if https else "http",
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_HEADERS_ENABLED=True,
+        API_TITLE="popup-loket API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+
+
+def instance_secret(instance: Path) -> str:
+    """A secret key kept in the instance folder, made once; set LOKET_SECRET_KEY for clusters."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,95 @@
+"""Every error becomes a clear answer: JSON ``{"error": {"code", "message"}}`` under /api/,
+a friendly page elsewhere. Never a stack trace, never a 500 for bad input."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from kiosk.services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: ("bad_request", "The request is not valid."),
+    401: ("unauthorized", "Log in or send a valid token."),
+    403: ("forbidden", "You may not do this."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "Send JSON with 'Content-Type: application/json'."),
+    422: ("invalid_request", "The request has invalid or missing fields."),
+    429: ("rate_limited", "Too many requests; wait a moment and try again."),
+    500: ("internal_error", "Something went wrong on our side. Nothing was changed."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.is_json
+
+
+def api_error(status: int, code: str, message: str, **details: Any) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    response = jsonify(error=body)
+    response.status_code = status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError) -> Any:
+        if wants_json():
+            return api_error(error.status, error.code, error.message, **error.details)
+        return _page(error.status, error.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError) -> Any:
+        message = "The form has expired or its CSRF token is missing. Reload the page."
+        if wants_json():
+            return api_error(400, "csrf_failed", message)
+        return _page(400, message)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _limited(error: RateLimitExceeded) -> Any:
+        code, message = HTTP_CODES[429]
+        return api_error(429, code, message) if wants_json() else _page(429, message)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Any:
+        status = error.code or 500
+        code, message = HTTP_CODES.get(status, ("error", error.description or "Error."))
+        data = getattr(error, "data", None) or {}
+        details: dict[str, Any] = {}
+        if status == 400 and "messages" in data:  # webargs: the body did not parse
+            code, message = "invalid_json", "The request body is not valid JSON."
+        elif "messages" in data:  # webargs/marshmallow validation
+            messages = data["messages"]
+            details["fields"] = messages.get("json", messages.get("query", messages))
+        elif data.get("message"):
+            message = data["message"]
+        if wants_json():
+            response = api_error(status, code, message, **details)
+        else:
+            response = _page(status, message)
+        if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        code, message = HTTP_CODES[500]
+        return api_error(500, code, message) if wants_json() else _page(500, message)
+
+
+def _page(status: int, message: str) -> Response:
+    return make_response(
+        render_template("errors/error.html", status=status, message=message), status
+    )

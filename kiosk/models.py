@@ -1,0 +1,358 @@
+"""The domain's tables: SQLAlchemy 2 typed models, free of Flask.
+
+Times are stored in UTC and always come back as aware datetimes (see `UTCDateTime`).
+Enumerations are stored as short strings with a CHECK constraint, so that SQLite and
+PostgreSQL hold the same data and migrations stay plain.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC that always reads back timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class StopStatus(enum.StrEnum):
+    PLANNED = "planned"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class TicketStatus(enum.StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_AT_DESK = (TicketStatus.CALLED, TicketStatus.SERVING)
+
+
+class Source(enum.StrEnum):
+    WALK_IN = "walk_in"
+    APPOINTMENT = "appointment"
+    BOOKED_LATER = "booked_later"
+
+
+class Role(enum.StrEnum):
+    STAFF = "staff"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return {"staff": 1, "coordinator": 2, "admin": 3}[self.value]
+
+
+class DeviceKind(enum.StrEnum):
+    KIOSK = "kiosk"
+    BOARD = "board"
+
+
+location_products = Table(
+    "location_products",
+    Base.metadata,
+    Column("location_id", ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", ForeignKey("products.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+stop_products = Table(
+    "stop_products",
+    Base.metadata,
+    Column("stop_id", ForeignKey("stops.id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", ForeignKey("products.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+desk_products = Table(
+    "desk_products",
+    Base.metadata,
+    Column("desk_id", ForeignKey("desks.id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", ForeignKey("products.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+
+class Product(Base):
+    """A service residents come for; `prefix` is the letter on its tickets."""
+
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    prefix: Mapped[str] = mapped_column(String(2), unique=True)
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    bring: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    appointment_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def name(self, lang: str = "nl") -> str:
+        return self.names.get(lang) or self.names.get("nl") or self.code
+
+
+class Location(Base):
+    """A place the pop-up visits, and which products may ever be offered there."""
+
+    __tablename__ = "locations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    neighbourhood: Mapped[str] = mapped_column(String(80), default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+
+    allowed_products: Mapped[list[Product]] = relationship(
+        secondary=location_products, order_by=Product.sort_order
+    )
+    stops: Mapped[list[Stop]] = relationship(back_populates="location")
+
+
+class Stop(Base):
+    """A location on a date with an opening window: where tickets are issued."""
+
+    __tablename__ = "stops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="RESTRICT"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[StopStatus] = mapped_column(
+        _enum(StopStatus, "stop_status"), default=StopStatus.PLANNED
+    )
+    capacity: Mapped[int | None]
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    location: Mapped[Location] = relationship(back_populates="stops")
+    products: Mapped[list[Product]] = relationship(
+        secondary=stop_products, order_by=Product.sort_order
+    )
+    desks: Mapped[list[Desk]] = relationship(back_populates="stop", order_by="Desk.id")
+
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="window"),)
+
+    def accepts_walk_ins(self, now: datetime) -> bool:
+        """Open by staff and not past closing time (staff may open early)."""
+        return self.status == StopStatus.OPEN and now < self.ends_at
+
+
+class Desk(Base):
+    """A counter at a stop and the products it serves."""
+
+    __tablename__ = "desks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    stop: Mapped[Stop] = relationship(back_populates="desks")
+    products: Mapped[list[Product]] = relationship(
+        secondary=desk_products, order_by=Product.sort_order
+    )
+
+    __table_args__ = (UniqueConstraint("stop_id", "name"),)
+
+
+class TicketCounter(Base):
+    """The last number given per stop and product; bumped by one atomic upsert."""
+
+    __tablename__ = "ticket_counters"
+
+    stop_id: Mapped[int] = mapped_column(
+        ForeignKey("stops.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="RESTRICT"), primary_key=True
+    )
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ticket(Base):
+    """A place in the queue. Holds no personal data: its token is its only key."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="RESTRICT"))
+    # The product whose series gave the number; unchanged by a transfer.
+    series_product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    # The product the resident is waiting for now.
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(12))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[Source] = mapped_column(_enum(Source, "ticket_source"), default=Source.WALK_IN)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[TicketStatus] = mapped_column(
+        _enum(TicketStatus, "ticket_status"), default=TicketStatus.WAITING
+    )
+    desk_id: Mapped[int | None] = mapped_column(ForeignKey("desks.id", ondelete="SET NULL"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_called_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recall_count: Mapped[int] = mapped_column(Integer, default=0)
+    transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    stop: Mapped[Stop] = relationship()
+    product: Mapped[Product] = relationship(foreign_keys=[product_id])
+    series_product: Mapped[Product] = relationship(foreign_keys=[series_product_id])
+    desk: Mapped[Desk | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("stop_id", "series_product_id", "number"),
+        Index("ix_tickets_queue", "stop_id", "status", "priority", "issued_at"),
+        # At most one ticket called or being served per desk: the database holds the line.
+        Index(
+            "uq_tickets_desk_active",
+            "desk_id",
+            unique=True,
+            sqlite_where=text("status IN ('called', 'serving')"),
+            postgresql_where=text("status IN ('called', 'serving')"),
+        ),
+    )
+
+
+class Event(Base):
+    """Append-only log of every transition: action, object, result, actor, origin, time."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[int | None]
+    result: Mapped[str] = mapped_column(String(20), default="ok")
+    actor_type: Mapped[str] = mapped_column(String(12))
+    actor_id: Mapped[int | None]
+    origin: Mapped[str | None] = mapped_column(String(64))
+    stop_id: Mapped[int | None] = mapped_column(index=True)
+    product_id: Mapped[int | None]
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StaffUser(Base):
+    """A person who works a desk or plans the tour. Never a shared account."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "staff_role"), default=Role.STAFF)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def has_role(self, role: Role) -> bool:
+        return self.active and self.role.rank >= role.rank
+
+
+class ApiToken(Base):
+    """A staff member's bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[StaffUser] = relationship()
+
+
+class Device(Base):
+    """A paired public device (kiosk or board); it can act only for its stop."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind, "device_kind"))
+    # None: the device follows whichever stop is open now.
+    stop_id: Mapped[int | None] = mapped_column(ForeignKey("stops.id", ondelete="SET NULL"))
+    pairing_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pairing_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    credential_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    stop: Mapped[Stop | None] = relationship()

@@ -1,0 +1,132 @@
+"""One function per kind of payload, shared by the JSON API, the sockets and the templates.
+
+Public payloads (board, status page) never carry a ticket's token or anything that identifies
+another ticket's holder; staff payloads add the token so that staff clients can act on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kiosk.models import Desk, Device, Location, Product, Stop, Ticket
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a ticket stands: people ahead and the expected wait in whole minutes."""
+
+    ahead: int
+    wait_minutes: int | None
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def product_payload(product: Product) -> dict[str, Any]:
+    return {
+        "code": product.code,
+        "prefix": product.prefix,
+        "names": dict(product.names),
+        "bring": dict(product.bring),
+        "duration_minutes": product.duration_minutes,
+        "walk_in": product.walk_in,
+        "appointment_required": product.appointment_required,
+    }
+
+
+def product_ref(product: Product) -> dict[str, Any]:
+    return {"code": product.code, "prefix": product.prefix, "names": dict(product.names)}
+
+
+def desk_payload(desk: Desk) -> dict[str, Any]:
+    return {
+        "id": desk.id,
+        "name": desk.name,
+        "active": desk.active,
+        "products": [p.code for p in desk.products],
+    }
+
+
+def location_payload(location: Location) -> dict[str, Any]:
+    return {
+        "id": location.id,
+        "name": location.name,
+        "address": location.address,
+        "neighbourhood": location.neighbourhood,
+        "latitude": location.latitude,
+        "longitude": location.longitude,
+    }
+
+
+def stop_payload(stop: Stop, *, now: datetime | None = None) -> dict[str, Any]:
+    payload = {
+        "id": stop.id,
+        "location": location_payload(stop.location),
+        "starts_at": iso(stop.starts_at),
+        "ends_at": iso(stop.ends_at),
+        "status": stop.status.value,
+        "products": [product_payload(p) for p in stop.products],
+        "desks": [desk_payload(d) for d in stop.desks],
+    }
+    if now is not None:
+        payload["accepting_tickets"] = stop.accepts_walk_ins(now)
+    return payload
+
+
+def position_payload(position: Position | None) -> dict[str, Any] | None:
+    if position is None:
+        return None
+    return {"ahead": position.ahead, "wait_minutes": position.wait_minutes}
+
+
+def ticket_public_payload(ticket: Ticket) -> dict[str, Any]:
+    """What a board may show: no token, no id."""
+    return {
+        "label": ticket.label,
+        "product": product_ref(ticket.product),
+        "status": ticket.status.value,
+        "desk": {"id": ticket.desk.id, "name": ticket.desk.name} if ticket.desk else None,
+        "issued_at": iso(ticket.issued_at),
+        "called_at": iso(ticket.last_called_at),
+        "recall_count": ticket.recall_count,
+    }
+
+
+def ticket_status_payload(ticket: Ticket, position: Position | None) -> dict[str, Any]:
+    """What the holder of a ticket's token sees on its status page."""
+    return {
+        **ticket_public_payload(ticket),
+        "source": ticket.source.value,
+        "position": position_payload(position),
+        "finished_at": iso(ticket.finished_at or ticket.ended_at),
+    }
+
+
+def ticket_staff_payload(ticket: Ticket, position: Position | None = None) -> dict[str, Any]:
+    """What staff see: every step's time and the token to act on the ticket."""
+    return {
+        **ticket_status_payload(ticket, position),
+        "id": ticket.id,
+        "token": ticket.token,
+        "number": ticket.number,
+        "priority": ticket.priority,
+        "stop_id": ticket.stop_id,
+        "started_at": iso(ticket.started_at),
+        "ended_at": iso(ticket.ended_at),
+        "transfer_count": ticket.transfer_count,
+    }
+
+
+def device_payload(device: Device) -> dict[str, Any]:
+    return {
+        "id": device.id,
+        "name": device.name,
+        "kind": device.kind.value,
+        "stop_id": device.stop_id,
+        "paired": device.paired_at is not None and device.revoked_at is None,
+        "paired_at": iso(device.paired_at),
+        "last_seen_at": iso(device.last_seen_at),
+    }

@@ -1,0 +1,1 @@
+"""Use cases of popup-loket. Nothing here imports Flask: adapters call these classes."""

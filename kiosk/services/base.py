@@ -1,0 +1,127 @@
+"""What every service shares: a clock, a notifier, an actor and the event log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from kiosk.models import Event
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock: an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff member, a paired device, the system or an anonymous visitor."""
+
+    kind: str
+    id: int | None = None
+    origin: str | None = None
+
+    @classmethod
+    def system(cls, origin: str = "system") -> Actor:
+        return cls("system", None, origin)
+
+
+SYSTEM = Actor.system()
+
+
+class Notifier(Protocol):
+    """Publishes a named event with a JSON-ready payload to a room of listeners."""
+
+    def publish(self, event: str, payload: dict[str, Any], *, room: str) -> None: ...
+
+
+@dataclass
+class RecordingNotifier:
+    """Keeps what was published: for tests and for the CLI when no server listens."""
+
+    published: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+
+    def publish(self, event: str, payload: dict[str, Any], *, room: str) -> None:
+        self.published.append((event, payload, room))
+
+    def names(self, room: str | None = None) -> list[str]:
+        return [name for name, _, r in self.published if room is None or r == room]
+
+
+class NullNotifier:
+    """Publishes nothing."""
+
+    def publish(self, event: str, payload: dict[str, Any], *, room: str) -> None:
+        return None
+
+
+@dataclass
+class Pending:
+    """Events to publish once the transaction that caused them has committed."""
+
+    items: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+
+    def add(self, event: str, payload: dict[str, Any], room: str) -> None:
+        self.items.append((event, payload, room))
+
+
+class Service:
+    """Base for use-case classes: one public method is one transaction."""
+
+    def __init__(
+        self, session: Session, notifier: Notifier | None = None, clock: Clock = utc_now
+    ) -> None:
+        self.session = session
+        self.notifier: Notifier = notifier or NullNotifier()
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def log(
+        self,
+        action: str,
+        actor: Actor,
+        *,
+        object_type: str,
+        object_id: int | None = None,
+        result: str = "ok",
+        stop_id: int | None = None,
+        product_id: int | None = None,
+        **data: Any,
+    ) -> Event:
+        """Append an audit and research event to the current transaction."""
+        event = Event(
+            at=self.now(),
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            result=result,
+            actor_type=actor.kind,
+            actor_id=actor.id,
+            origin=actor.origin,
+            stop_id=stop_id,
+            product_id=product_id,
+            data=data,
+        )
+        self.session.add(event)
+        return event
+
+    def log_rejection(self, action: str, actor: Actor, error: Exception, **kw: Any) -> None:
+        """Record a refused attempt in its own transaction after the failed one rolled back."""
+        self.session.rollback()
+        code = getattr(error, "code", type(error).__name__)
+        self.log(action, actor, result="rejected", error=code, **kw)
+        self.session.commit()
+
+    def commit(self, pending: Pending) -> None:
+        """Commit, then publish: listeners never see what did not happen."""
+        self.session.commit()
+        for event, payload, room in pending.items:
+            self.notifier.publish(event, payload, room=room)

@@ -1,0 +1,173 @@
+"""The tour: which stop is open now, opening and closing stops, and the demo stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from kiosk.models import Desk, Location, Product, Stop, StopStatus
+from kiosk.payloads import stop_payload
+from kiosk.services.base import SYSTEM, Actor, Clock, Notifier, Pending, Service, utc_now
+from kiosk.services.errors import NoOpenStop
+from kiosk.services.queue import stop_room
+
+DEMO_PRODUCTS: list[dict[str, object]] = [
+    {
+        "code": "id-apply",
+        "prefix": "A",
+        "names": {"nl": "Paspoort of ID-kaart aanvragen", "en": "Apply for a passport or ID card"},
+        "bring": {
+            "nl": "Neem uw oude paspoort of ID-kaart mee en een pasfoto.",
+            "en": "Bring your old passport or ID card and a passport photo.",
+        },
+        "duration_minutes": 15,
+        "sort_order": 1,
+    },
+    {
+        "code": "id-collect",
+        "prefix": "H",
+        "names": {"nl": "Paspoort of ID-kaart ophalen", "en": "Collect a passport or ID card"},
+        "bring": {
+            "nl": "Neem uw afhaalbewijs en uw oude document mee.",
+            "en": "Bring your collection slip and your old document.",
+        },
+        "duration_minutes": 5,
+        "sort_order": 2,
+    },
+    {
+        "code": "driving-licence",
+        "prefix": "R",
+        "names": {"nl": "Rijbewijs", "en": "Driving licence"},
+        "bring": {
+            "nl": "Neem uw oude rijbewijs en een pasfoto mee.",
+            "en": "Bring your old driving licence and a passport photo.",
+        },
+        "duration_minutes": 10,
+        "sort_order": 3,
+    },
+]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    stop: Stop
+    created: bool
+
+
+class TourService(Service):
+    """Plans and runs stops. Local days use the configured time zone; storage is UTC."""
+
+    def __init__(
+        self,
+        session: Session,
+        notifier: Notifier | None = None,
+        clock: Clock = utc_now,
+        timezone: str = "Europe/Amsterdam",
+    ) -> None:
+        super().__init__(session, notifier, clock)
+        self.tz = ZoneInfo(timezone)
+
+    def current_stop(self) -> Stop:
+        """The open stop: the one whose window holds now, else the one that started last."""
+        now = self.now()
+        stop = self.session.scalar(
+            select(Stop)
+            .where(Stop.status == StopStatus.OPEN)
+            .order_by(
+                case((Stop.starts_at <= now, 0), else_=1),
+                case((Stop.ends_at > now, 0), else_=1),
+                Stop.starts_at.desc(),
+            )
+            .limit(1)
+        )
+        if stop is None:
+            raise NoOpenStop()
+        return stop
+
+    def next_stops(self, limit: int = 5) -> list[Stop]:
+        """Stops still to come or running now, soonest first."""
+        return list(
+            self.session.scalars(
+                select(Stop)
+                .where(Stop.ends_at > self.now(), Stop.status != StopStatus.CLOSED)
+                .order_by(Stop.starts_at)
+                .limit(limit)
+            )
+        )
+
+    def open_stop(self, stop: Stop, *, actor: Actor = SYSTEM) -> Stop:
+        """Open a stop for tickets now (staff may open before the planned time)."""
+        return self._set_status(stop, StopStatus.OPEN, "stop.open", actor)
+
+    def close_stop(self, stop: Stop, *, actor: Actor = SYSTEM) -> Stop:
+        """Close a stop: no new tickets; the people already waiting are still served."""
+        return self._set_status(stop, StopStatus.CLOSED, "stop.close", actor)
+
+    def _set_status(self, stop: Stop, status: StopStatus, action: str, actor: Actor) -> Stop:
+        stop.status = status
+        self.log(action, actor, object_type="stop", object_id=stop.id, stop_id=stop.id)
+        pending = Pending()
+        pending.add("stop_updated", stop_payload(stop, now=self.now()), stop_room(stop.id))
+        self.commit(pending)
+        return stop
+
+    def create_demo(self, *, hours: int = 8, actor: Actor = SYSTEM) -> DemoResult:
+        """The README's demo: Bibliotheek Hoorn, open now, products A/H/R, Balie 1 and 2.
+
+        Running it again reuses what exists and keeps one demo stop open today.
+        """
+        products = []
+        for spec in DEMO_PRODUCTS:
+            product = self.session.scalar(select(Product).where(Product.code == spec["code"]))
+            if product is None:
+                product = Product(**spec)  # type: ignore[arg-type]
+                self.session.add(product)
+            products.append(product)
+        location = self.session.scalar(select(Location).where(Location.name == "Bibliotheek Hoorn"))
+        if location is None:
+            location = Location(
+                name="Bibliotheek Hoorn",
+                address="Wisselstraat 8, 1621 CS Hoorn",
+                neighbourhood="Binnenstad",
+                latitude=52.6413,
+                longitude=5.0594,
+                allowed_products=products,
+            )
+            self.session.add(location)
+        self.session.flush()
+
+        now = self.now()
+        existing = self.session.scalar(
+            select(Stop).where(
+                Stop.location_id == location.id, Stop.starts_at <= now, Stop.ends_at > now
+            )
+        )
+        if existing is not None:
+            if existing.status != StopStatus.OPEN:
+                existing.status = StopStatus.OPEN
+            self.session.commit()
+            return DemoResult(existing, created=False)
+
+        local = now.astimezone(self.tz)
+        starts = local.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+        stop = Stop(
+            location=location,
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=hours + 1),
+            status=StopStatus.OPEN,
+            products=products,
+            note="Demo",
+        )
+        stop.desks = [
+            Desk(name="Balie 1", products=list(products)),
+            Desk(name="Balie 2", products=list(products)),
+        ]
+        self.session.add(stop)
+        self.session.flush()
+        self.log("stop.create", actor, object_type="stop", object_id=stop.id, stop_id=stop.id)
+        self.session.commit()
+        return DemoResult(stop, created=True)

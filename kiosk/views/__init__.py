@@ -1,0 +1,1 @@
+"""HTTP adapters: they translate requests to service calls and results to responses."""

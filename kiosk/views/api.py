@@ -1,0 +1,433 @@
+"""JSON API v1: thin adapters over the services. Schemas validate requests and responses and
+generate the OpenAPI document at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, current_app, request
+from flask_smorest import Api, Blueprint
+from marshmallow import validate
+from sqlalchemy import select
+
+from kiosk.auth import Forbidden, current_principal, require_device_or_staff, require_staff
+from kiosk.extensions import (
+    account_service,
+    csrf,
+    db_session,
+    limiter,
+    queue_service,
+    tour_service,
+)
+from kiosk.models import Device, DeviceKind, Stop
+from kiosk.payloads import (
+    device_payload,
+    stop_payload,
+    ticket_staff_payload,
+    ticket_status_payload,
+)
+from kiosk.urls import public_url
+
+bp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Tickets, desks, board and devices of the pop-up front office.",
+)
+
+
+def _public_limit() -> str:
+    return current_app.config["RATELIMIT_PUBLIC"]
+
+
+def _auth_limit() -> str:
+    return current_app.config["RATELIMIT_AUTH"]
+
+
+def _pair_limit() -> str:
+    return current_app.config["RATELIMIT_PAIR"]
+
+
+# -- schemas ----------------------------------------------------------------------------------
+
+
+class Strict(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ErrorBody(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "queue_empty"})
+    message = ma.fields.String(required=True)
+    details = ma.fields.Dict()
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorBody, required=True)
+
+
+class Names(ma.fields.Dict):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(keys=ma.fields.String(), values=ma.fields.String(), **kw)
+
+
+class ProductRefSchema(ma.Schema):
+    code = ma.fields.String()
+    prefix = ma.fields.String()
+    names = Names()
+
+
+class ProductSchema(ProductRefSchema):
+    bring = Names()
+    duration_minutes = ma.fields.Integer()
+    walk_in = ma.fields.Boolean()
+    appointment_required = ma.fields.Boolean()
+
+
+class DeskSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    active = ma.fields.Boolean()
+    products = ma.fields.List(ma.fields.String())
+
+
+class LocationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    address = ma.fields.String()
+    neighbourhood = ma.fields.String()
+    latitude = ma.fields.Float(allow_none=True)
+    longitude = ma.fields.Float(allow_none=True)
+
+
+class StopSchema(ma.Schema):
+    id = ma.fields.Integer()
+    location = ma.fields.Nested(LocationSchema)
+    starts_at = ma.fields.String()
+    ends_at = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["planned", "open", "closed"]})
+    accepting_tickets = ma.fields.Boolean()
+    products = ma.fields.List(ma.fields.Nested(ProductSchema))
+    desks = ma.fields.List(ma.fields.Nested(DeskSchema))
+
+
+class PositionSchema(ma.Schema):
+    ahead = ma.fields.Integer(metadata={"description": "People before this ticket"})
+    wait_minutes = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Expected wait; null when no desk serves it"}
+    )
+
+
+class DeskRefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+
+
+class TicketPublicSchema(ma.Schema):
+    label = ma.fields.String(metadata={"example": "A012"})
+    product = ma.fields.Nested(ProductRefSchema)
+    status = ma.fields.String(
+        metadata={"enum": ["waiting", "called", "serving", "done", "no_show", "cancelled"]}
+    )
+    desk = ma.fields.Nested(DeskRefSchema, allow_none=True)
+    issued_at = ma.fields.String()
+    called_at = ma.fields.String(allow_none=True)
+    recall_count = ma.fields.Integer()
+
+
+class TicketStatusSchema(TicketPublicSchema):
+    source = ma.fields.String()
+    position = ma.fields.Nested(PositionSchema, allow_none=True)
+    finished_at = ma.fields.String(allow_none=True)
+
+
+class TicketCreatedSchema(TicketStatusSchema):
+    token = ma.fields.String(metadata={"description": "Secret key of the ticket's status page"})
+    status_url = ma.fields.String()
+
+
+class TicketStaffSchema(TicketStatusSchema):
+    id = ma.fields.Integer()
+    token = ma.fields.String()
+    number = ma.fields.Integer()
+    priority = ma.fields.Integer()
+    stop_id = ma.fields.Integer()
+    started_at = ma.fields.String(allow_none=True)
+    ended_at = ma.fields.String(allow_none=True)
+    transfer_count = ma.fields.Integer()
+    status_url = ma.fields.String()
+
+
+class TicketRequest(Strict):
+    product = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Product code or ticket prefix", "example": "A"},
+    )
+    stop = ma.fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "Staff only; default: open stop"}
+    )
+
+
+class TransferRequest(Strict):
+    product = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class BoardStopSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    status = ma.fields.String()
+    accepting_tickets = ma.fields.Boolean()
+
+
+class WaitingSchema(ma.Schema):
+    product = ma.fields.Nested(ProductRefSchema)
+    count = ma.fields.Integer()
+
+
+class BoardSchema(ma.Schema):
+    stop = ma.fields.Nested(BoardStopSchema)
+    calls = ma.fields.List(ma.fields.Nested(TicketPublicSchema))
+    waiting = ma.fields.List(ma.fields.Nested(WaitingSchema))
+    at = ma.fields.String()
+
+
+class BoardQuery(Strict):
+    stop = ma.fields.Integer(validate=validate.Range(min=1))
+
+
+class PairRequest(Strict):
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class DeviceSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    kind = ma.fields.String(metadata={"enum": ["kiosk", "board"]})
+    stop_id = ma.fields.Integer(allow_none=True)
+    paired = ma.fields.Boolean()
+    paired_at = ma.fields.String(allow_none=True)
+    last_seen_at = ma.fields.String(allow_none=True)
+
+
+class PairResponse(ma.Schema):
+    token = ma.fields.String(metadata={"description": "Device credential: Authorization: Bearer"})
+    device = ma.fields.Nested(DeviceSchema)
+
+
+class TokenRequest(Strict):
+    username = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
+    password = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenResponse(ma.Schema):
+    token = ma.fields.String()
+    expires_at = ma.fields.String()
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _stop_for_request(stop_id: int | None = None) -> Stop:
+    """The stop a caller acts on: a device's own stop, else the one asked for, else the open one."""
+    principal = current_principal()
+    queue = queue_service()
+    device = principal.device
+    if device is not None and device.stop_id is not None:
+        if stop_id is not None and stop_id != device.stop_id:
+            raise Forbidden("This device belongs to another stop.")
+        return queue.stop(device.stop_id)
+    if stop_id is not None:
+        if device is not None:
+            raise Forbidden("A device cannot choose a stop.")
+        return queue.stop(stop_id)
+    return tour_service().current_stop()
+
+
+def _status_url(token: str) -> str:
+    return public_url("display.ticket_status", token=token)
+
+
+def _staff_ticket(ticket: Any) -> dict[str, Any]:
+    queue = queue_service()
+    payload = ticket_staff_payload(ticket, queue.position(ticket))
+    payload["status_url"] = _status_url(ticket.token)
+    return payload
+
+
+ERRORS = {
+    401: "Not logged in, or the token is invalid",
+    403: "Not allowed for this caller",
+    404: "Unknown object",
+    409: "The rules refuse this step (see error.code)",
+    422: "Invalid request body",
+}
+
+
+def _doc_errors(*statuses: int) -> Any:
+    def decorator(view: Any) -> Any:
+        for status in statuses:
+            view = bp.alt_response(status, schema=ErrorSchema, description=ERRORS[status])(view)
+        return view
+
+    return decorator
+
+
+# -- endpoints --------------------------------------------------------------------------------
+
+
+@bp.get("/stops/current")
+@limiter.limit(_public_limit)
+@bp.response(200, StopSchema)
+@_doc_errors(404)
+def current_stop() -> dict[str, Any]:
+    """The open stop with its products and desks."""
+    tour = tour_service()
+    return stop_payload(_stop_for_request(), now=tour.now())
+
+
+@bp.post("/tickets")
+@require_device_or_staff(DeviceKind.KIOSK)
+@bp.arguments(TicketRequest)
+@bp.response(201, TicketCreatedSchema)
+@_doc_errors(401, 403, 404, 409, 422)
+def issue_ticket(body: dict[str, Any]) -> dict[str, Any]:
+    """Take a number (a paired kiosk for its own stop, or staff)."""
+    stop = _stop_for_request(body.get("stop"))
+    queue = queue_service()
+    ticket = queue.issue_ticket(stop, body["product"], actor=current_principal().actor)
+    payload = ticket_status_payload(ticket, queue.position(ticket))
+    payload.update(token=ticket.token, status_url=_status_url(ticket.token))
+    return payload
+
+
+@bp.get("/tickets/<string:token>")
+@limiter.limit(_public_limit)
+@bp.response(200, TicketStatusSchema)
+@_doc_errors(404)
+def ticket_status(token: str) -> dict[str, Any]:
+    """Public status of one ticket: the token is the key."""
+    queue = queue_service()
+    ticket = queue.ticket(token)
+    return ticket_status_payload(ticket, queue.position(ticket))
+
+
+@bp.post("/desks/<int:desk_id>/call-next")
+@require_staff()
+@bp.response(200, TicketStaffSchema)
+@_doc_errors(401, 403, 404, 409)
+def call_next(desk_id: int) -> dict[str, Any]:
+    """Call the next waiting ticket to this desk; 409 `queue_empty` when nobody waits."""
+    queue = queue_service()
+    ticket = queue.call_next(queue.desk(desk_id), actor=current_principal().actor)
+    return _staff_ticket(ticket)
+
+
+def _ticket_step(action: str, method_name: str, summary: str) -> None:
+    @require_staff()
+    @bp.response(200, TicketStaffSchema)
+    @_doc_errors(401, 403, 404, 409)
+    def view(token: str) -> dict[str, Any]:
+        queue = queue_service()
+        ticket = getattr(queue, method_name)(queue.ticket(token), actor=current_principal().actor)
+        return _staff_ticket(ticket)
+
+    view.__name__ = f"ticket_{method_name}"
+    view.__doc__ = summary
+    bp.route(f"/tickets/<string:token>/{action}", methods=["POST"])(view)
+
+
+_ticket_step("recall", "recall", "Call the ticket again to the same desk.")
+_ticket_step("start", "start", "The resident is at the desk: service starts.")
+_ticket_step("finish", "finish", "Service is done; the desk is free.")
+_ticket_step("no-show", "no_show", "The called resident did not come.")
+_ticket_step("cancel", "cancel", "Take a waiting or called ticket out of the queue.")
+
+
+@bp.post("/tickets/<string:token>/transfer")
+@require_staff()
+@bp.arguments(TransferRequest)
+@bp.response(200, TicketStaffSchema)
+@_doc_errors(401, 403, 404, 409, 422)
+def transfer(body: dict[str, Any], token: str) -> dict[str, Any]:
+    """Back to the queue for another product, keeping the original issue time."""
+    queue = queue_service()
+    ticket = queue.transfer(queue.ticket(token), body["product"], actor=current_principal().actor)
+    return _staff_ticket(ticket)
+
+
+@bp.get("/board")
+@limiter.limit(_public_limit)
+@bp.arguments(BoardQuery, location="query")
+@bp.response(200, BoardSchema)
+@_doc_errors(404)
+def board(query: dict[str, Any]) -> dict[str, Any]:
+    """What the display board shows: recent calls and who waits for what."""
+    return queue_service().board_state(_stop_for_request(query.get("stop")))
+
+
+@bp.post("/devices/pair")
+@limiter.limit(_pair_limit)
+@bp.arguments(PairRequest)
+@bp.response(200, PairResponse)
+@_doc_errors(422)
+def pair_device(body: dict[str, Any]) -> dict[str, Any]:
+    """Exchange a one-time pairing code for the device's credential (shown once)."""
+    device, credential = account_service().pair(body["code"], origin=request.remote_addr)
+    return {"token": credential, "device": device_payload(device)}
+
+
+@bp.get("/devices")
+@require_staff()
+@bp.response(200, DeviceSchema(many=True))
+@_doc_errors(401, 403)
+def list_devices() -> list[dict[str, Any]]:
+    """The paired and pending kiosks and boards."""
+    devices = db_session().scalars(select(Device).order_by(Device.name))
+    return [device_payload(d) for d in devices]
+
+
+@bp.post("/auth/token")
+@limiter.limit(_auth_limit)
+@bp.arguments(TokenRequest)
+@bp.response(200, TokenResponse)
+@_doc_errors(401, 422)
+def create_token(body: dict[str, Any]) -> dict[str, Any]:
+    """A bearer token for a staff API client."""
+    accounts = account_service()
+    user = accounts.authenticate(body["username"], body["password"], origin=request.remote_addr)
+    issued = accounts.issue_token(
+        user,
+        ttl=timedelta(hours=current_app.config["API_TOKEN_TTL_HOURS"]),
+        origin=request.remote_addr,
+    )
+    return {"token": issued.token, "expires_at": issued.expires_at.isoformat()}
+
+
+class LoketApi(Api):
+    """flask-smorest's Api, with our error format (`kiosk.errors` handles every error)."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        return None
+
+
+def init_api(app: Flask) -> None:
+    api = LoketApi(
+        app,
+        spec_kwargs={
+            "info": {"description": "Queue tickets, desks and boards of popup-loket."},
+            "components": {
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                }
+            },
+        },
+    )
+    api.register_blueprint(bp)
+    app.extensions["loket.api"] = api
+    # Bearer-token and device clients send no CSRF token; cookie callers are checked in kiosk.auth.
+    csrf.exempt(bp)

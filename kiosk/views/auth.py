@@ -1,0 +1,131 @@
+"""Staff login and logout, and pairing a kiosk or board with its one-time code."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from kiosk.auth import DEVICE_COOKIE, current_principal
+from kiosk.extensions import account_service, limiter
+from kiosk.services.errors import AuthenticationFailed, InvalidPairingCode
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired(), Length(max=60)])
+    password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
+
+
+class PairForm(FlaskForm):
+    code = StringField("code", validators=[DataRequired(), Length(max=40)])
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths: an open redirect would let a phishing link borrow our login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _auth_limit() -> str:
+    return current_app.config["RATELIMIT_AUTH"]
+
+
+def _pair_limit() -> str:
+    return current_app.config["RATELIMIT_PAIR"]
+
+
+@bp.get("/")
+def home() -> str:
+    """Start page: where each screen lives."""
+    return render_template("home.html", principal=current_principal())
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_auth_limit, methods=["POST"])
+def login() -> str | Response:
+    """Staff log in with username and password."""
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = account_service().authenticate(
+                form.username.data or "", form.password.data or "", origin=request.remote_addr
+            )
+        except AuthenticationFailed:
+            error = _("Deze combinatie van gebruikersnaam en wachtwoord klopt niet.")
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+    elif request.method == "POST":
+        error = _("Vul uw gebruikersnaam en wachtwoord in.")
+    status = 401 if error and request.method == "POST" else 200
+    return render_template("auth/login.html", form=form, error=error), status  # type: ignore[return-value]
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    """End the staff session."""
+    logout_user()
+    flash(_("U bent uitgelogd."))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/pair")
+@bp.get("/pair/<code>")
+def pair_page(code: str = "") -> str:
+    """The pairing URL: a button (pressed by the page script) that pairs this browser."""
+    return render_template("auth/pair.html", form=PairForm(code=code), code=code)
+
+
+@bp.post("/pair")
+@limiter.limit(_pair_limit)
+def pair() -> str | Response:
+    """Exchange the code for the device credential, kept in an HttpOnly cookie."""
+    form = PairForm()
+    if not form.validate_on_submit():
+        return render_template("auth/pair.html", form=form, code="", error=True), 400  # type: ignore[return-value]
+    try:
+        _device, credential = account_service().pair(
+            form.code.data or "", origin=request.remote_addr
+        )
+    except InvalidPairingCode:
+        return render_template("auth/pair.html", form=form, code="", error=True), 400  # type: ignore[return-value]
+    response = redirect(url_for("auth.device"))
+    response.set_cookie(
+        DEVICE_COOKIE,
+        credential,
+        max_age=int(timedelta(days=current_app.config["DEVICE_COOKIE_DAYS"]).total_seconds()),
+        httponly=True,
+        secure=bool(current_app.config["HTTPS"]),
+        samesite="Lax",
+    )
+    return response
+
+
+@bp.get("/device")
+def device() -> str:
+    """What this browser is paired as."""
+    principal = current_principal()
+    return render_template("auth/device.html", device=principal.device)

@@ -1,0 +1,1 @@
+"""Alembic migrations of popup-loket; run them with `loket db upgrade`."""
