@@ -1,9 +1,12 @@
 """Socket.IO namespace ``/board``: boards and ticket status pages listen here.
 
 Rooms: ``stop:<id>`` gets every transition at that stop (public payloads, no tokens);
-``ticket:<token>`` gets ``ticket_updated`` for that one ticket. Room membership does not
-survive a server restart: clients join again on every (re)connect, and each connect is answered
-with a fresh snapshot (``board_state`` and/or ``ticket_updated``).
+``ticket:<token>`` gets ``ticket_updated`` for that one ticket's own steps. A status page is in
+both: when the stop's queue moves it asks for its new position with ``watch_ticket`` (so the
+server's work grows with the pages actually open, not with the length of the queue).
+
+Room membership does not survive a server restart: clients join again on every (re)connect,
+and each connect is answered with a fresh snapshot (``board_state`` and/or ``ticket_updated``).
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ def register(sio: SocketIO) -> None:
             # A board may start before the stop opens: it waits for a stop_updated/reconnect.
             sio.emit("board_state", None, namespace=BOARD_NAMESPACE, to=_sid())
         except DomainError as error:
-            raise Refused({"code": error.code, "message": error.message}) from error
+            # python-socketio sends str(first arg) as `message` and the second arg as `data`;
+            # a lone dict would arrive as its Python repr, which no client can parse.
+            raise Refused(error.message, {"code": error.code, "message": error.message}) from error
 
     @sio.on("watch_ticket", namespace=BOARD_NAMESPACE)
     def watch_ticket(data: Any) -> dict[str, Any]:
@@ -67,9 +72,8 @@ def register(sio: SocketIO) -> None:
             try:
                 stop = queue.stop(int(stop_id))
             except (TypeError, ValueError) as error:
-                raise Refused(
-                    {"code": "invalid_request", "message": "stop must be a number"}
-                ) from error
+                message = "stop must be a number"
+                raise Refused(message, {"code": "invalid_request", "message": message}) from error
         elif device is not None and device.stop_id is not None:
             stop = queue.stop(device.stop_id)
         else:
@@ -81,6 +85,8 @@ def register(sio: SocketIO) -> None:
         queue = queue_service()
         ticket = queue.ticket(token)
         join_room(ticket_room(token))
+        # The stop's public events tell the page when the queue moved; it then asks again.
+        join_room(stop_room(ticket.stop_id))
         payload = ticket_status_payload(ticket, queue.position(ticket))
         sio.emit("ticket_updated", payload, namespace=BOARD_NAMESPACE, to=_sid())
         return payload

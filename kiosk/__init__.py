@@ -59,6 +59,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel does not expose get_locale to templates; base.html needs it for <html lang>.
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
     limiter.init_app(app)
 
     app.register_blueprint(auth.bp)
@@ -74,8 +78,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        channel=app.config["SOCKETIO_CHANNEL"],
         logger=False,
         engineio_logger=False,
     )
+    app.wsgi_app = security.without_websocket_compression(app.wsgi_app)  # type: ignore[method-assign]
     app.extensions["loket.notifier"] = SocketIONotifier(sio)
     return app

@@ -49,7 +49,11 @@ def run_command(host: str, port: int) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["SOCKETIO_ASYNC_MODE"] != "gevent":
         raise click.ClickException("loket run needs gevent; start it as `loket run`.")
-    server = make_server(app, host, port)
+    try:
+        server = make_server(app, host, port)
+        server.init_socket()
+    except OSError as error:
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {error.strerror}") from error
     click.echo(f"popup-loket serves on http://{host}:{port}  (Ctrl+C stops)")
     sys.stdout.flush()
     server.serve_forever()
@@ -264,14 +268,16 @@ def demo_command() -> None:
     accounts = account_service()
     session = db_session()
     credentials = []
-    for username, role, display in DEMO_USERS:
+    for username, user_role, display in DEMO_USERS:
         password = generate_password()
         user = session.scalar(select(StaffUser).where(StaffUser.username == username))
         if user is None:
-            accounts.add_user(username, password, role=role, display_name=display, actor=CLI_ACTOR)
+            accounts.add_user(
+                username, password, role=user_role, display_name=display, actor=CLI_ACTOR
+            )
         else:
             accounts.set_password(user, password, actor=CLI_ACTOR)
-        credentials.append((username, role.value, password))
+        credentials.append((username, user_role.value, password))
     links = []
     ttl = timedelta(minutes=current_app.config["DEVICE_PAIRING_TTL_MINUTES"])
     for kind, name in DEMO_DEVICES:
@@ -296,11 +302,11 @@ def demo_command() -> None:
         "Demo logins (new passwords each time `loket demo` runs; min. "
         f"{MIN_PASSWORD_LENGTH} characters):"
     )
-    for username, role, password in credentials:
-        click.echo(f"  {username:<12} {password}   ({role})")
+    for username, role_name, password in credentials:
+        click.echo(f"  {username:<12} {password}   ({role_name})")
     click.echo("Pair a kiosk or board by opening its link on that device:")
-    for kind, link in links:
-        click.echo(f"  {kind:<6} {link}")
+    for kind_name, link in links:
+        click.echo(f"  {kind_name:<6} {link}")
     click.echo("")
 
 

@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_BASE_URL": None,
     # Socket.IO: a redis:// URL makes events reach the clients of every server process.
     "SOCKETIO_MESSAGE_QUEUE": None,
+    # The queue's channel: processes of one installation share it; give each installation its own.
+    "SOCKETIO_CHANNEL": "popup-loket",
     # threading for tests and tools; `loket run` switches to gevent.
     "SOCKETIO_ASYNC_MODE": "threading",
     # Cookies get the Secure flag when the site is served over HTTPS (behind a proxy or not).

@@ -1,9 +1,11 @@
 """Engines and sessions, without Flask.
 
-SQLite (the embedded default) runs in WAL mode with foreign keys on, and every transaction
-starts with ``BEGIN IMMEDIATE`` (SQLAlchemy's documented pysqlite recipe): a read-then-write
-transaction can then never fail half-way with "database is locked" when another writer won
-the race, it waits for its turn instead. PostgreSQL needs none of this.
+SQLite (the embedded default) runs in WAL mode with foreign keys on. SQLAlchemy, not the
+driver, begins transactions (the documented pysqlite recipe): a transaction opened for writing
+(see `begin_write`) starts with ``BEGIN IMMEDIATE``, so a read-then-write use case never fails
+half-way with "database is locked" when another writer won the race; it waits for its turn.
+Read-only transactions start deferred and never block anyone in WAL mode. PostgreSQL needs
+none of this: the option is ignored there.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+WRITE_OPTION = "loket_write"
 
 
 def normalise_url(url: str) -> str:
@@ -46,7 +50,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front and queue for it; readers never block in WAL.
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -54,3 +60,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions keep loaded values after commit: payloads are built after the commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def begin_write(session: Session) -> None:
+    """Start a write transaction on this session, ending a read-only one that may be open."""
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={WRITE_OPTION: True})

@@ -33,7 +33,9 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.is_json
 
 
-def api_error(status: int, code: str, message: str, **details: Any) -> Response:
+def api_error(status: int, code: str, message: str, /, **details: Any) -> Response:
+    # Positional-only: a detail may itself be called "status", "code" or "message"
+    # (InvalidTransition reports the ticket's status).
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
         body["details"] = details

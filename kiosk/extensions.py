@@ -36,6 +36,8 @@ class SocketIONotifier:
 
     def publish(self, event: str, payload: dict[str, Any], *, room: str) -> None:
         self.socketio.emit(event, payload, namespace=BOARD_NAMESPACE, to=room)
+        # Let the websocket writers send now, not after this request has built its response.
+        self.socketio.sleep(0)
 
 
 def db_session() -> Session:

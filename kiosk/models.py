@@ -262,6 +262,8 @@ class Ticket(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Seconds from start (or call) to finish: feeds the wait estimate without date arithmetic.
+    service_seconds: Mapped[int | None]
     recall_count: Mapped[int] = mapped_column(Integer, default=0)
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -319,6 +321,22 @@ class StaffUser(Base):
 
     def has_role(self, role: Role) -> bool:
         return self.active and self.role.rank >= role.rank
+
+    # The user interface Flask-Login expects (login_user, current_user), without importing Flask.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
 
 
 class ApiToken(Base):

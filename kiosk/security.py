@@ -3,6 +3,9 @@ no referrer (status URLs carry their token), no sniffing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from flask import Flask, Response
 
 CSP = "; ".join(
@@ -39,3 +42,17 @@ def init_app(app: Flask) -> None:
         if response.mimetype == "application/json" or response.status_code >= 400:
             headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def without_websocket_compression(wsgi_app: WSGIApp) -> WSGIApp:
+    """Decline permessage-deflate: board payloads are ~0.5 KB, and compressing each frame per
+    client doubled the server's CPU and memory per connected board (bench/issue_call.py)."""
+
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+        return wsgi_app(environ, start_response)
+
+    return middleware

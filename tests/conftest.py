@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from kiosk import migrate
@@ -106,22 +108,42 @@ def accounts(session: Session, clock: FakeClock) -> AccountService:
     return AccountService(session, clock=clock)
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """The test PostgreSQL database, migrated to head and emptied around each test."""
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database of this test run's own, dropped at the end.
+
+    Two runs at once (two developers, or CI beside a developer) never share tables.
+    """
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    _reset_postgres(PG_URL)
-    migrate.upgrade(PG_URL)
-    yield PG_URL
-    _reset_postgres(PG_URL)
+    name = f"loket_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> Iterator[str]:
+    """This run's PostgreSQL database, migrated to head and emptied around each test."""
+    _reset_postgres(pg_database)
+    migrate.upgrade(pg_database)
+    yield pg_database
+    _reset_postgres(pg_database)
 
 
 def _reset_postgres(url: str) -> None:
     engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
@@ -130,28 +152,46 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+@pytest.fixture(scope="session")
+def socketio_channel() -> str:
+    """A Socket.IO message-queue channel of this run's own (Redis pub/sub ignores the db number)."""
+    return f"popup-loket-test-{uuid.uuid4().hex[:12]}"
+
+
 # -- Flask --------------------------------------------------------------------------------------
 
 
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "PUBLIC_BASE_URL": "http://loket.test",
+    "RATELIMIT_PUBLIC": "10000/minute",
+    "RATELIMIT_AUTH": "10000/minute",
+    "RATELIMIT_PAIR": "10000/minute",
+}
+
+
 @pytest.fixture
-def app(db_url: str, clock: FakeClock, tmp_path: Path):
+def make_app(db_url: str, clock: FakeClock, tmp_path: Path):
+    """Build apps on the test database and clock, with settings changed as a test needs."""
     from kiosk import create_app
 
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": db_url,
-            "CLOCK": clock,
-            "PUBLIC_BASE_URL": "http://loket.test",
-            "RATELIMIT_PUBLIC": "10000/minute",
-            "RATELIMIT_AUTH": "10000/minute",
-            "RATELIMIT_PAIR": "10000/minute",
-        }
-    )
-    app.instance_path = str(tmp_path / "instance")
-    yield app
-    app.extensions["loket.engine"].dispose()
+    apps = []
+
+    def build(**overrides: object):
+        app = create_app({**TEST_CONFIG, "DATABASE_URL": db_url, "CLOCK": clock, **overrides})
+        app.instance_path = str(tmp_path / "instance")
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["loket.engine"].dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture

@@ -74,6 +74,7 @@ class AccountService(Service):
         actor: Actor = SYSTEM,
     ) -> StaffUser:
         """Create a staff user; the password is hashed, never stored."""
+        self.begin_write()
         username = username.strip().lower()
         if not username or len(username) > 60:
             raise DomainError("A username needs 1 to 60 characters.")
@@ -96,6 +97,7 @@ class AccountService(Service):
 
     def set_password(self, user: StaffUser, password: str, *, actor: Actor = SYSTEM) -> None:
         """Give a user a new password; their API tokens stop working."""
+        self.begin_write()
         if len(password) < MIN_PASSWORD_LENGTH:
             raise DomainError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
         user.password_hash = _hasher.hash(password)
@@ -113,6 +115,7 @@ class AccountService(Service):
 
     def authenticate(self, username: str, password: str, *, origin: str | None = None) -> StaffUser:
         """Check a username and password; every attempt is logged without the password."""
+        self.begin_write()
         username = (username or "").strip().lower()
         user = self.session.scalar(select(StaffUser).where(StaffUser.username == username))
         try:
@@ -136,6 +139,7 @@ class AccountService(Service):
         self, user: StaffUser, *, ttl: timedelta, origin: str | None = None
     ) -> IssuedToken:
         """A bearer token for API clients; shown once, stored as a hash."""
+        self.begin_write()
         token = STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
         expires = self.now() + ttl
         self.session.add(
@@ -170,6 +174,7 @@ class AccountService(Service):
         actor: Actor = SYSTEM,
     ) -> PairingCode:
         """Register a kiosk or board and give it a one-time pairing code."""
+        self.begin_write()
         name = name.strip()
         if not name or len(name) > 80:
             raise DomainError("A device name needs 1 to 80 characters.")
@@ -195,6 +200,7 @@ class AccountService(Service):
         self, device: Device, *, ttl: timedelta = timedelta(minutes=30), actor: Actor = SYSTEM
     ) -> PairingCode:
         """Re-pair a device (a new browser, a wiped kiosk): the old credential stops working."""
+        self.begin_write()
         code = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(10))
         device.pairing_code_hash = digest(code)
         device.pairing_expires_at = self.now() + ttl
@@ -206,6 +212,7 @@ class AccountService(Service):
 
     def pair(self, code: str, *, origin: str | None = None) -> tuple[Device, str]:
         """Exchange a pairing code, once, for the device's long-lived credential."""
+        self.begin_write()
         normalised = "".join(ch for ch in (code or "").upper() if ch.isalnum())
         device = self.session.scalar(
             select(Device).where(Device.pairing_code_hash == digest(normalised))
@@ -243,6 +250,7 @@ class AccountService(Service):
 
     def revoke_device(self, device_id: int, *, actor: Actor = SYSTEM) -> Device:
         """Unpair a device for good: its credential stops working at once."""
+        self.begin_write()
         device = self.session.get(Device, device_id)
         if device is None:
             raise NotFound("There is no such device.")

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from kiosk.database import begin_write
 from kiosk.models import Event
 
 Clock = Callable[[], datetime]
@@ -61,13 +62,20 @@ class NullNotifier:
         return None
 
 
+Payload = dict[str, Any] | Callable[[], dict[str, Any] | None]
+
+
 @dataclass
 class Pending:
-    """Events to publish once the transaction that caused them has committed."""
+    """Events to publish once the transaction that caused them has committed.
 
-    items: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+    A payload may be a callable: it is built after the commit, outside the write lock, and
+    may return None to publish nothing.
+    """
 
-    def add(self, event: str, payload: dict[str, Any], room: str) -> None:
+    items: list[tuple[str, Payload, str]] = field(default_factory=list)
+
+    def add(self, event: str, payload: Payload, room: str) -> None:
         self.items.append((event, payload, room))
 
 
@@ -113,9 +121,14 @@ class Service:
         self.session.add(event)
         return event
 
+    def begin_write(self) -> None:
+        """Open this use case's write transaction before its first read (see kiosk.database)."""
+        begin_write(self.session)
+
     def log_rejection(self, action: str, actor: Actor, error: Exception, **kw: Any) -> None:
         """Record a refused attempt in its own transaction after the failed one rolled back."""
         self.session.rollback()
+        self.begin_write()
         code = getattr(error, "code", type(error).__name__)
         self.log(action, actor, result="rejected", error=code, **kw)
         self.session.commit()
@@ -123,5 +136,12 @@ class Service:
     def commit(self, pending: Pending) -> None:
         """Commit, then publish: listeners never see what did not happen."""
         self.session.commit()
+        if isinstance(self.notifier, NullNotifier):
+            return
         for event, payload, room in pending.items:
-            self.notifier.publish(event, payload, room=room)
+            body = payload() if callable(payload) else payload
+            if body is not None:
+                self.notifier.publish(event, body, room=room)
+        if self.session.in_transaction():
+            # End the read that built the payloads: no snapshot is held past the use case.
+            self.session.commit()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import secrets
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kiosk.models import (
     ACTIVE_AT_DESK,
@@ -23,6 +23,7 @@ from kiosk.models import (
     TicketCounter,
     TicketStatus,
     desk_products,
+    stop_products,
 )
 from kiosk.payloads import (
     Position,
@@ -58,8 +59,14 @@ ALLOWED_FROM: dict[str, tuple[TicketStatus, ...]] = {
     "transfer": (W, C, S),
 }
 
-# Position updates pushed per transition; people further back get theirs on their next view.
-POSITION_PUSH_LIMIT = 300
+
+# Ids are 32-bit integer columns (PostgreSQL); a larger number from a URL or body cannot exist,
+# and binding it would fail in the driver (OverflowError, DataError) instead of "not found".
+MAX_ID = 2**31 - 1
+
+
+def _storable_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
 
 
 def stop_room(stop_id: int) -> str:
@@ -82,14 +89,14 @@ class QueueService(Service):
 
     def stop(self, stop_id: int) -> Stop:
         """The stop with this id, or `UnknownStop`."""
-        stop = self.session.get(Stop, stop_id)
+        stop = self.session.get(Stop, stop_id) if _storable_id(stop_id) else None
         if stop is None:
             raise UnknownStop()
         return stop
 
     def desk(self, desk_id: int) -> Desk:
         """The desk with this id, or `UnknownDesk`."""
-        desk = self.session.get(Desk, desk_id)
+        desk = self.session.get(Desk, desk_id) if _storable_id(desk_id) else None
         if desk is None:
             raise UnknownDesk()
         return desk
@@ -108,16 +115,18 @@ class QueueService(Service):
     def product_at(self, stop: Stop, code_or_prefix: str) -> Product:
         """A product by code or ticket prefix, only if this stop offers it."""
         wanted = code_or_prefix.strip()
+        match = and_(
+            or_(Product.code == wanted, Product.prefix == wanted.upper()),
+            Product.active.is_(True),
+        )
         product = self.session.scalar(
-            select(Product).where(
-                or_(Product.code == wanted, Product.prefix == wanted.upper()),
-                Product.active.is_(True),
-            )
+            select(Product)
+            .join(stop_products, stop_products.c.product_id == Product.id)
+            .where(stop_products.c.stop_id == stop.id, match)
         )
         if product is None:
-            raise UnknownProduct()
-        if product not in stop.products:
-            raise ProductNotOffered(product=product.code)
+            elsewhere = self.session.scalar(select(Product.code).where(match))
+            raise ProductNotOffered(product=elsewhere) if elsewhere else UnknownProduct()
         return product
 
     # -- use cases ----------------------------------------------------------------------------
@@ -132,6 +141,7 @@ class QueueService(Service):
         actor: Actor = SYSTEM,
     ) -> Ticket:
         """Give the next number for this product at this stop."""
+        self.begin_write()
         try:
             product = self.product_at(stop, product_code)
             if not stop.accepts_walk_ins(self.now()):
@@ -169,14 +179,14 @@ class QueueService(Service):
             )
             raise
         pending = Pending()
-        self._announce("ticket_issued", ticket, pending)
-        if priority > 0:
-            self._push_positions(stop.id, pending)
+        # No `ticket_updated` yet: nobody can be watching a ticket that did not exist.
+        self._announce("ticket_issued", ticket, pending, own_room=False)
         self.commit(pending)
         return ticket
 
     def call_next(self, desk: Desk, *, actor: Actor = SYSTEM) -> Ticket:
         """Call the first waiting ticket among the desk's products: priority first, then oldest."""
+        self.begin_write()
         try:
             self._lock_desk(desk)
             if self._active_ticket_id(desk) is not None:
@@ -199,15 +209,18 @@ class QueueService(Service):
                 raise QueueEmpty()
             now = self.now()
             # Guarded update: even a racing caller that read the same row cannot call it twice.
-            moved = self.session.execute(
+            values = {"status": C, "desk_id": desk.id, "called_at": now, "last_called_at": now}
+            moved = self.session.execute(  # type: ignore[attr-defined]
                 update(Ticket)
                 .where(Ticket.id == ticket.id, Ticket.status == W)
-                .values(status=C, desk_id=desk.id, called_at=now, last_called_at=now)
+                .values(**values)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if moved != 1:
                 raise QueueEmpty()
-            self.session.refresh(ticket)
+            for name, value in values.items():
+                set_committed_value(ticket, name, value)
+            set_committed_value(ticket, "desk", desk)
             self._log_step("ticket.call", actor, ticket, desk=desk.id)
         except DomainError as error:
             self.log_rejection(
@@ -221,7 +234,6 @@ class QueueService(Service):
             raise
         pending = Pending()
         self._announce("ticket_called", ticket, pending)
-        self._push_positions(ticket.stop_id, pending)
         self.commit(pending)
         return ticket
 
@@ -253,6 +265,7 @@ class QueueService(Service):
             t.status = TicketStatus.DONE
             t.finished_at = now
             t.ended_at = now
+            t.service_seconds = max(int((now - t.started_at).total_seconds()), 0)
 
         return self._step(ticket, "finish", "ticket_finished", actor, step)
 
@@ -267,15 +280,12 @@ class QueueService(Service):
 
     def cancel(self, ticket: Ticket, *, actor: Actor = SYSTEM) -> Ticket:
         """The resident leaves the queue (or staff take the ticket out)."""
-        was_waiting = ticket.status == W
 
         def step(t: Ticket) -> None:
             t.status = TicketStatus.CANCELLED
             t.ended_at = self.now()
 
-        return self._step(
-            ticket, "cancel", "ticket_cancelled", actor, step, queue_moved=was_waiting
-        )
+        return self._step(ticket, "cancel", "ticket_cancelled", actor, step)
 
     def transfer(self, ticket: Ticket, product_code: str, *, actor: Actor = SYSTEM) -> Ticket:
         """Send the resident back to the queue for another product, keeping the issue time."""
@@ -311,7 +321,6 @@ class QueueService(Service):
             "ticket_transferred",
             actor,
             step,
-            queue_moved=True,
             data={"from_product": old, "to_product": product.id},
         )
 
@@ -348,16 +357,21 @@ class QueueService(Service):
 
     def waiting_counts(self, stop_id: int) -> dict[str, int]:
         """How many wait per product code at this stop (every product offered, zeros too)."""
-        stop = self.stop(stop_id)
-        counts = dict.fromkeys((p.code for p in stop.products), 0)
         rows = self.session.execute(
             select(Product.code, func.count(Ticket.id))
-            .join(Ticket, Ticket.product_id == Product.id)
-            .where(Ticket.stop_id == stop_id, Ticket.status == W)
-            .group_by(Product.code)
+            .select_from(stop_products)
+            .join(Product, Product.id == stop_products.c.product_id)
+            .outerjoin(
+                Ticket,
+                and_(
+                    Ticket.product_id == Product.id, Ticket.stop_id == stop_id, Ticket.status == W
+                ),
+            )
+            .where(stop_products.c.stop_id == stop_id)
+            .group_by(Product.code, Product.sort_order)
+            .order_by(Product.sort_order)
         ).all()
-        counts.update({code: n for code, n in rows})
-        return counts
+        return {code: count for code, count in rows}
 
     def board_state(self, stop: Stop, *, calls: int = 6) -> dict[str, Any]:
         """What a display board shows: recent calls (newest first) and who waits for what."""
@@ -440,10 +454,10 @@ class QueueService(Service):
         actor: Actor,
         change: Any,
         *,
-        queue_moved: bool = False,
         data: dict[str, Any] | None = None,
     ) -> Ticket:
         action = f"ticket.{name}"
+        self.begin_write()
         try:
             self.session.refresh(ticket, with_for_update=True)
             if ticket.status not in ALLOWED_FROM[name]:
@@ -467,8 +481,6 @@ class QueueService(Service):
             raise
         pending = Pending()
         self._announce(event, ticket, pending)
-        if queue_moved:
-            self._push_positions(ticket.stop_id, pending)
         self.commit(pending)
         return ticket
 
@@ -483,22 +495,25 @@ class QueueService(Service):
             **data,
         )
 
-    def _announce(self, event: str, ticket: Ticket, pending: Pending) -> None:
-        """The stop's board hears the public payload; the ticket's own page hears its status."""
-        self.session.flush()
+    def _announce(
+        self, event: str, ticket: Ticket, pending: Pending, *, own_room: bool = True
+    ) -> None:
+        """The stop's board hears the public payload; the ticket's own page hears its status.
+
+        The ticket's fields are taken now; counts and positions are read after the commit.
+        """
+        public = ticket_public_payload(ticket)
         pending.add(
             event,
-            {
-                "ticket": ticket_public_payload(ticket),
-                "waiting": self.waiting_counts(ticket.stop_id),
-            },
+            lambda: {"ticket": public, "waiting": self.waiting_counts(ticket.stop_id)},
             stop_room(ticket.stop_id),
         )
-        pending.add(
-            "ticket_updated",
-            ticket_status_payload(ticket, self.position(ticket)),
-            ticket_room(ticket.token),
-        )
+        if own_room:
+            pending.add(
+                "ticket_updated",
+                lambda: ticket_status_payload(ticket, self.position(ticket)),
+                ticket_room(ticket.token),
+            )
 
     def _desk_map(self, stop_id: int) -> tuple[dict[int, int], dict[int, set[int]]]:
         """Per product: how many active desks serve it, and which products share those desks."""
@@ -520,22 +535,27 @@ class QueueService(Service):
 
     def _service_minutes(self, stop_id: int) -> dict[int, float]:
         """Mean service time per product today at this stop, else the product's planned time."""
-        planned = dict(self.session.execute(select(Product.id, Product.duration_minutes)).all())
-        rows = self.session.execute(
-            select(Ticket.product_id, Ticket.started_at, Ticket.finished_at).where(
+        measured = (
+            select(
+                Ticket.product_id.label("product_id"),
+                func.avg(Ticket.service_seconds).label("seconds"),
+            )
+            .where(
                 Ticket.stop_id == stop_id,
                 Ticket.status == TicketStatus.DONE,
-                Ticket.started_at.is_not(None),
+                Ticket.service_seconds.is_not(None),
+            )
+            .group_by(Ticket.product_id)
+            .subquery()
+        )
+        rows = self.session.execute(
+            select(Product.id, Product.duration_minutes, measured.c.seconds).outerjoin(
+                measured, measured.c.product_id == Product.id
             )
         ).all()
-        spent: dict[int, list[float]] = defaultdict(list)
-        for product_id, started, finished in rows:
-            spent[product_id].append(max((finished - started).total_seconds(), 0) / 60)
         return {
-            product_id: (sum(spent[product_id]) / len(spent[product_id]))
-            if spent.get(product_id)
-            else float(minutes)
-            for product_id, minutes in planned.items()
+            pid: float(seconds) / 60 if seconds is not None else float(planned)
+            for pid, planned, seconds in rows
         }
 
     def _estimate(
@@ -553,25 +573,3 @@ class QueueService(Service):
         minutes = minutes if minutes is not None else self._service_minutes(stop_id)
         work = sum(n * minutes.get(pid, 10.0) for pid, n in ahead.items())
         return Position(ahead=count, wait_minutes=math.ceil(work / desks))
-
-    def _push_positions(self, stop_id: int, pending: Pending) -> None:
-        """Tell each waiting ticket's page its new place after the queue moved."""
-        self.session.flush()
-        waiting: Iterable[Ticket] = self.session.scalars(
-            select(Ticket)
-            .where(Ticket.stop_id == stop_id, Ticket.status == W)
-            .order_by(Ticket.priority.desc(), Ticket.issued_at, Ticket.id)
-            .limit(POSITION_PUSH_LIMIT)
-            .options(selectinload(Ticket.product))
-        )
-        desks_for, related = self._desk_map(stop_id)
-        minutes = self._service_minutes(stop_id)
-        seen: Counter[int] = Counter()
-        for ticket in waiting:
-            share = related.get(ticket.product_id, {ticket.product_id})
-            ahead = Counter({pid: n for pid, n in seen.items() if pid in share})
-            position = self._estimate(stop_id, ticket.product_id, ahead, desks_for, minutes)
-            pending.add(
-                "ticket_updated", ticket_status_payload(ticket, position), ticket_room(ticket.token)
-            )
-            seen[ticket.product_id] += 1

@@ -108,6 +108,7 @@ class TourService(Service):
         return self._set_status(stop, StopStatus.CLOSED, "stop.close", actor)
 
     def _set_status(self, stop: Stop, status: StopStatus, action: str, actor: Actor) -> Stop:
+        self.begin_write()
         stop.status = status
         self.log(action, actor, object_type="stop", object_id=stop.id, stop_id=stop.id)
         pending = Pending()
@@ -120,11 +121,12 @@ class TourService(Service):
 
         Running it again reuses what exists and keeps one demo stop open today.
         """
+        self.begin_write()
         products = []
         for spec in DEMO_PRODUCTS:
             product = self.session.scalar(select(Product).where(Product.code == spec["code"]))
             if product is None:
-                product = Product(**spec)  # type: ignore[arg-type]
+                product = Product(**spec)
                 self.session.add(product)
             products.append(product)
         location = self.session.scalar(select(Location).where(Location.name == "Bibliotheek Hoorn"))

@@ -3,6 +3,7 @@ generate the OpenAPI document at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from flask import Flask, current_app, request
 from flask_smorest import Api, Blueprint
 from marshmallow import validate
 from sqlalchemy import select
+from webargs.flaskparser import FlaskParser
 
 from kiosk.auth import Forbidden, current_principal, require_device_or_staff, require_staff
 from kiosk.extensions import (
@@ -30,7 +32,45 @@ from kiosk.payloads import (
 )
 from kiosk.urls import public_url
 
-bp = Blueprint(
+
+class JsonParser(FlaskParser):
+    """webargs' parser; a body json.loads cannot take safely is invalid JSON (400), not a 500."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            data = super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise
+        # "[[[[…" nested too deep (RecursionError); a number of 5000 digits (ValueError).
+        except (RecursionError, ValueError) as error:
+            raise json.JSONDecodeError("The body cannot be decoded.", "-", 0) from error
+        if _has_lone_surrogate(data):  # "\ud800": valid JSON text, but no string the DB can bind
+            raise json.JSONDecodeError("A string is not valid Unicode.", "-", 0)
+        return data
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+class LoketBlueprint(Blueprint):
+    ARGUMENTS_PARSER = JsonParser()
+
+
+bp = LoketBlueprint(
     "api",
     __name__,
     url_prefix="/api/v1",
@@ -167,7 +207,9 @@ class TicketRequest(Strict):
         metadata={"description": "Product code or ticket prefix", "example": "A"},
     )
     stop = ma.fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "Staff only; default: open stop"}
+        strict=True,  # 1.5 or "1" is a wrong type, not stop 1
+        validate=validate.Range(min=1),
+        metadata={"description": "Staff only; default: open stop"},
     )
 
 

@@ -300,6 +300,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("service_seconds", sa.Integer(), nullable=True),
         sa.Column("recall_count", sa.Integer(), nullable=False),
         sa.Column("transfer_count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
