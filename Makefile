@@ -11,14 +11,41 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test install services chromium lint typecheck bench clean
+VENDOR := static/vendor/.installed
+CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+
+.PHONY: run test install services chromium node lint typecheck bench translations clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgres,redis]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+## Front-end libraries from npm (pinned in package-lock.json), copied into static/vendor/
+$(VENDOR): package.json package-lock.json | node
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.esm.min.js static/vendor/
+	@touch $(VENDOR)
+
+## Compiled translation catalogues (the .po files are the source)
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d translations -l $* >/dev/null
+
+install: $(STAMP) $(VENDOR) $(COMPILED)
+
+## Debian's Node.js and npm when missing (for the front-end install step only)
+node:
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "Installing Debian's nodejs and npm…"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+
+## Extract the UI's texts and update every catalogue (then translate the new entries)
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project popup-loket --omit-header .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --omit-header --ignore-obsolete --no-fuzzy-matching
 
 ## Set up, migrate, create the demo stop and users, and serve on http://$(HOST):$(PORT)
 run: install

@@ -6,8 +6,11 @@ Two measurements, both printed (and optionally written as JSON with ``--json FIL
 1. *call->board*: the time from sending a staff ``POST /api/v1/desks/<id>/call-next`` until the
    ``ticket_called`` Socket.IO event has arrived at the first, and at all, of N connected board
    clients, for several N (default 1, 200 and 1000), with ``--call-queue`` tickets waiting;
-2. *issue*: tickets per second with several concurrent kiosk clients, and the p50/p95 latency
-   of ``POST /api/v1/tickets`` (run second, because it makes the queue long).
+2. *issue*: the p50/p95 latency of ``POST /api/v1/tickets`` with several concurrent kiosk
+   clients, twice: closed loop (each client sends as soon as it has its answer: the server's
+   capacity in tickets per second) and paced (each client sends ``--issue-rate`` tickets per
+   second on a fixed schedule: latency under a stated load). Run second, because it makes the
+   queue long.
 
 Without ``--url`` the script sets up a throw-away instance in a temporary folder (database,
 demo stop, a staff user and kiosks), starts ``loket run`` on a free port, measures, and stops
@@ -64,6 +67,7 @@ RELAXED_LIMITS = "1000000/minute"
 
 TARGETS_MS = {  # the figures the project wants on a 2-core machine, clients included
     "issue p95": 10.0,
+    "issue p95, paced": 10.0,
     "call->first board p95 (worst N)": 10.0,
     "call->all 200 boards p95": 50.0,
     "call->all 1000 boards p95": 150.0,
@@ -490,6 +494,7 @@ class IssueFigures:
     last_tenth_p50_ms: float | None  # ... and the last 10% (the queue is `tickets` longer)
     errors: dict[str, int]
     server_cpu_ms_per_ticket: float | None = None
+    waiting_before: int | None = None  # tickets waiting at the stop when the phase began
     # (seconds since the start, latency in ms) of every measured ticket, in completion order
     samples: list[tuple[float, float]] = field(default_factory=list, repr=False)
 
@@ -1362,10 +1367,19 @@ def call_phase(
 # -- reporting ------------------------------------------------------------------------------------
 
 
+def issue_label(figures: IssueFigures) -> str:
+    rate = figures.rate_per_client
+    if rate is None:
+        return f"issue, closed loop ({figures.clients} clients, each sends when answered)"
+    return (
+        f"issue, paced ({figures.clients} clients x {rate:g}/s = "
+        f"{figures.clients * rate:g} tickets/s offered)"
+    )
+
+
 def print_issue(figures: IssueFigures) -> None:
-    paced = f" at {figures.rate_per_client:g}/s each" if figures.rate_per_client else ""
     print(
-        f"issue: {figures.tickets} tickets, {figures.clients} clients{paced}, "
+        f"{issue_label(figures)}: {figures.tickets} tickets, "
         f"{figures.per_second:.1f} tickets/s, p50 {fmt(figures.p50_ms)}, "
         f"p95 {fmt(figures.p95_ms)} (p99 {fmt(figures.p99_ms)}, max {fmt(figures.max_ms)}, "
         f"errors {sum(figures.errors.values())})",
@@ -1377,6 +1391,8 @@ def print_issue(figures: IssueFigures) -> None:
     ]
     if figures.server_cpu_ms_per_ticket is not None:
         extra.append(f"server CPU {figures.server_cpu_ms_per_ticket:.1f} ms per ticket")
+    if figures.waiting_before is not None:
+        extra.append(f"{figures.waiting_before} waiting before")
     print("  " + ", ".join(extra), flush=True)
     for kind, n in figures.errors.items():
         print(f"  error x{n}: {kind}", flush=True)
@@ -1410,10 +1426,14 @@ def print_call(figures: CallFigures) -> None:
         print(f"  board error x{n}: {kind}", flush=True)
 
 
-def target_verdicts(issue: IssueFigures | None, calls: list[CallFigures]) -> list[dict[str, Any]]:
+def target_verdicts(
+    issue: IssueFigures | None, paced: IssueFigures | None, calls: list[CallFigures]
+) -> list[dict[str, Any]]:
     measured: dict[str, float | None] = {}
     if issue is not None:
         measured["issue p95"] = issue.p95_ms
+    if paced is not None:
+        measured["issue p95, paced"] = paced.p95_ms
     firsts = [c.first_p95_ms for c in calls if c.first_p95_ms is not None]
     if firsts:
         measured["call->first board p95 (worst N)"] = max(firsts)
@@ -1463,13 +1483,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     issue = parser.add_argument_group("issuing")
     issue.add_argument("--kiosk-clients", type=int, default=4)
-    issue.add_argument("--tickets", type=int, default=2000, help="measured tickets in total")
-    issue.add_argument("--issue-seconds", type=float, default=60, help="upper bound on the phase")
+    issue.add_argument(
+        "--tickets", type=int, default=2000, help="closed loop: measured tickets in total"
+    )
+    issue.add_argument(
+        "--issue-seconds", type=float, default=60, help="closed loop: upper bound on the phase"
+    )
     issue.add_argument("--issue-warmup", type=int, default=5, help="unmeasured tickets per client")
+    issue.add_argument(
+        "--issue-modes",
+        default="closed,paced",
+        help="which issue phases to run, in this order: closed (as fast as answered), paced",
+    )
     issue.add_argument(
         "--issue-rate",
         type=float,
-        help="tickets per second per client on a fixed schedule (default: closed loop)",
+        default=10.0,
+        help="paced phase: tickets per second per client, on a fixed schedule",
+    )
+    issue.add_argument(
+        "--paced-seconds",
+        type=float,
+        default=15.0,
+        help="paced phase: how long (tickets = clients x rate x seconds)",
     )
     issue.add_argument("--skip-issue", action="store_true")
     board = parser.add_argument_group("call->board")
@@ -1509,8 +1545,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     for name in ("kiosk_clients", "board_processes"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.issue_rate is not None and args.issue_rate <= 0:
-        parser.error("--issue-rate must be positive")
+    args.issue_mode_list = [m.strip() for m in args.issue_modes.split(",") if m.strip()]
+    if any(m not in ("closed", "paced") for m in args.issue_mode_list):
+        parser.error("--issue-modes takes closed, paced or both (closed,paced)")
+    if args.issue_rate <= 0 or args.paced_seconds <= 0:
+        parser.error("--issue-rate and --paced-seconds must be positive")
     if args.call_queue < 0 or args.call_warmup < 0 or args.issue_warmup < 0:
         parser.error("--call-queue and warm-ups must not be negative")
     if any(n < 1 for n in args.board_counts) or args.calls < 1 or args.tickets < 1:
@@ -1546,7 +1585,13 @@ def code_state() -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     server: LocalServer | None = None
-    results: dict[str, Any] = {"issue": None, "call": [], "targets": [], "code": code_state()}
+    results: dict[str, Any] = {
+        "issue": None,  # closed loop
+        "issue_paced": None,
+        "call": [],
+        "targets": [],
+        "code": code_state(),
+    }
     code = results["code"]
     if code["commit"]:
         dirty = " with uncommitted changes" if code["uncommitted_changes"] else ""
@@ -1569,8 +1614,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         tokens = [kiosk_token(target, kiosk) for kiosk in target.kiosks]
         staff = staff_token(target)
 
-        # Calls first, on a queue of realistic length (--call-queue); then the issue phase,
-        # which grows the queue by --tickets (its latency is reported early and late).
+        # Calls first, on a queue of realistic length (--call-queue); then the issue phases,
+        # which grow the queue by --tickets and more (latency is reported early and late).
         if not args.skip_boards:
             desk_id = args.desk if args.desk is not None else first_desk(target)
             rounds = args.calls + args.call_warmup
@@ -1595,20 +1640,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 results["call"].append(figures)
                 print_call(figures)
 
-        if not args.skip_issue:
-            issue = issue_phase(
+        for mode in [] if args.skip_issue else args.issue_mode_list:
+            paced = mode == "paced"
+            status = HttpClient(target.host, target.port)
+            try:
+                waiting = waiting_count(status)
+            finally:
+                status.close()
+            figures = issue_phase(
                 target,
                 tokens,
                 clients=args.kiosk_clients,
-                total=args.tickets,
-                max_seconds=args.issue_seconds,
+                total=(
+                    round(args.kiosk_clients * args.issue_rate * args.paced_seconds)
+                    if paced
+                    else args.tickets
+                ),
+                max_seconds=args.paced_seconds + 30 if paced else args.issue_seconds,
                 warmup=args.issue_warmup,
                 product=args.product,
                 server_cpu=cpu,
-                rate=args.issue_rate,
+                rate=args.issue_rate if paced else None,
             )
-            results["issue"] = issue
-            print_issue(issue)
+            figures.waiting_before = waiting
+            results["issue_paced" if paced else "issue"] = figures
+            print_issue(figures)
     finally:
         if server is not None:
             server.stop()
@@ -1627,7 +1683,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for line in problems[:10]:
                     print(f"  | {line}", flush=True)
             server.cleanup()
-    results["targets"] = target_verdicts(results["issue"], results["call"])
+    results["targets"] = target_verdicts(results["issue"], results["issue_paced"], results["call"])
     return results
 
 
@@ -1646,8 +1702,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(max(int(args.max_seconds), 1))
+    descriptions = {
+        "closed": f"{args.tickets} tickets closed loop",
+        "paced": f"{args.issue_rate:g}/s each for {args.paced_seconds:g} s paced",
+    }
+    modes = ", then ".join(descriptions[m] for m in args.issue_mode_list) or "skipped"
+    if args.skip_issue:
+        modes = "skipped"
     print(
-        f"popup-loket bench: {args.kiosk_clients} kiosk clients x {args.tickets} tickets; "
+        f"popup-loket bench: {args.kiosk_clients} kiosk clients, issue {modes}; "
         f"boards {args.board_counts} x {args.calls} calls (+{args.call_warmup} warm-up), "
         f"{args.ws_client} websocket clients, compression {args.ws_compression}; "
         f"{os.cpu_count()} CPUs",
@@ -1688,6 +1751,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         serialisable = {
             **results,
             "issue": asdict(results["issue"]) if results["issue"] else None,
+            "issue_paced": asdict(results["issue_paced"]) if results["issue_paced"] else None,
             "call": [asdict(figures) for figures in results["call"]],
             "options": {k: v for k, v in vars(args).items() if k != "staff_password"},
         }

@@ -7,21 +7,34 @@ server's work grows with the pages actually open, not with the length of the que
 
 Room membership does not survive a server restart: clients join again on every (re)connect,
 and each connect is answered with a fresh snapshot (``board_state`` and/or ``ticket_updated``).
+
+Presence: a paired kiosk or board that connects, or sends ``heartbeat``, is stamped as seen; when
+its connection closes and it makes no other contact within a short grace period, it is logged as
+lost. Both changes reach the stop's room as ``devices_changed`` (see kiosk/services/presence.py).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_socketio import ConnectionRefusedError as Refused
-from flask_socketio import SocketIO, join_room, leave_room
+from flask_socketio import SocketIO, join_room, leave_room, rooms
 
 from kiosk.auth import current_principal
-from kiosk.extensions import BOARD_NAMESPACE, queue_service, tour_service
+from kiosk.extensions import (
+    BOARD_NAMESPACE,
+    presence_service,
+    queue_service,
+    tour_service,
+)
 from kiosk.payloads import ticket_status_payload
+from kiosk.services.base import Actor
 from kiosk.services.errors import DomainError, NoOpenStop
 from kiosk.services.queue import stop_room, ticket_room
+
+log = logging.getLogger(__name__)
 
 
 def register(sio: SocketIO) -> None:
@@ -43,6 +56,46 @@ def register(sio: SocketIO) -> None:
             # python-socketio sends str(first arg) as `message` and the second arg as `data`;
             # a lone dict would arrive as its Python repr, which no client can parse.
             raise Refused(error.message, {"code": error.code, "message": error.message}) from error
+        device_id = _device_id()
+        if device_id is not None:
+            presence_service().seen(device_id)
+            # Desks hear of every connect (the device itself needs no echo).
+            _devices_changed(device_id, True, _stop_ids(), skip_sid=_sid())
+
+    @sio.on("heartbeat", namespace=BOARD_NAMESPACE)
+    def heartbeat(_data: Any = None) -> None:
+        """Sent every 30 s by a kiosk or board page (connectLive with `heartbeat: true`)."""
+        device_id = _device_id()
+        if device_id is not None and presence_service().seen(device_id):
+            _devices_changed(device_id, True, _stop_ids())
+
+    @sio.on("disconnect", namespace=BOARD_NAMESPACE)
+    def disconnect(_reason: Any = None) -> None:
+        """Sent by Socket.IO when a connection closes; a device's may mean it is gone."""
+        device_id = _device_id()
+        if device_id is None:
+            return
+        actor, stop_ids = current_principal().actor, _stop_ids()
+        presence = presence_service()
+        closed_at = presence.now()
+        # A kiosk loading its next page reconnects within the grace: no flicker to offline.
+        grace = float(current_app.config["DISPLAY_PRESENCE_GRACE_SECONDS"])
+        if grace <= 0:
+            _check_lost(device_id, closed_at, stop_ids, actor)
+            return
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+        def check_later() -> None:
+            # Waits in this process only; the decision reads the shared database, and should
+            # this process die first, the device still turns "not connected" after 90 s unseen.
+            sio.sleep(grace)
+            with app.app_context():
+                try:
+                    _check_lost(device_id, closed_at, stop_ids, actor)
+                except Exception:
+                    log.exception("presence check of device %s failed", device_id)
+
+        sio.start_background_task(check_later)
 
     @sio.on("watch_ticket", namespace=BOARD_NAMESPACE)
     def watch_ticket(data: Any) -> dict[str, Any]:
@@ -65,6 +118,41 @@ def register(sio: SocketIO) -> None:
     def _sid() -> str:
         return request.sid  # type: ignore[attr-defined]
 
+    def _device_id() -> int | None:
+        """The paired device behind this connection, if it is one."""
+        try:
+            device = current_principal().device
+        except DomainError:  # a bearer credential revoked while connected
+            return None
+        return device.id if device is not None else None
+
+    def _check_lost(device_id: int, at: Any, stop_ids: list[int], actor: Actor) -> None:
+        stop_id = stop_ids[0] if stop_ids else None
+        if presence_service().lost(device_id, at=at, stop_id=stop_id, actor=actor):
+            _devices_changed(device_id, False, stop_ids)
+
+    def _devices_changed(
+        device_id: int, connected: bool, stop_ids: list[int], skip_sid: str | None = None
+    ) -> None:
+        # The stop room is public: name the device by id only; desks fetch the rest.
+        body = {"device": device_id, "connected": connected}
+        for stop_id in stop_ids:
+            sio.emit(
+                "devices_changed",
+                body,
+                namespace=BOARD_NAMESPACE,
+                to=stop_room(stop_id),
+                skip_sid=skip_sid,
+            )
+
+    def _stop_ids() -> list[int]:
+        """The stops whose rooms this connection is in."""
+        return [
+            int(room.removeprefix("stop:"))
+            for room in rooms(namespace=BOARD_NAMESPACE)
+            if room.startswith("stop:")
+        ]
+
     def _join_stop(stop_id: Any) -> None:
         queue = queue_service()
         device = current_principal().device
@@ -79,7 +167,8 @@ def register(sio: SocketIO) -> None:
         else:
             stop = tour_service().current_stop()
         join_room(stop_room(stop.id))
-        sio.emit("board_state", queue.board_state(stop), namespace=BOARD_NAMESPACE, to=_sid())
+        state = queue.board_state(stop, calls=current_app.config["DISPLAY_CALLS"])
+        sio.emit("board_state", state, namespace=BOARD_NAMESPACE, to=_sid())
 
     def _watch(token: str) -> dict[str, Any]:
         queue = queue_service()

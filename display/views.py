@@ -1,12 +1,20 @@
-"""Public pages: the ticket status page that a printed QR code opens."""
+"""Public pages: the display board, a ticket's status page (the QR target) and its QR code."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+import io
 
-from kiosk.extensions import limiter, queue_service
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_babel import gettext as _
+
+from kiosk.auth import current_principal
+from kiosk.extensions import limiter, queue_service, tour_service
+from kiosk.models import DeviceKind, Stop
 from kiosk.payloads import ticket_status_payload
-from kiosk.services.errors import UnknownTicket
+from kiosk.services.errors import DomainError, NoOpenStop, UnknownTicket
+from kiosk.urls import public_url
 
 bp = Blueprint("display", __name__)
 
@@ -26,3 +34,91 @@ def ticket_status(token: str) -> tuple[str, int] | str:
         return render_template("display/ticket_unknown.html"), 404
     status = ticket_status_payload(ticket, queue.position(ticket))
     return render_template("display/ticket.html", ticket=status, token=token)
+
+
+def _token_key() -> str:
+    return f"ticket:{(request.view_args or {}).get('token', '')}"
+
+
+@bp.get("/t/<token>/live")
+@limiter.limit(lambda: current_app.config["RATELIMIT_TICKET_LIVE"], key_func=_token_key)
+def ticket_live(token: str) -> tuple[str, int] | str:
+    """The changing part of the status page, asked for by its script when something moved.
+
+    Limited per ticket, not per address: the phones on a bus's Wi-Fi share one address.
+    """
+    queue = queue_service()
+    try:
+        ticket = queue.ticket(token)
+    except UnknownTicket:
+        return render_template("display/ticket_unknown.html"), 404
+    status = ticket_status_payload(ticket, queue.position(ticket))
+    return render_template("display/_ticket_status.html", ticket=status)
+
+
+@bp.get("/t/<token>/qr.svg")
+@limiter.limit(_public_limit)
+def ticket_qr(token: str) -> Response | tuple[str, int]:
+    """The QR code of a ticket's status page, as SVG (sharp at any size, no image library)."""
+    try:
+        queue_service().ticket(token)
+    except UnknownTicket:
+        return render_template("display/ticket_unknown.html"), 404
+    image = qrcode.make(
+        public_url("display.ticket_status", token=token),
+        image_factory=qrcode.image.svg.SvgPathImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=4,
+    )
+    out = io.BytesIO()
+    image.save(out)
+    response = Response(out.getvalue(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _board_stop() -> tuple[Stop | None, bool]:
+    """The stop to show, and whether the page asked for it (an unpaired, read-only screen).
+
+    A paired board shows its own stop; an unpaired screen may ask for one with ``?stop=ID``;
+    otherwise the board follows whichever stop is open (None when none is).
+    """
+    device = current_principal().device
+    queue = queue_service()
+    if device is not None and device.kind == DeviceKind.BOARD and device.stop_id is not None:
+        return queue.stop(device.stop_id), False
+    stop_id = request.args.get("stop", type=int)
+    if stop_id is not None:
+        return queue.stop(stop_id), True
+    try:
+        return tour_service().current_stop(), False
+    except NoOpenStop:
+        return None, False
+
+
+def _other_stops(stop: Stop | None, limit: int) -> list[Stop]:
+    """The coming stops of the tour, without the one on the screen."""
+    upcoming = tour_service().next_stops(limit=limit + 1)
+    return [s for s in upcoming if stop is None or s.id != stop.id][:limit]
+
+
+@bp.get("/board")
+@limiter.limit(_public_limit)
+def board() -> str | tuple[str, int]:
+    """The waiting-room screen: calls, waiting counts and the next stops, live."""
+    try:
+        stop, asked = _board_stop()
+    except DomainError:
+        message = _("Dit scherm hoort bij een loket dat niet bestaat. Vraag een medewerker.")
+        return render_template("errors/error.html", status=404, message=message), 404
+    config = current_app.config
+    return render_template(
+        "display/board.html",
+        stop=stop,
+        # The socket subscribes to this stop only when the page asked for it; a paired or
+        # following board lets the server choose again on every reconnect.
+        live_stop=stop.id if stop is not None and asked else None,
+        max_calls=config["DISPLAY_CALLS"],
+        state=queue_service().board_state(stop, calls=config["DISPLAY_CALLS"]) if stop else None,
+        next_stops=_other_stops(stop, config["DISPLAY_NEXT_STOPS"]),
+    )

@@ -19,11 +19,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from pathlib import Path
 
     from flask import Flask
+    from flask_babel import lazy_gettext
     from flask_socketio import SocketIO
 
     from display import events as display_events
     from display import views as display_views
-    from kiosk import config, errors, security
+    from kiosk import config, errors, i18n, security
     from kiosk.cli import register_cli
     from kiosk.database import make_engine, make_sessionmaker
     from kiosk.extensions import (
@@ -37,6 +38,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kiosk.i18n import select_locale
     from kiosk.services.base import utc_now
     from kiosk.views import auth
+    from kiosk.views import desk as desk_views
+    from kiosk.views import kiosk as kiosk_views
     from kiosk.views.api import init_api
 
     root = Path(__file__).resolve().parent.parent
@@ -48,6 +51,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config["CLOCK"] = utc_now
     config.load(app, test_config)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(root / "translations"))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["DEFAULT_LANGUAGE"])
 
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["loket.engine"] = engine
@@ -57,15 +62,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
+    login_manager.login_message = lazy_gettext("Log in om deze pagina te zien.")
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    # Flask-Babel does not expose get_locale to templates; base.html needs it for <html lang>.
-    from flask_babel import get_locale
-
-    app.jinja_env.globals["get_locale"] = get_locale
+    i18n.init_app(app)
     limiter.init_app(app)
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(kiosk_views.bp)
+    app.register_blueprint(desk_views.bp)
     app.register_blueprint(display_views.bp)
     init_api(app)
     errors.init_app(app)

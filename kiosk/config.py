@@ -33,11 +33,20 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_PUBLIC": "300/minute",
     "RATELIMIT_AUTH": "10/minute;50/hour",
     "RATELIMIT_PAIR": "10/minute",
+    # Per ticket: a status page asks again when the queue moves (at most every 2 s).
+    "RATELIMIT_TICKET_LIVE": "60/minute",
     "API_TOKEN_TTL_HOURS": 12,
     "DEVICE_PAIRING_TTL_MINUTES": 30,
     "DEVICE_COOKIE_DAYS": 400,
     # Request bodies larger than this get 413 with a JSON error.
     "MAX_CONTENT_LENGTH": 64 * 1024,
+    # Kiosk: seconds without a touch before a screen goes back to the start (and to Dutch).
+    "KIOSK_IDLE_SECONDS": 45,
+    # Display board: how many recent calls to show, and how many next stops in the side column.
+    "DISPLAY_CALLS": 6,
+    "DISPLAY_NEXT_STOPS": 4,
+    # Seconds a device may be away (loading its next page) before desks see it as lost.
+    "DISPLAY_PRESENCE_GRACE_SECONDS": 5,
     "LANGUAGES": ["nl", "en"],
     "DEFAULT_LANGUAGE": "nl",
 }

@@ -17,6 +17,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session
 
 from kiosk.services.accounts import AccountService
+from kiosk.services.presence import PresenceService
 from kiosk.services.queue import QueueService
 from kiosk.services.tour import TourService
 
@@ -70,6 +71,10 @@ def queue_service() -> QueueService:
 
 def account_service() -> AccountService:
     return AccountService(db_session(), **_kwargs())
+
+
+def presence_service() -> PresenceService:
+    return PresenceService(db_session(), **_kwargs())
 
 
 def tour_service() -> TourService:

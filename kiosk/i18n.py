@@ -1,8 +1,18 @@
-"""Language choice: an explicit choice (``?lang=``, kept in the session), else the browser's."""
+"""Language choice and helpers for templates.
+
+Dutch first: public devices (kiosk, board) speak Dutch unless a resident chooses otherwise;
+personal screens (a phone that scanned a QR code) follow the browser's language.
+"""
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, session, url_for
+from flask_babel import format_datetime, get_locale
+
+LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
 
 
 def select_locale() -> str:
@@ -14,5 +24,38 @@ def select_locale() -> str:
     kept = session.get("lang")
     if isinstance(kept, str) and kept in languages:
         return kept
+    if request.blueprint in ("kiosk", "board") or request.path.startswith(("/kiosk", "/board")):
+        return str(current_app.config["DEFAULT_LANGUAGE"])
     best: str | None = request.accept_languages.best_match(languages)
     return best or current_app.config["DEFAULT_LANGUAGE"]
+
+
+def current_language() -> str:
+    return str(get_locale() or current_app.config["DEFAULT_LANGUAGE"])
+
+
+def url_with_lang(code: str) -> str:
+    """This page in another language."""
+    args = request.args.to_dict()
+    args["lang"] = code
+    view_args = request.view_args or {}
+    return url_for(request.endpoint or "auth.home", **view_args, **args)
+
+
+def local_time(value: datetime | None, fmt: str = "HH:mm") -> str:
+    """A UTC time shown in the stop's time zone, formatted for the current language."""
+    if value is None:
+        return ""
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    # rebase=False: Flask-Babel would otherwise convert back to its own default zone (UTC).
+    return str(format_datetime(value.astimezone(tz), fmt, rebase=False))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        get_locale=get_locale,
+        current_language=current_language,
+        url_with_lang=url_with_lang,
+        language_names={code: LANGUAGE_NAMES.get(code, code) for code in app.config["LANGUAGES"]},
+    )
+    app.jinja_env.filters["local_time"] = local_time

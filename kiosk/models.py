@@ -274,7 +274,9 @@ class Ticket(Base):
 
     __table_args__ = (
         UniqueConstraint("stop_id", "series_product_id", "number"),
-        Index("ix_tickets_queue", "stop_id", "status", "priority", "issued_at"),
+        # "Which ticket is at this desk?": the partial index below cannot answer it for a query
+        # with bound parameters (SQLite must see the literal statuses to use it).
+        Index("ix_tickets_desk", "desk_id", "status"),
         # At most one ticket called or being served per desk: the database holds the line.
         Index(
             "uq_tickets_desk_active",
@@ -284,6 +286,19 @@ class Ticket(Base):
             postgresql_where=text("status IN ('called', 'serving')"),
         ),
     )
+
+
+# The waiting line per product, in calling order (the id breaks ties). It alone answers "next
+# for this desk", "how many wait" and "how many are ahead of me" without reading the table,
+# however long the queue gets.
+Index(
+    "ix_tickets_queue",
+    Ticket.stop_id,
+    Ticket.status,
+    Ticket.product_id,
+    Ticket.priority.desc(),
+    Ticket.issued_at,
+)
 
 
 class Event(Base):

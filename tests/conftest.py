@@ -168,6 +168,8 @@ TEST_CONFIG = {
     "RATELIMIT_PUBLIC": "10000/minute",
     "RATELIMIT_AUTH": "10000/minute",
     "RATELIMIT_PAIR": "10000/minute",
+    # Decide presence at once: no background timer outlives a test.
+    "DISPLAY_PRESENCE_GRACE_SECONDS": 0,
 }
 
 

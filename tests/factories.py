@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.models import Desk, Location, Product, Stop, StopStatus, Ticket
+from kiosk.models import Desk, DeviceKind, Location, Product, Stop, StopStatus, Ticket
 from kiosk.services.accounts import AccountService
 from kiosk.services.queue import QueueService
 from kiosk.services.tour import DEMO_PRODUCTS
@@ -83,3 +84,21 @@ def make_user(session: Session, username: str = "anna", role: str = "staff", **k
 
     password = kw.pop("password", "correct horse battery")
     return AccountService(session).add_user(username, password, role=Role(role), **kw), password
+
+
+# -- HTTP helpers (Flask test client) ---------------------------------------------------------
+
+
+def csrf_token_in(html: str) -> str:
+    field = re.search(r'<input[^>]*\bname="csrf_token"[^>]*>', html)
+    assert field, "no CSRF token in the page"
+    return re.search(r'\bvalue="([^"]+)"', field.group(0)).group(1)
+
+
+def pair_browser(client: Any, accounts: AccountService, stop: Any, kind: str = "kiosk") -> str:
+    """Pair the test client's 'browser' by the /pair flow; returns the page's CSRF token."""
+    code = accounts.add_device(DeviceKind(kind), f"Browser {kind}", stop=stop).code
+    token = csrf_token_in(client.get(f"/pair/{code}").get_data(as_text=True))
+    response = client.post("/pair", data={"code": code, "csrf_token": token})
+    assert response.status_code == 302
+    return token

@@ -14,7 +14,13 @@ from kiosk.models import DeviceKind, StopStatus
 from kiosk.services import accounts as accounts_module
 from kiosk.services.accounts import AccountService
 from kiosk.services.tour import TourService
-from tests.factories import desk_named, make_product, make_stop, make_user
+from tests.factories import (
+    desk_named,
+    make_product,
+    make_stop,
+    make_user,
+    pair_browser,
+)
 
 TICKET_STATUS_KEYS = {
     "label",
@@ -101,21 +107,6 @@ def issue(client: Any, headers: dict[str, str], product: str = "A", **body: Any)
 
 def call_next(client: Any, headers: dict[str, str], desk_id: int) -> Any:
     return client.post(f"/api/v1/desks/{desk_id}/call-next", headers=headers)
-
-
-def csrf_token_in(html: str) -> str:
-    field = re.search(r'<input[^>]*\bname="csrf_token"[^>]*>', html)
-    assert field, "no CSRF token in the page"
-    return re.search(r'\bvalue="([^"]+)"', field.group(0)).group(1)
-
-
-def pair_browser(client: Any, accounts: AccountService, stop: Any, kind: str = "kiosk") -> str:
-    """Pair the test client's 'browser' by the /pair flow; returns the page's CSRF token."""
-    code = accounts.add_device(DeviceKind(kind), f"Browser {kind}", stop=stop).code
-    token = csrf_token_in(client.get(f"/pair/{code}").get_data(as_text=True))
-    response = client.post("/pair", data={"code": code, "csrf_token": token})
-    assert response.status_code == 302
-    return token
 
 
 # -- stops ------------------------------------------------------------------------------------
@@ -1016,3 +1007,28 @@ def test_bad_bodies_from_anonymous_callers_get_a_json_client_error(client, stop)
         for name, data, content_type in RAW_BODIES:
             response = client.post(path, data=data, content_type=content_type)
             _assert_client_error(response, f"{name} -> {path}")
+
+
+# -- opening and closing a stop ----------------------------------------------------------------
+
+
+def test_staff_close_and_reopen_the_stop_and_the_kiosk_follows(client, stop, staff, kiosk):
+    closed = client.post(f"/api/v1/stops/{stop.id}/close", headers=staff)
+    assert closed.status_code == 200
+    assert (closed.json["status"], closed.json["accepting_tickets"]) == ("closed", False)
+    refused = client.post("/api/v1/tickets", json={"product": "A"}, headers=kiosk)
+    assert error_of(refused)["code"] == "stop_closed"
+    opened = client.post(f"/api/v1/stops/{stop.id}/open", headers=staff)
+    assert opened.json["status"] == "open"
+    assert client.post("/api/v1/tickets", json={"product": "A"}, headers=kiosk).status_code == 201
+
+
+@pytest.mark.parametrize("action", ["open", "close"])
+def test_only_staff_open_or_close_a_stop(client, stop, kiosk, action):
+    assert client.post(f"/api/v1/stops/{stop.id}/{action}").status_code == 401
+    forbidden = client.post(f"/api/v1/stops/{stop.id}/{action}", headers=kiosk)
+    assert error_of(forbidden)["code"] == "forbidden"
+
+
+def test_closing_an_unknown_stop_is_404(client, staff):
+    assert error_of(client.post("/api/v1/stops/999/close", headers=staff))["code"] == "unknown_stop"

@@ -146,11 +146,11 @@ def test_login_page_shows_a_form_with_a_csrf_token(client):
 
 
 @pytest.mark.parametrize("username", ["anna", "Anna", " anna "])
-def test_login_redirects_home_and_starts_a_session(client, anna, username):
+def test_login_redirects_to_the_desk_and_starts_a_session(client, anna, username):
     response = login(client, username)
 
     assert response.status_code == 302
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/desk"
     assert "U bent ingelogd als anna" in client.get("/").text
 
 
@@ -517,7 +517,7 @@ def test_pairing_sets_an_httponly_lax_device_cookie_and_redirects(client, accoun
     response = pair_by_page(client, code)
 
     assert response.status_code == 302
-    assert response.headers["Location"] == "/device"
+    assert response.headers["Location"] == "/kiosk"  # a kiosk lands on its own page
     header = set_cookie(response, "loket_device")
     assert header.startswith("loket_device=ldv_")
     attributes = cookie_attributes(header)

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload
 
 from kiosk.models import ApiToken, Device, DeviceKind, Role, StaffUser, Stop
 from kiosk.services.base import SYSTEM, Actor, Service
@@ -34,6 +35,20 @@ DEVICE_TOKEN_PREFIX = "ldv_"
 # Pairing codes are typed by people now and then: no 0/O, 1/I/L.
 PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 MIN_PASSWORD_LENGTH = 12
+
+
+# Every API request looks its caller up: built once (see kiosk.services.queue), and with the
+# object the caller needs next (a device's stop, a token's user) in the same statement.
+_TOKEN_BY_HASH = (
+    select(ApiToken)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .options(joinedload(ApiToken.user, innerjoin=True))
+)
+_DEVICE_BY_CREDENTIAL = (
+    select(Device)
+    .where(Device.credential_hash == bindparam("credential_hash"))
+    .options(joinedload(Device.stop))
+)
 
 
 def digest(secret: str) -> str:
@@ -157,7 +172,7 @@ class AccountService(Service):
         """The active user behind a valid, unexpired bearer token."""
         if not token.startswith(STAFF_TOKEN_PREFIX):
             return None
-        row = self.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
+        row = self.session.scalar(_TOKEN_BY_HASH, {"token_hash": digest(token)})
         if row is None or row.revoked_at is not None or row.expires_at <= self.now():
             return None
         return row.user if row.user.active else None
@@ -241,9 +256,7 @@ class AccountService(Service):
         """The paired, unrevoked device behind a credential."""
         if not credential or not credential.startswith(DEVICE_TOKEN_PREFIX):
             return None
-        device = self.session.scalar(
-            select(Device).where(Device.credential_hash == digest(credential))
-        )
+        device = self.session.scalar(_DEVICE_BY_CREDENTIAL, {"credential_hash": digest(credential)})
         if device is None or device.revoked_at is not None:
             return None
         return device

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from kiosk.database import begin_write
 from kiosk.models import Event
 
 Clock = Callable[[], datetime]
+
+# On the table, not the mapped class: a plain Core INSERT, without the ORM's bulk-insert steps.
+_INSERT_EVENT = insert(cast(Table, Event.__table__))
 
 
 def utc_now() -> datetime:
@@ -103,23 +107,26 @@ class Service:
         stop_id: int | None = None,
         product_id: int | None = None,
         **data: Any,
-    ) -> Event:
+    ) -> None:
         """Append an audit and research event to the current transaction."""
-        event = Event(
-            at=self.now(),
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            result=result,
-            actor_type=actor.kind,
-            actor_id=actor.id,
-            origin=actor.origin,
-            stop_id=stop_id,
-            product_id=product_id,
-            data=data,
+        # A plain INSERT: the log is append-only, nobody needs the row back as an object, and
+        # this skips the unit of work's bookkeeping for it.
+        self.session.execute(
+            _INSERT_EVENT,
+            {
+                "at": self.now(),
+                "action": action,
+                "object_type": object_type,
+                "object_id": object_id,
+                "result": result,
+                "actor_type": actor.kind,
+                "actor_id": actor.id,
+                "origin": actor.origin,
+                "stop_id": stop_id,
+                "product_id": product_id,
+                "data": data,
+            },
         )
-        self.session.add(event)
-        return event
 
     def begin_write(self) -> None:
         """Open this use case's write transaction before its first read (see kiosk.database)."""
@@ -136,12 +143,19 @@ class Service:
     def commit(self, pending: Pending) -> None:
         """Commit, then publish: listeners never see what did not happen."""
         self.session.commit()
+        self.publish(pending)
+        self.end_read()
+
+    def publish(self, pending: Pending) -> None:
+        """Publish what a committed transaction caused; callable payloads read the new state."""
         if isinstance(self.notifier, NullNotifier):
             return
         for event, payload, room in pending.items:
             body = payload() if callable(payload) else payload
             if body is not None:
                 self.notifier.publish(event, body, room=room)
+
+    def end_read(self) -> None:
+        """End the read that built the payloads: no snapshot is held past the use case."""
         if self.session.in_transaction():
-            # End the read that built the payloads: no snapshot is held past the use case.
             self.session.commit()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 import secrets
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kiosk.models import (
@@ -22,6 +22,7 @@ from kiosk.models import (
     Ticket,
     TicketCounter,
     TicketStatus,
+    UTCDateTime,
     desk_products,
     stop_products,
 )
@@ -82,6 +83,159 @@ def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+class IssuedTicket(NamedTuple):
+    """A new ticket and its place in the queue, read right after it was committed."""
+
+    ticket: Ticket
+    position: Position | None
+
+
+# -- statements of the hot paths ----------------------------------------------------------------
+# Built once, with bound parameters, and run with a dict of values. Building a statement and
+# its cache key costs more Python time than SQLite needs to run it; a statement object that is
+# reused keeps its cache key (SQLAlchemy memoizes it), and its compiled form comes from the
+# engine's compiled cache. The values are bound at execution, so nothing else changes.
+
+_PRODUCT_MATCH = and_(
+    or_(Product.code == bindparam("code"), Product.prefix == bindparam("prefix")),
+    Product.active.is_(True),
+)
+_PRODUCT_AT_STOP = (
+    select(Product)
+    .join(stop_products, stop_products.c.product_id == Product.id)
+    .where(stop_products.c.stop_id == bindparam("stop_id"), _PRODUCT_MATCH)
+)
+_PRODUCT_CODE = select(Product.code).where(_PRODUCT_MATCH)
+
+# A ticket with what its payloads show. Many-to-one: joined in the same statement.
+_TICKET_LOADS = (joinedload(Ticket.product, innerjoin=True), joinedload(Ticket.desk))
+_TICKET_BY_TOKEN = select(Ticket).where(Ticket.token == bindparam("token")).options(*_TICKET_LOADS)
+# Re-read a ticket under a row lock before changing it. `OF tickets`: PostgreSQL cannot lock
+# the nullable side of the outer join to the desk (and need not).
+_LOCK_TICKET = (
+    select(Ticket)
+    .where(Ticket.id == bindparam("ticket_id"))
+    .options(*_TICKET_LOADS)
+    .with_for_update(of=Ticket)
+    .execution_options(populate_existing=True)
+)
+
+
+def _counter_upsert(insert: Any) -> Any:
+    # On the table, not the mapped class: a plain Core statement, nothing for the ORM to track.
+    counters = cast(Table, TicketCounter.__table__)
+    return (
+        insert(counters)
+        .values(stop_id=bindparam("stop_id"), product_id=bindparam("product_id"), last=1)
+        .on_conflict_do_update(
+            index_elements=[counters.c.stop_id, counters.c.product_id],
+            set_={"last": counters.c.last + 1},
+        )
+        .returning(counters.c.last)
+    )
+
+
+_NEXT_NUMBER = {"postgresql": _counter_upsert(pg_insert), "sqlite": _counter_upsert(sqlite_insert)}
+
+# Serialises two staff pressing "next" at the same desk (PostgreSQL; on SQLite, where FOR UPDATE
+# compiles to nothing, BEGIN IMMEDIATE serialises every write transaction already), and reads
+# the desk's products and whether it is active under that lock, in one statement.
+_LOCK_DESK = (
+    select(Desk)
+    .where(Desk.id == bindparam("desk_id"))
+    .options(joinedload(Desk.products))
+    .with_for_update(of=Desk)
+    .execution_options(populate_existing=True)
+)
+_DESK_TICKET = select(Ticket.id).where(
+    Ticket.desk_id == bindparam("desk_id"), Ticket.status.in_(ACTIVE_AT_DESK)
+)
+_NEXT_WAITING = (
+    select(Ticket)
+    .where(
+        Ticket.stop_id == bindparam("stop_id"),
+        Ticket.status == W,
+        Ticket.product_id.in_(bindparam("product_ids", expanding=True)),
+    )
+    .order_by(Ticket.priority.desc(), Ticket.issued_at, Ticket.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+# Guarded: even a racing caller that read the same row cannot call it twice.
+_CALL = (
+    update(Ticket)
+    .where(Ticket.id == bindparam("ticket_id"), Ticket.status == W)
+    .values(
+        status=C,
+        desk_id=bindparam("to_desk"),
+        called_at=bindparam("now"),
+        last_called_at=bindparam("now"),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+# One count per product offered (an index range each, see models.Ticket), zeros included.
+_waiting_for_product = (
+    select(func.count())
+    .where(
+        Ticket.stop_id == bindparam("stop_id"),
+        Ticket.status == W,
+        Ticket.product_id == Product.id,
+    )
+    .correlate(Product)
+    .scalar_subquery()
+)
+_WAITING_COUNTS = (
+    select(Product.code, _waiting_for_product)
+    .join(stop_products, stop_products.c.product_id == Product.id)
+    .where(stop_products.c.stop_id == bindparam("stop_id"))
+    .order_by(Product.sort_order)
+)
+_ACTIVE_DESK_PRODUCTS = (
+    select(desk_products.c.desk_id, desk_products.c.product_id)
+    .join(Desk, Desk.id == desk_products.c.desk_id)
+    .where(Desk.stop_id == bindparam("stop_id"), Desk.active.is_(True))
+)
+_priority = bindparam("priority", type_=Integer())
+_issued_at = bindparam("issued_at", type_=UTCDateTime())
+_AHEAD = (
+    select(Ticket.product_id, func.count())
+    .where(
+        Ticket.stop_id == bindparam("stop_id"),
+        Ticket.status == W,
+        Ticket.product_id.in_(bindparam("product_ids", expanding=True)),
+        # Served before: higher priority, else issued earlier, else a lower id.
+        or_(
+            Ticket.priority > _priority,
+            and_(
+                Ticket.priority == _priority,
+                or_(
+                    Ticket.issued_at < _issued_at,
+                    and_(Ticket.issued_at == _issued_at, Ticket.id < bindparam("ticket_id")),
+                ),
+            ),
+        ),
+    )
+    .group_by(Ticket.product_id)
+)
+_served_today = (
+    select(
+        Ticket.product_id.label("product_id"),
+        func.avg(Ticket.service_seconds).label("seconds"),
+    )
+    .where(
+        Ticket.stop_id == bindparam("stop_id"),
+        Ticket.status == TicketStatus.DONE,
+        Ticket.service_seconds.is_not(None),
+    )
+    .group_by(Ticket.product_id)
+    .subquery()
+)
+_SERVICE_SECONDS = select(Product.id, Product.duration_minutes, _served_today.c.seconds).outerjoin(
+    _served_today, _served_today.c.product_id == Product.id
+)
+
+
 class QueueService(Service):
     """Every rule of the queue. One public method is one use case and one transaction."""
 
@@ -103,11 +257,7 @@ class QueueService(Service):
 
     def ticket(self, token: str) -> Ticket:
         """The ticket with this token, or `UnknownTicket`."""
-        ticket = self.session.scalar(
-            select(Ticket)
-            .where(Ticket.token == token)
-            .options(selectinload(Ticket.product), selectinload(Ticket.desk))
-        )
+        ticket = self.session.scalar(_TICKET_BY_TOKEN, {"token": token})
         if ticket is None:
             raise UnknownTicket()
         return ticket
@@ -115,17 +265,10 @@ class QueueService(Service):
     def product_at(self, stop: Stop, code_or_prefix: str) -> Product:
         """A product by code or ticket prefix, only if this stop offers it."""
         wanted = code_or_prefix.strip()
-        match = and_(
-            or_(Product.code == wanted, Product.prefix == wanted.upper()),
-            Product.active.is_(True),
-        )
-        product = self.session.scalar(
-            select(Product)
-            .join(stop_products, stop_products.c.product_id == Product.id)
-            .where(stop_products.c.stop_id == stop.id, match)
-        )
+        match = {"code": wanted, "prefix": wanted.upper()}
+        product = self.session.scalar(_PRODUCT_AT_STOP, {"stop_id": stop.id, **match})
         if product is None:
-            elsewhere = self.session.scalar(select(Product.code).where(match))
+            elsewhere = self.session.scalar(_PRODUCT_CODE, match)
             raise ProductNotOffered(product=elsewhere) if elsewhere else UnknownProduct()
         return product
 
@@ -141,83 +284,54 @@ class QueueService(Service):
         actor: Actor = SYSTEM,
     ) -> Ticket:
         """Give the next number for this product at this stop."""
-        self.begin_write()
-        try:
-            product = self.product_at(stop, product_code)
-            if not stop.accepts_walk_ins(self.now()):
-                raise StopClosed(opens_at=stop.starts_at.isoformat())
-            if source == Source.WALK_IN and (product.appointment_required or not product.walk_in):
-                raise AppointmentRequired(product=product.code)
-            number = self._next_number(stop.id, product.id)
-            ticket = Ticket(
-                stop_id=stop.id,
-                series_product_id=product.id,
-                product_id=product.id,
-                product=product,
-                number=number,
-                label=f"{product.prefix}{number:03d}",
-                token=new_token(),
-                source=source,
-                priority=priority,
-                status=W,
-                issued_at=self.now(),
-            )
-            self.session.add(ticket)
-            self.session.flush()
-            self.log(
-                "ticket.issue",
-                actor,
-                object_type="ticket",
-                object_id=ticket.id,
-                stop_id=stop.id,
-                product_id=product.id,
-                source=source.value,
-            )
-        except DomainError as error:
-            self.log_rejection(
-                "ticket.issue", actor, error, object_type="stop", object_id=stop.id, stop_id=stop.id
-            )
-            raise
-        pending = Pending()
-        # No `ticket_updated` yet: nobody can be watching a ticket that did not exist.
-        self._announce("ticket_issued", ticket, pending, own_room=False)
-        self.commit(pending)
+        ticket = self._issue(stop, product_code, source, priority, actor)
+        self.end_read()
         return ticket
+
+    def issue_ticket_with_position(
+        self,
+        stop: Stop,
+        product_code: str,
+        *,
+        source: Source = Source.WALK_IN,
+        priority: int = 0,
+        actor: Actor = SYSTEM,
+    ) -> IssuedTicket:
+        """`issue_ticket`, and the new ticket's place in the queue for the kiosk to show.
+
+        The position is read after the commit, in the same read as the event payloads.
+        """
+        ticket = self._issue(stop, product_code, source, priority, actor)
+        position = self.position(ticket)
+        self.end_read()
+        return IssuedTicket(ticket, position)
 
     def call_next(self, desk: Desk, *, actor: Actor = SYSTEM) -> Ticket:
         """Call the first waiting ticket among the desk's products: priority first, then oldest."""
         self.begin_write()
         try:
-            self._lock_desk(desk)
-            if self._active_ticket_id(desk) is not None:
+            locked = self.session.scalars(_LOCK_DESK, {"desk_id": desk.id}).unique().one_or_none()
+            if locked is None:
+                raise UnknownDesk()
+            desk = locked
+            if self.session.scalar(_DESK_TICKET, {"desk_id": desk.id}) is not None:
                 raise DeskBusy()
             product_ids = [p.id for p in desk.products]
             ticket = None
             if desk.active and product_ids:
                 ticket = self.session.scalar(
-                    select(Ticket)
-                    .where(
-                        Ticket.stop_id == desk.stop_id,
-                        Ticket.status == W,
-                        Ticket.product_id.in_(product_ids),
-                    )
-                    .order_by(Ticket.priority.desc(), Ticket.issued_at, Ticket.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
+                    _NEXT_WAITING, {"stop_id": desk.stop_id, "product_ids": product_ids}
                 )
             if ticket is None:
                 raise QueueEmpty()
             now = self.now()
-            # Guarded update: even a racing caller that read the same row cannot call it twice.
-            values = {"status": C, "desk_id": desk.id, "called_at": now, "last_called_at": now}
             moved = self.session.execute(  # type: ignore[attr-defined]
-                update(Ticket)
-                .where(Ticket.id == ticket.id, Ticket.status == W)
-                .values(**values)
-                .execution_options(synchronize_session=False)
+                _CALL, {"ticket_id": ticket.id, "to_desk": desk.id, "now": now}
             ).rowcount
             if moved != 1:
                 raise QueueEmpty()
+            # What _CALL wrote, told to the loaded ticket without reading it back.
+            values = {"status": C, "desk_id": desk.id, "called_at": now, "last_called_at": now}
             for name, value in values.items():
                 set_committed_value(ticket, name, value)
             set_committed_value(ticket, "desk", desk)
@@ -332,45 +446,22 @@ class QueueService(Service):
             return None
         desks_for, products_for = self._desk_map(ticket.stop_id)
         related = products_for.get(ticket.product_id, {ticket.product_id})
-        before = or_(
-            Ticket.priority > ticket.priority,
-            and_(
-                Ticket.priority == ticket.priority,
-                or_(
-                    Ticket.issued_at < ticket.issued_at,
-                    and_(Ticket.issued_at == ticket.issued_at, Ticket.id < ticket.id),
-                ),
-            ),
-        )
         rows = self.session.execute(
-            select(Ticket.product_id, func.count())
-            .where(
-                Ticket.stop_id == ticket.stop_id,
-                Ticket.status == W,
-                Ticket.product_id.in_(related),
-                before,
-            )
-            .group_by(Ticket.product_id)
+            _AHEAD,
+            {
+                "stop_id": ticket.stop_id,
+                "product_ids": sorted(related),
+                "priority": ticket.priority,
+                "issued_at": ticket.issued_at,
+                "ticket_id": ticket.id,
+            },
         ).all()
         ahead = Counter({product_id: count for product_id, count in rows})
         return self._estimate(ticket.stop_id, ticket.product_id, ahead, desks_for)
 
     def waiting_counts(self, stop_id: int) -> dict[str, int]:
         """How many wait per product code at this stop (every product offered, zeros too)."""
-        rows = self.session.execute(
-            select(Product.code, func.count(Ticket.id))
-            .select_from(stop_products)
-            .join(Product, Product.id == stop_products.c.product_id)
-            .outerjoin(
-                Ticket,
-                and_(
-                    Ticket.product_id == Product.id, Ticket.stop_id == stop_id, Ticket.status == W
-                ),
-            )
-            .where(stop_products.c.stop_id == stop_id)
-            .group_by(Product.code, Product.sort_order)
-            .order_by(Product.sort_order)
-        ).all()
+        rows = self.session.execute(_WAITING_COUNTS, {"stop_id": stop_id}).all()
         return {code: count for code, count in rows}
 
     def board_state(self, stop: Stop, *, calls: int = 6) -> dict[str, Any]:
@@ -421,30 +512,59 @@ class QueueService(Service):
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _issue(
+        self, stop: Stop, product_code: str, source: Source, priority: int, actor: Actor
+    ) -> Ticket:
+        """Issue, commit and publish; the read that built the payloads is left open."""
+        self.begin_write()
+        try:
+            product = self.product_at(stop, product_code)
+            if not stop.accepts_walk_ins(self.now()):
+                raise StopClosed(opens_at=stop.starts_at.isoformat())
+            if source == Source.WALK_IN and (product.appointment_required or not product.walk_in):
+                raise AppointmentRequired(product=product.code)
+            number = self._next_number(stop.id, product.id)
+            ticket = Ticket(
+                stop_id=stop.id,
+                series_product_id=product.id,
+                product_id=product.id,
+                product=product,
+                number=number,
+                label=f"{product.prefix}{number:03d}",
+                token=new_token(),
+                source=source,
+                priority=priority,
+                status=W,
+                issued_at=self.now(),
+            )
+            self.session.add(ticket)
+            self.session.flush()
+            self.log(
+                "ticket.issue",
+                actor,
+                object_type="ticket",
+                object_id=ticket.id,
+                stop_id=stop.id,
+                product_id=product.id,
+                source=source.value,
+            )
+        except DomainError as error:
+            self.log_rejection(
+                "ticket.issue", actor, error, object_type="stop", object_id=stop.id, stop_id=stop.id
+            )
+            raise
+        pending = Pending()
+        # No `ticket_updated` yet: nobody can be watching a ticket that did not exist.
+        self._announce("ticket_issued", ticket, pending, own_room=False)
+        self.session.commit()
+        self.publish(pending)
+        return ticket
+
     def _next_number(self, stop_id: int, product_id: int) -> int:
         """One atomic upsert on the counter row: no two callers ever get the same number."""
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = (
-            insert(TicketCounter)
-            .values(stop_id=stop_id, product_id=product_id, last=1)
-            .on_conflict_do_update(
-                index_elements=[TicketCounter.stop_id, TicketCounter.product_id],
-                set_={"last": TicketCounter.last + 1},
-            )
-            .returning(TicketCounter.last)
-        )
-        return int(self.session.execute(stmt).scalar_one())
-
-    def _lock_desk(self, desk: Desk) -> None:
-        # Serialises two staff pressing "next" at the same desk (PostgreSQL; SQLite serialises
-        # every write transaction already).
-        self.session.execute(select(Desk.id).where(Desk.id == desk.id).with_for_update())
-
-    def _active_ticket_id(self, desk: Desk) -> int | None:
-        return self.session.scalar(
-            select(Ticket.id).where(Ticket.desk_id == desk.id, Ticket.status.in_(ACTIVE_AT_DESK))
-        )
+        upsert = _NEXT_NUMBER[self.session.get_bind().dialect.name]
+        values = {"stop_id": stop_id, "product_id": product_id}
+        return int(self.session.execute(upsert, values).scalar_one())
 
     def _step(
         self,
@@ -459,7 +579,10 @@ class QueueService(Service):
         action = f"ticket.{name}"
         self.begin_write()
         try:
-            self.session.refresh(ticket, with_for_update=True)
+            locked = self.session.scalars(_LOCK_TICKET, {"ticket_id": ticket.id}).one_or_none()
+            if locked is None:
+                raise UnknownTicket()
+            ticket = locked
             if ticket.status not in ALLOWED_FROM[name]:
                 raise InvalidTransition(
                     f"A {ticket.status.value} ticket cannot be given '{name}'.",
@@ -517,11 +640,7 @@ class QueueService(Service):
 
     def _desk_map(self, stop_id: int) -> tuple[dict[int, int], dict[int, set[int]]]:
         """Per product: how many active desks serve it, and which products share those desks."""
-        rows = self.session.execute(
-            select(desk_products.c.desk_id, desk_products.c.product_id)
-            .join(Desk, Desk.id == desk_products.c.desk_id)
-            .where(Desk.stop_id == stop_id, Desk.active.is_(True))
-        ).all()
+        rows = self.session.execute(_ACTIVE_DESK_PRODUCTS, {"stop_id": stop_id}).all()
         by_desk: dict[int, set[int]] = defaultdict(set)
         for desk_id, product_id in rows:
             by_desk[desk_id].add(product_id)
@@ -535,24 +654,7 @@ class QueueService(Service):
 
     def _service_minutes(self, stop_id: int) -> dict[int, float]:
         """Mean service time per product today at this stop, else the product's planned time."""
-        measured = (
-            select(
-                Ticket.product_id.label("product_id"),
-                func.avg(Ticket.service_seconds).label("seconds"),
-            )
-            .where(
-                Ticket.stop_id == stop_id,
-                Ticket.status == TicketStatus.DONE,
-                Ticket.service_seconds.is_not(None),
-            )
-            .group_by(Ticket.product_id)
-            .subquery()
-        )
-        rows = self.session.execute(
-            select(Product.id, Product.duration_minutes, measured.c.seconds).outerjoin(
-                measured, measured.c.product_id == Product.id
-            )
-        ).all()
+        rows = self.session.execute(_SERVICE_SECONDS, {"stop_id": stop_id}).all()
         return {
             pid: float(seconds) / 60 if seconds is not None else float(planned)
             for pid, planned, seconds in rows

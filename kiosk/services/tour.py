@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from kiosk.models import Desk, Location, Product, Stop, StopStatus
+from kiosk.models import Desk, Location, Product, Stop, StopStatus, stop_products
 from kiosk.payloads import stop_payload
 from kiosk.services.base import SYSTEM, Actor, Clock, Notifier, Pending, Service, utc_now
 from kiosk.services.errors import NoOpenStop
@@ -98,6 +98,40 @@ class TourService(Service):
                 .limit(limit)
             )
         )
+
+    def next_stops_offering(self, product: Product, *, limit: int = 3) -> list[Stop]:
+        """The coming (or running) stops where this product is offered, soonest first."""
+        return list(
+            self.session.scalars(
+                select(Stop)
+                .join(stop_products, stop_products.c.stop_id == Stop.id)
+                .where(
+                    stop_products.c.product_id == product.id,
+                    Stop.ends_at > self.now(),
+                    Stop.status != StopStatus.CLOSED,
+                )
+                .order_by(Stop.starts_at)
+                .limit(limit)
+            )
+        )
+
+    def next_opening(self, stop: Stop) -> Stop | None:
+        """When the pop-up is next open: at this location if planned, else anywhere."""
+        upcoming = self.next_stops(limit=20)
+        later = [s for s in upcoming if s.id != stop.id and s.starts_at > self.now()]
+        here = [s for s in later if s.location_id == stop.location_id]
+        return (here or later or [None])[0]
+
+    def products_elsewhere(self, stop: Stop) -> list[Product]:
+        """Active products that this stop does not offer (for "Niet gevonden wat u zoekt?")."""
+        offered = {p.id for p in stop.products}
+        return [
+            p
+            for p in self.session.scalars(
+                select(Product).where(Product.active.is_(True)).order_by(Product.sort_order)
+            )
+            if p.id not in offered
+        ]
 
     def open_stop(self, stop: Stop, *, actor: Actor = SYSTEM) -> Stop:
         """Open a stop for tickets now (staff may open before the planned time)."""

@@ -31,6 +31,7 @@ from kiosk.payloads import (
     ticket_status_payload,
 )
 from kiosk.urls import public_url
+from kiosk.views import desk as desk_views
 
 
 class JsonParser(FlaskParser):
@@ -269,6 +270,55 @@ class TokenResponse(ma.Schema):
     expires_at = ma.fields.String()
 
 
+class DeskQueueTicketSchema(TicketStaffSchema):
+    class Meta:
+        # Listed in calling order; a place per ticket would cost a query each.
+        exclude = ("position",)
+
+    waited_seconds = ma.fields.Integer(metadata={"description": "Seconds since it was issued"})
+
+
+class DeskActionsSchema(ma.Schema):
+    call_next = ma.fields.Boolean()
+    recall = ma.fields.Boolean()
+    start = ma.fields.Boolean()
+    finish = ma.fields.Boolean()
+    no_show = ma.fields.Boolean()
+    transfer = ma.fields.Boolean()
+
+
+class DeskStateSchema(ma.Schema):
+    desk = ma.fields.Nested(DeskSchema)
+    stop = ma.fields.Nested(BoardStopSchema)
+    current = ma.fields.Nested(
+        TicketStaffSchema,
+        allow_none=True,
+        metadata={"description": "The ticket called to or served at this desk; null if none"},
+    )
+    queue = ma.fields.List(
+        ma.fields.Nested(DeskQueueTicketSchema),
+        metadata={"description": "Waiting tickets this desk may call, in calling order"},
+    )
+    products = ma.fields.List(
+        ma.fields.Nested(ProductRefSchema),
+        metadata={"description": "The stop's products: where a ticket can be transferred to"},
+    )
+    actions = ma.fields.Nested(
+        DeskActionsSchema, metadata={"description": "Which steps the rules allow now"}
+    )
+    at = ma.fields.String(metadata={"description": "Server time of this state"})
+
+
+class DevicePresenceSchema(DeviceSchema):
+    connected = ma.fields.Boolean(
+        metadata={"description": "Seen within 90 s and not disconnected since"}
+    )
+    printer = ma.fields.Dict(
+        allow_none=True,
+        metadata={"description": "A kiosk's printer state; null until printers report it"},
+    )
+
+
 # -- helpers ----------------------------------------------------------------------------------
 
 
@@ -407,7 +457,8 @@ def transfer(body: dict[str, Any], token: str) -> dict[str, Any]:
 @_doc_errors(404)
 def board(query: dict[str, Any]) -> dict[str, Any]:
     """What the display board shows: recent calls and who waits for what."""
-    return queue_service().board_state(_stop_for_request(query.get("stop")))
+    stop = _stop_for_request(query.get("stop"))
+    return queue_service().board_state(stop, calls=current_app.config["DISPLAY_CALLS"])
 
 
 @bp.post("/devices/pair")
@@ -431,6 +482,24 @@ def list_devices() -> list[dict[str, Any]]:
     return [device_payload(d) for d in devices]
 
 
+@bp.get("/desks/<int:desk_id>")
+@require_staff()
+@bp.response(200, DeskStateSchema)
+@_doc_errors(401, 403, 404)
+def desk_state(desk_id: int) -> dict[str, Any]:
+    """A desk's current ticket, its waiting list in calling order and the steps allowed now."""
+    return desk_views.desk_state(queue_service().desk(desk_id))
+
+
+@bp.get("/stops/<int:stop_id>/devices")
+@require_staff()
+@bp.response(200, DevicePresenceSchema(many=True))
+@_doc_errors(401, 403, 404)
+def stop_devices(stop_id: int) -> list[dict[str, Any]]:
+    """The stop's paired kiosks and boards, each with whether it is connected now."""
+    return desk_views.stop_devices(queue_service().stop(stop_id))
+
+
 @bp.post("/auth/token")
 @limiter.limit(_auth_limit)
 @bp.arguments(TokenRequest)
@@ -446,6 +515,26 @@ def create_token(body: dict[str, Any]) -> dict[str, Any]:
         origin=request.remote_addr,
     )
     return {"token": issued.token, "expires_at": issued.expires_at.isoformat()}
+
+
+def _stop_step(action: str, summary: str) -> None:
+    @require_staff()
+    @bp.response(200, StopSchema)
+    @_doc_errors(401, 403, 404)
+    def view(stop_id: int) -> dict[str, Any]:
+        tour = tour_service()
+        stop = getattr(tour, f"{action}_stop")(
+            queue_service().stop(stop_id), actor=current_principal().actor
+        )
+        return stop_payload(stop, now=tour.now())
+
+    view.__name__ = f"{action}_stop"
+    view.__doc__ = summary
+    bp.route(f"/stops/<int:stop_id>/{action}", methods=["POST"])(view)
+
+
+_stop_step("open", "Open a stop for tickets now (staff may open before the planned time).")
+_stop_step("close", "Close a stop: no new tickets; the people waiting are still served.")
 
 
 class LoketApi(Api):

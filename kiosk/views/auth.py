@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, Length
 
 from kiosk.auth import DEVICE_COOKIE, current_principal
 from kiosk.extensions import account_service, limiter
+from kiosk.models import DeviceKind
 from kiosk.services.errors import AuthenticationFailed, InvalidPairingCode
 
 bp = Blueprint("auth", __name__)
@@ -76,7 +77,7 @@ def login() -> str | Response:
             error = _("Deze combinatie van gebruikersnaam en wachtwoord klopt niet.")
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+            return redirect(_safe_next(request.args.get("next")) or url_for("desk.choose"))
     elif request.method == "POST":
         error = _("Vul uw gebruikersnaam en wachtwoord in.")
     status = 401 if error and request.method == "POST" else 200
@@ -107,12 +108,13 @@ def pair() -> str | Response:
     if not form.validate_on_submit():
         return render_template("auth/pair.html", form=form, code="", error=True), 400  # type: ignore[return-value]
     try:
-        _device, credential = account_service().pair(
+        device, credential = account_service().pair(
             form.code.data or "", origin=request.remote_addr
         )
     except InvalidPairingCode:
         return render_template("auth/pair.html", form=form, code="", error=True), 400  # type: ignore[return-value]
-    response = redirect(url_for("auth.device"))
+    landing = {DeviceKind.KIOSK: "kiosk.home", DeviceKind.BOARD: "display.board"}
+    response = redirect(url_for(landing.get(device.kind, "auth.device")))
     response.set_cookie(
         DEVICE_COOKIE,
         credential,

@@ -332,8 +332,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_tickets_queue", ["stop_id", "status", "priority", "issued_at"], unique=False
+            "ix_tickets_queue",
+            ["stop_id", "status", "product_id", sa.text("priority DESC"), "issued_at"],
+            unique=False,
         )
+        batch_op.create_index("ix_tickets_desk", ["desk_id", "status"], unique=False)
         batch_op.create_index(
             "uq_tickets_desk_active",
             ["desk_id"],
@@ -350,6 +353,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("status IN ('called', 'serving')"),
             postgresql_where=sa.text("status IN ('called', 'serving')"),
         )
+        batch_op.drop_index("ix_tickets_desk")
         batch_op.drop_index("ix_tickets_queue")
 
     op.drop_table("tickets")

@@ -1,0 +1,468 @@
+"""TicketSlip (plain data) -> ESC/POS bytes, built on python-escpos' ``Dummy`` printer.
+
+The slip is laid out once by :func:`plan` into a list of blocks (text lines with their style,
+blank lines, the QR code); :func:`render` turns that plan into ESC/POS bytes and
+:mod:`printer.preview` draws the very same plan as a PNG. The bytes go to the printer in one write.
+
+What the bytes do, in order: ESC @ (initialise), ESC R 0 (USA character set, since ESC @ restores
+whatever a memory switch chose), ESC t n (the code page we chose, see :mod:`printer.codepages`),
+centre, then the slip: header (bold), "Uw nummer" and the label very large, product, stop, date
+and time, people ahead or the slip's own ``lines``, a blank line, the QR code (native GS ( k, or a
+GS v 0 raster image when the profile has no QR support), a blank line, the footer, and a cut when
+the profile has a cutter (else a feed to the tear bar).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo
+
+import qrcode
+from PIL import Image
+
+from ._escpos import capabilities, constants, printers
+from .codepages import ASCII, CodePage, choose_code_page, clean_text, profile_code_pages
+from .errors import PrinterConfigError
+
+__all__ = [
+    "DEFAULT_TZ",
+    "QR_MODES",
+    "Gap",
+    "PrintTarget",
+    "QrBlock",
+    "QrMode",
+    "SlipLayout",
+    "SlipLine",
+    "SlipTexts",
+    "TextLine",
+    "TicketSlip",
+    "known_profiles",
+    "plan",
+    "qr_image",
+    "render",
+    "target_for",
+]
+
+QrMode = Literal["native", "image", "auto"]
+#: The accepted values of ``qr_mode``.
+QR_MODES: tuple[str, ...] = get_args(QrMode)
+
+#: The time zone of the slip's date and time unless the slip says otherwise.
+DEFAULT_TZ = ZoneInfo("Europe/Amsterdam")
+
+#: Paper width assumed when neither the caller nor the profile knows it: 58 mm paper (384 dots)
+#: is the safe guess, since an image wider than the head garbles the print, a narrow one does not.
+FALLBACK_WIDTH_DOTS = 384
+#: Width of one font A character in dots (12 x 24 on 180 and 203 dpi printers).
+CHAR_WIDTH_DOTS = 12
+#: Largest magnification of the label (GS ! allows 8; 4 keeps "A012" within 58 mm paper).
+LABEL_SCALE = 4
+#: QR module size in dots (0.75-0.85 mm at 203/180 dpi: easy for phone cameras).
+QR_MODULE_DOTS = 6
+#: A QR code needs 4 modules of white around it; one blank line (1/6 inch, 30 dots at 180 dpi)
+#: is more than 4 x 6 dots, and the sides of a centred code are white anyway.
+QR_QUIET_LINES = 1
+#: Lines to feed after the footer when the profile has no cutter, to reach the tear bar.
+TEAR_FEED_LINES = 5
+
+
+@dataclass(frozen=True)
+class SlipLine:
+    """One extra line of the slip body (e.g. an appointment's date, time and place)."""
+
+    text: str
+    bold: bool = False
+    large: bool = False  # double height
+
+
+@dataclass(frozen=True)
+class SlipTexts:
+    """The slip's fixed texts, Dutch (B1) by default; the app passes translated ones."""
+
+    number_caption: str = "Uw nummer"
+    people_ahead_none: str = "Er is niemand voor u"
+    people_ahead_one: str = "Er is 1 persoon voor u"
+    people_ahead_many: str = "Er zijn {n} personen voor u"
+    issued_format: str = "%d-%m-%Y %H:%M"
+
+    def people_ahead(self, n: int) -> str:
+        """The sentence for ``n`` people ahead."""
+        if n == 0:
+            return self.people_ahead_none
+        if n == 1:
+            return self.people_ahead_one
+        return self.people_ahead_many.format(n=n)
+
+
+def _lines(value: Iterable[str] | str) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@dataclass(frozen=True)
+class TicketSlip:
+    """What a printed ticket says, as plain data (no database objects, no Flask).
+
+    ``lines`` is the general body: a walk-in ticket shows ``people_ahead``; a slot booked for
+    later leaves that ``None`` and puts its date, time and place in ``lines``.
+    ``issued_text`` overrides the formatting of ``issued_at`` (already in local time, translated);
+    otherwise ``issued_at`` is shown in ``tz`` (default Europe/Amsterdam).
+    """
+
+    label: str
+    product: str
+    stop: str
+    issued_at: datetime
+    qr_url: str
+    header_lines: tuple[str, ...] = ()
+    people_ahead: int | None = None
+    lines: tuple[SlipLine, ...] = ()
+    footer_lines: tuple[str, ...] = ()
+    tz: tzinfo | None = None
+    issued_text: str | None = None
+    texts: SlipTexts = field(default_factory=SlipTexts)
+
+    def __post_init__(self) -> None:
+        if self.issued_at.tzinfo is None or self.issued_at.utcoffset() is None:
+            raise ValueError("issued_at must be an aware datetime (with a time zone)")
+        if not clean_text(self.label).strip():
+            raise ValueError("label must not be empty")
+        if not self.qr_url.strip():
+            raise ValueError("qr_url must not be empty")
+        if self.people_ahead is not None and self.people_ahead < 0:
+            raise ValueError("people_ahead must be None or >= 0")
+        # Accept lists and single strings from callers; store tuples (frozen, hashable).
+        object.__setattr__(self, "header_lines", _lines(self.header_lines))
+        object.__setattr__(self, "footer_lines", _lines(self.footer_lines))
+        body = (self.lines,) if isinstance(self.lines, (str, SlipLine)) else self.lines
+        object.__setattr__(
+            self,
+            "lines",
+            tuple(line if isinstance(line, SlipLine) else SlipLine(str(line)) for line in body),
+        )
+
+    def issued_line(self) -> str:
+        """The date and time as printed."""
+        if self.issued_text is not None:
+            return self.issued_text
+        local = self.issued_at.astimezone(self.tz or DEFAULT_TZ)
+        return local.strftime(self.texts.issued_format)
+
+    def all_texts(self) -> list[str]:
+        """Every text on the slip (to choose the code page)."""
+        texts = [*self.header_lines, self.label, self.product, self.stop, self.issued_line()]
+        if self.people_ahead is not None:
+            texts.append(self.texts.people_ahead(self.people_ahead))
+        if self.texts.number_caption:
+            texts.append(self.texts.number_caption)
+        return [*texts, *(line.text for line in self.lines), *self.footer_lines]
+
+
+# -- the printer profile -------------------------------------------------------------------------
+
+
+def known_profiles() -> list[str]:
+    """Names of the printer profiles in python-escpos' capabilities data."""
+    return sorted(capabilities.CAPABILITIES["profiles"])
+
+
+@dataclass(frozen=True)
+class PrintTarget:
+    """What the slip layout needs to know about the printer, resolved from its profile."""
+
+    profile_name: str
+    width_dots: int
+    columns: int
+    native_qr: bool
+    cut_mode: Literal["FULL", "PART"] | None
+    code_pages: dict[str, int] = field(hash=False)
+
+    def apply_media(self, profile: Any) -> None:
+        """Give a python-escpos profile object a private copy of its data with our paper width.
+
+        escpos' profiles share one data dict per class, and ``image()`` prints a warning to stdout
+        on every call when the width is "Unknown"; so we copy the data and set the width.
+        """
+        data = copy.deepcopy(profile.profile_data)
+        media = data.setdefault("media", {})
+        width = media.setdefault("width", {})
+        width["pixels"] = self.width_dots
+        if not isinstance(media.get("dpi"), int):
+            media["dpi"] = 180
+        profile.profile_data = data
+
+
+def target_for(profile: str | None = None, width_dots: int | None = None) -> PrintTarget:
+    """Resolve a profile name (None = escpos' "default") and an optional paper width in dots."""
+    name = profile or "default"
+    profiles = capabilities.CAPABILITIES["profiles"]
+    if name not in profiles:
+        close = difflib.get_close_matches(name, list(profiles), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise PrinterConfigError(
+            f"Unknown printer profile {name!r}.{hint} Known profiles: {', '.join(sorted(profiles))}"
+        )
+    data = profiles[name]
+    features = data.get("features", {})
+    if width_dots is None:
+        pixels = data.get("media", {}).get("width", {}).get("pixels")
+        width_dots = pixels if isinstance(pixels, int) and pixels > 0 else FALLBACK_WIDTH_DOTS
+    if width_dots < 8 * CHAR_WIDTH_DOTS:
+        raise PrinterConfigError(f"Paper width of {width_dots} dots is too narrow for a ticket")
+    font_a = data.get("fonts", {}).get("0", {}).get("columns", 0)
+    columns = min(font_a or width_dots // CHAR_WIDTH_DOTS, width_dots // CHAR_WIDTH_DOTS)
+    cut_mode: Literal["FULL", "PART"] | None = None
+    if features.get("paperFullCut"):
+        cut_mode = "FULL"
+    elif features.get("paperPartCut"):
+        cut_mode = "PART"
+    return PrintTarget(
+        profile_name=name,
+        width_dots=width_dots,
+        columns=columns,
+        native_qr=bool(features.get("qrCode")),
+        cut_mode=cut_mode,
+        code_pages=profile_code_pages(data.get("codePages", {})),
+    )
+
+
+# -- the layout ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One printed line: text as it will print (code page applied), bold, magnification."""
+
+    text: str
+    bold: bool = False
+    width: int = 1
+    height: int = 1
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Blank lines."""
+
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class QrBlock:
+    """The QR code: its data, module size in dots, and whether the printer draws it."""
+
+    data: str
+    module_dots: int
+    native: bool
+    modules: int  # modules per side (version 4 = 33), as the qrcode library encodes it
+
+
+Block = TextLine | Gap | QrBlock
+
+
+@dataclass(frozen=True)
+class SlipLayout:
+    """The slip laid out for one printer: the blocks, the code page, the target."""
+
+    blocks: tuple[Block, ...]
+    code_page: CodePage
+    target: PrintTarget
+
+    @property
+    def qr(self) -> QrBlock:
+        """The slip's QR block."""
+        return next(b for b in self.blocks if isinstance(b, QrBlock))
+
+
+def _qr_code(data: str, module_dots: int) -> Any:
+    code = qrcode.QRCode(
+        version=None,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        box_size=module_dots,
+        border=0,
+    )
+    code.add_data(data)
+    code.make(fit=True)
+    return code
+
+
+def qr_image(data: str, module_dots: int) -> Image.Image:
+    """The QR code as a black-on-white image without border (error correction M)."""
+    image: Image.Image = _qr_code(data, module_dots).make_image().get_image()
+    return image
+
+
+def plan(
+    slip: TicketSlip,
+    profile: str | None = None,
+    qr_mode: QrMode = "auto",
+    *,
+    width_dots: int | None = None,
+) -> SlipLayout:
+    """Lay the slip out for a printer profile (the decisions shared by render() and preview)."""
+    if qr_mode not in QR_MODES:
+        raise ValueError(f"qr_mode must be one of {', '.join(QR_MODES)}, not {qr_mode!r}")
+    target = target_for(profile, width_dots)
+    if qr_mode == "native" and not target.native_qr:
+        raise PrinterConfigError(
+            f"Printer profile {target.profile_name!r} has no native QR code support; "
+            "use QR mode 'auto' or 'image'"
+        )
+    page = choose_code_page(slip.all_texts(), target.code_pages)
+    cols = target.columns
+    blocks: list[Block] = []
+
+    def add(text: str, *, bold: bool = False, width: int = 1, height: int = 1) -> None:
+        for raw in clean_text_lines(text):
+            printable = page.transliterate(raw)
+            wrapped = wrap_balanced(printable, max(1, cols // width))
+            blocks.extend(TextLine(part, bold, width, height) for part in wrapped)
+
+    for header in slip.header_lines:
+        add(header, bold=True)
+    blocks.append(Gap(1))
+    if slip.texts.number_caption:
+        add(slip.texts.number_caption)
+    label = page.transliterate(clean_text(slip.label).strip())
+    scale = max(1, min(LABEL_SCALE, cols // len(label)))
+    add(label, bold=True, width=scale, height=scale)
+    add(slip.product, bold=True, height=2)
+    add(slip.stop)
+    add(slip.issued_line())
+    if slip.people_ahead is not None:
+        add(slip.texts.people_ahead(slip.people_ahead), bold=True)
+    for line in slip.lines:
+        add(line.text, bold=line.bold, height=2 if line.large else 1)
+
+    native = qr_mode == "native" or (qr_mode == "auto" and target.native_qr)
+    modules = _qr_code(slip.qr_url, 1).modules_count
+    module_dots = max(1, min(QR_MODULE_DOTS, target.width_dots // (modules + 8)))
+    blocks.append(Gap(QR_QUIET_LINES))
+    blocks.append(QrBlock(slip.qr_url, module_dots, native, modules))
+    blocks.append(Gap(QR_QUIET_LINES))
+    for footer in slip.footer_lines:
+        add(footer)
+    return SlipLayout(tuple(blocks), page, target)
+
+
+def wrap_balanced(text: str, columns: int) -> list[str]:
+    """Wrap at word boundaries; avoid a lone short last line ("..., Wisselstraat" / "8").
+
+    When the last line would be shorter than a quarter of the width, try narrower widths (down to
+    two thirds) that give the same number of lines and a fuller last line.
+    """
+    lines = textwrap.wrap(text, columns, break_on_hyphens=False) or [""]
+    if len(lines) < 2 or len(lines[-1]) * 4 >= columns:
+        return lines
+    for narrower in range(columns - 1, max(1, columns * 2 // 3) - 1, -1):
+        candidate = textwrap.wrap(text, narrower, break_on_hyphens=False)
+        if len(candidate) == len(lines) and len(candidate[-1]) * 4 >= columns:
+            return candidate
+    return lines
+
+
+def clean_text_lines(text: str) -> list[str]:
+    """Split a field on CR/LF line breaks, then drop control characters from each line.
+
+    (Not str.splitlines(): that also splits on \x1c-\x1e, \x0b, \x0c and \x85.)
+    """
+    return [clean_text(part).strip() for part in _LINE_BREAK.split(text)] or [""]
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+# -- ESC/POS -------------------------------------------------------------------------------------
+
+
+def render(
+    slip: TicketSlip,
+    profile: str | None = None,
+    qr_mode: QrMode = "auto",
+    *,
+    width_dots: int | None = None,
+) -> bytes:
+    """The slip as one ESC/POS job for the printer ``profile`` (python-escpos profile name).
+
+    ``qr_mode``: "native" (the printer draws the code: ~100 bytes), "image" (a GS v 0 raster:
+    a few KB, for printers without QR support) or "auto" (native when the profile has it).
+    ``width_dots`` overrides the profile's paper width (needed when the profile does not know it).
+    """
+    layout = plan(slip, profile, qr_mode, width_dots=width_dots)
+    return encode_layout(layout)
+
+
+def encode_layout(layout: SlipLayout) -> bytes:
+    """ESC/POS bytes for a planned slip (see :func:`render`)."""
+    target, page = layout.target, layout.code_page
+    magic: dict[str, Any] = {}
+    if page is not ASCII:
+        # Tell escpos' MagicEncode which code page the printer is in, so that nothing it writes
+        # switches pages behind our back. We emit ESC t ourselves, with the lowest number.
+        magic = {"encoding": page.name, "disabled": True}
+    dummy = printers.Dummy(profile=target.profile_name, magic_encode_args=magic)
+    target.apply_media(dummy.profile)
+    dummy.hw("INIT")
+    dummy._raw(constants.ESC + b"R\x00")
+    if page.number is not None:
+        dummy._raw(constants.CODEPAGE_CHANGE + bytes((page.number,)))
+    dummy.set(align="center")
+    bold, size = False, (1, 1)
+    for block in layout.blocks:
+        if isinstance(block, TextLine):
+            if block.bold != bold:
+                bold = block.bold
+                dummy.set(bold=bold)
+            if (block.width, block.height) != size:
+                size = (block.width, block.height)
+                dummy.set(custom_size=True, width=block.width, height=block.height)
+            dummy._raw(page.encode(block.text) + b"\n")
+        elif isinstance(block, Gap):
+            dummy._raw(b"\n" * block.lines)
+        else:
+            if bold:
+                bold = False
+                dummy.set(bold=False)
+            if size != (1, 1):
+                size = (1, 1)
+                dummy.set(custom_size=True, width=1, height=1)
+            _qr(dummy, block, target.width_dots)
+    if target.cut_mode is not None:
+        dummy.cut(mode=target.cut_mode)
+    else:
+        # escpos' cut() would quietly send only a feed on such a profile: say what we mean.
+        dummy.print_and_feed(TEAR_FEED_LINES)
+    output: bytes = dummy.output
+    return output
+
+
+def _qr(dummy: Any, block: QrBlock, width_dots: int) -> None:
+    if block.native:
+        # Centred by ESC a 1 (set above); escpos' qr(center=True) is not implemented for native.
+        dummy.qr(
+            block.data,
+            ec=constants.QR_ECLEVEL_M,
+            size=block.module_dots,
+            model=constants.QR_MODEL_2,
+            native=True,
+        )
+        return
+    code = qr_image(block.data, block.module_dots)
+    # Centre by padding on the left only: the same on every printer, whether or not it applies
+    # ESC a to raster images, and no bytes spent on white to the right of the code.
+    left = max(0, (width_dots - code.width) // 2)
+    canvas = Image.new("1", (left + code.width, code.height), 1)
+    canvas.paste(code, (left, 0))
+    dummy.set(align="left")
+    dummy.image(canvas, impl="bitImageRaster", center=False)
+    dummy.set(align="center")
+
+
+def describe(layout: SlipLayout) -> Sequence[str]:
+    """The slip's printed text lines (for logs and tests)."""
+    return [b.text for b in layout.blocks if isinstance(b, TextLine)]

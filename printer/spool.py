@@ -1,0 +1,365 @@
+"""A durable local print queue: jobs survive a restart, print in order, retry, then fail loudly.
+
+Layout of the spool directory::
+
+    pending/<id>.job   waiting to print, oldest id first
+    failed/<id>.job    gave up after ``max_attempts`` (or a configuration error); last error inside
+    tmp/               files being written (then renamed into pending/ or failed/)
+
+A job file is one line of JSON (id, created, attempts, next attempt, last error, size, sha256),
+a newline, then the ESC/POS bytes. Every write goes to tmp/, is flushed to disk (fsync), renamed
+into place and the directory is fsynced, so a crash or power cut leaves either the old or the new
+file, never half of one. Delivery is at least once: a crash between "printed" and "deleted"
+prints that ticket again after the restart.
+
+One consumer (``process_once`` / ``run``) at a time; any number of producers (threads,
+greenlets, other processes) may ``add`` jobs. ``on_result(job_id, ok, error)`` is called once per
+job when it printed (ok) or moved to failed/ (not ok); ``on_retry(job_id, attempts, error)``
+after each failed attempt that will be retried, so staff can see a fault at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .backends import TicketPrinter
+from .errors import PrinterConfigError, PrinterError
+
+__all__ = ["Job", "JobResult", "Outcome", "PrintSpool"]
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".job"
+STALE_TMP_SECONDS = 3600
+
+OnResult = Callable[[str, bool, str | None], None]
+OnRetry = Callable[[str, int, str], None]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A spooled print job."""
+
+    id: str
+    data: bytes
+    attempts: int = 0
+    created: float = 0.0  # clock() seconds when added
+    next_attempt: float = 0.0  # not before this clock() time
+    last_error: str | None = None
+
+
+class Outcome(enum.StrEnum):
+    """What happened to a job in one pass."""
+
+    PRINTED = "printed"  # sent and removed from the spool
+    RETRY = "retry"  # failed, stays in pending/ and is tried again later
+    FAILED = "failed"  # moved to failed/ (attempts used up, bad configuration, unreadable file)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """The outcome of one attempt at one job."""
+
+    job_id: str
+    outcome: Outcome
+    attempts: int
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the job printed."""
+        return self.outcome is Outcome.PRINTED
+
+
+class CorruptJob(Exception):
+    """A job file that cannot be read back (should not happen: files are written atomically)."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class PrintSpool:
+    """The print queue in ``directory`` (created if needed); see the module docstring.
+
+    ``retry_delays[n-1]`` is the wait after the n-th failed attempt (the last value repeats);
+    ``clock`` (seconds) and ``sleep`` are injectable so tests never wait; without ``sleep``,
+    :meth:`run` waits on an event that :meth:`add` and :meth:`wake` set.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        max_attempts: int = 5,
+        retry_delays: Sequence[float] = (2.0, 5.0, 15.0, 30.0),
+        on_result: OnResult | None = None,
+        on_retry: OnRetry | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] | None = None,
+        poll_interval: float = 0.5,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if not retry_delays or min(retry_delays) < 0:
+            raise ValueError("retry_delays must be one or more non-negative numbers")
+        self.directory = Path(directory)
+        self.pending_dir = self.directory / "pending"
+        self.failed_dir = self.directory / "failed"
+        self.tmp_dir = self.directory / "tmp"
+        for folder in (self.pending_dir, self.failed_dir, self.tmp_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.max_attempts = max_attempts
+        self.retry_delays = tuple(retry_delays)
+        self.on_result = on_result
+        self.on_retry = on_retry
+        self._clock = clock
+        self._sleep = sleep
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._id_lock = threading.Lock()
+        self._consumer = threading.Lock()
+        self._last_seq = max((self._seq(p) for p in self._files(self.pending_dir)), default=0)
+        self._remove_stale_tmp()
+
+    # -- producers ---------------------------------------------------------------------------
+
+    def add(self, data: bytes) -> str:
+        """Store a job durably and return its id; the consumer picks it up in order."""
+        if not isinstance(data, bytes | bytearray) or not data:
+            raise ValueError("a print job must be non-empty bytes")
+        job_id = self._new_id()
+        now = self._clock()
+        self._write(self.pending_dir, Job(job_id, bytes(data), created=now, next_attempt=now))
+        self._wake.set()
+        return job_id
+
+    def wake(self) -> None:
+        """Make :meth:`run` look at the spool now (e.g. after setting its stop event)."""
+        self._wake.set()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def pending(self) -> list[Job]:
+        """Jobs waiting to print, in print order (unreadable files are left out)."""
+        return self._jobs(self.pending_dir)
+
+    def failed(self) -> list[Job]:
+        """Jobs that gave up, with their last error, oldest first."""
+        return self._jobs(self.failed_dir)
+
+    def retry_failed(self, job_id: str | None = None) -> list[str]:
+        """Move one failed job (or all) back to pending with fresh attempts; returns their ids.
+
+        They keep their id, so they print before jobs that were added after them.
+        """
+        moved = []
+        for job in self.failed():
+            if job_id is not None and job.id != job_id:
+                continue
+            fresh = replace(job, attempts=0, next_attempt=self._clock(), last_error=None)
+            self._write(self.pending_dir, fresh)
+            (self.failed_dir / f"{job.id}{SUFFIX}").unlink()
+            _fsync_dir(self.failed_dir)
+            moved.append(job.id)
+        if moved:
+            self._wake.set()
+        return moved
+
+    # -- the consumer ------------------------------------------------------------------------
+
+    def process_once(self, printer: TicketPrinter) -> list[JobResult]:
+        """Send every due job in order; stop at the first failure (the printer is likely down).
+
+        A job whose retry time has not come yet also stops the pass, so tickets never overtake
+        each other.
+        """
+        results: list[JobResult] = []
+        with self._consumer:
+            for path in self._files(self.pending_dir):
+                try:
+                    job = self._read(path)
+                except FileNotFoundError:
+                    continue  # moved away meanwhile (retry_failed in another thread)
+                except CorruptJob as exc:
+                    results.append(self._quarantine(path, str(exc)))
+                    continue
+                if job.next_attempt > self._clock():
+                    break
+                result = self._attempt(printer, job)
+                results.append(result)
+                if not result.ok:
+                    break
+        return results
+
+    def run(self, printer: TicketPrinter, stop_event: threading.Event) -> None:
+        """Process jobs until ``stop_event`` is set (call :meth:`wake` to stop without delay)."""
+        while not stop_event.is_set():
+            self._wake.clear()
+            try:
+                self.process_once(printer)
+            except Exception:
+                # e.g. the disk went read-only: keep the loop (and the jobs) alive, say so loudly
+                log.exception("Print spool pass failed in %s", self.directory)
+            if stop_event.is_set():
+                break
+            delay = self._next_delay()
+            if delay > 0:
+                if self._sleep is not None:
+                    self._sleep(delay)
+                else:
+                    self._wake.wait(delay)
+
+    def _next_delay(self) -> float:
+        files = self._files(self.pending_dir)
+        if not files:
+            return self.poll_interval
+        try:
+            head = self._read(files[0])
+        except (FileNotFoundError, CorruptJob):
+            return 0.0
+        return max(0.0, min(self.poll_interval, head.next_attempt - self._clock()))
+
+    def _attempt(self, printer: TicketPrinter, job: Job) -> JobResult:
+        attempts = job.attempts + 1
+        try:
+            printer.send(job.data)
+        except Exception as exc:
+            error = str(exc) or type(exc).__name__
+            if not isinstance(exc, PrinterError):
+                log.exception("Unexpected error while printing job %s", job.id)
+                error = f"{type(exc).__name__}: {error}"
+            failed = replace(job, attempts=attempts, last_error=error)
+            if isinstance(exc, PrinterConfigError) or attempts >= self.max_attempts:
+                self._move_to_failed(failed)
+                self._report(job.id, False, error)
+                return JobResult(job.id, Outcome.FAILED, attempts, error)
+            delay = self.retry_delays[min(attempts, len(self.retry_delays)) - 1]
+            self._write(self.pending_dir, replace(failed, next_attempt=self._clock() + delay))
+            log.warning("Print job %s failed (attempt %d), retrying: %s", job.id, attempts, error)
+            if self.on_retry is not None:
+                self._call(self.on_retry, job.id, attempts, error)
+            return JobResult(job.id, Outcome.RETRY, attempts, error)
+        (self.pending_dir / f"{job.id}{SUFFIX}").unlink()
+        _fsync_dir(self.pending_dir)
+        self._report(job.id, True, None)
+        return JobResult(job.id, Outcome.PRINTED, attempts)
+
+    def _report(self, job_id: str, ok: bool, error: str | None) -> None:
+        if not ok:
+            log.error("Print job %s failed for good: %s", job_id, error)
+        if self.on_result is not None:
+            self._call(self.on_result, job_id, ok, error)
+
+    @staticmethod
+    def _call(callback: Callable[..., None], *args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception:  # the spool's state is already on disk; the app's bug must not stop it
+            log.exception("Print spool callback %r raised", callback)
+
+    def _move_to_failed(self, job: Job) -> None:
+        source = self.pending_dir / f"{job.id}{SUFFIX}"
+        os.replace(source, self.failed_dir / source.name)
+        _fsync_dir(self.pending_dir)
+        self._write(self.failed_dir, job)
+
+    def _quarantine(self, path: Path, error: str) -> JobResult:
+        job_id = path.name.removesuffix(SUFFIX)
+        os.replace(path, self.failed_dir / f"{job_id}.corrupt")
+        _fsync_dir(self.pending_dir)
+        _fsync_dir(self.failed_dir)
+        self._report(job_id, False, error)
+        return JobResult(job_id, Outcome.FAILED, 0, error)
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        with self._id_lock:
+            seq = max(time.time_ns() // 1000, self._last_seq + 1)  # microseconds, increasing
+            self._last_seq = seq
+        return f"{seq:017d}-{uuid.uuid4().hex[:8]}"
+
+    @staticmethod
+    def _seq(path: Path) -> int:
+        try:
+            return int(path.name.split("-", 1)[0])
+        except ValueError:
+            return 0
+
+    @staticmethod
+    def _files(folder: Path) -> list[Path]:
+        return sorted(p for p in folder.iterdir() if p.name.endswith(SUFFIX))
+
+    def _jobs(self, folder: Path) -> list[Job]:
+        jobs = []
+        for path in self._files(folder):
+            try:
+                jobs.append(self._read(path))
+            except (FileNotFoundError, CorruptJob):
+                continue  # reported when the consumer reaches it
+        return jobs
+
+    def _write(self, folder: Path, job: Job) -> None:
+        meta = {
+            "v": 1,
+            "id": job.id,
+            "created": job.created,
+            "attempts": job.attempts,
+            "next_attempt": job.next_attempt,
+            "last_error": job.last_error,
+            "size": len(job.data),
+            "sha256": hashlib.sha256(job.data).hexdigest(),
+        }
+        tmp = self.tmp_dir / f"{job.id}.{uuid.uuid4().hex[:8]}.part"
+        with open(tmp, "wb") as fh:
+            fh.write(json.dumps(meta, ensure_ascii=True).encode() + b"\n" + job.data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / f"{job.id}{SUFFIX}")
+        _fsync_dir(folder)
+
+    @staticmethod
+    def _read(path: Path) -> Job:
+        try:
+            raw = path.read_bytes()
+            header, _, data = raw.partition(b"\n")
+            meta = json.loads(header)
+            if len(data) != meta["size"] or hashlib.sha256(data).hexdigest() != meta["sha256"]:
+                raise ValueError("size or checksum does not match")
+            return Job(
+                id=str(meta["id"]),
+                data=data,
+                attempts=int(meta["attempts"]),
+                created=float(meta["created"]),
+                next_attempt=float(meta["next_attempt"]),
+                last_error=meta.get("last_error"),
+            )
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CorruptJob(f"Unreadable print job file {path.name}: {exc}") from exc
+
+    def _remove_stale_tmp(self) -> None:
+        cutoff = time.time() - STALE_TMP_SECONDS
+        for path in self.tmp_dir.iterdir():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except OSError as exc:
+                log.warning("Could not remove stale spool file %s: %s", path, exc)

@@ -1,0 +1,463 @@
+// Display board in the waiting room: renders every board_state the server sends on (re)connect,
+// applies the stop's ticket events, and announces each call: a flash, a chime, then the call
+// spoken in the page's language. Announcements wait for each other; without a voice or with
+// audio blocked the board keeps working silently (and offers a "sound on" button).
+import { connectLive, showConnection } from "./live.js";
+
+const body = document.body;
+const lang = body.dataset.lang || document.documentElement.lang || "nl";
+const maxCalls = Number(body.dataset.maxCalls || 6);
+const renderedStop = body.dataset.stop ? Number(body.dataset.stop) : null;
+const liveStop = body.dataset.liveStop ? Number(body.dataset.liveStop) : null;
+
+const $ = (id) => document.getElementById(id);
+const connection = $("board-connection");
+const soundButton = $("board-sound");
+
+// How long a new call stays highlighted (the animation itself runs shorter).
+const HIGHLIGHT_MS = 8000;
+// The most announcements a reconnect may catch up on (the rest is on screen).
+const CATCH_UP = 3;
+
+// -- speech text ------------------------------------------------------------------------------
+
+/** "A012" -> {letter: "A", number: "12"}: spoken as a letter and a plain number. */
+function splitLabel(label) {
+  const match = /^([A-Za-z]+)0*(\d+)$/.exec(label || "");
+  if (!match) return { letter: label || "", number: "" };
+  return { letter: match[1].toUpperCase(), number: String(Number(match[2])) };
+}
+
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, name) => (name in values ? values[name] : ""));
+}
+
+/** "Balie 2" -> "balie 2" inside a sentence; names in capitals ("ICT") stay as they are. */
+function inSentence(name) {
+  return /^\p{Lu}\p{Ll}/u.test(name) ? name[0].toLowerCase() + name.slice(1) : name;
+}
+
+function deskName(call) {
+  return call.desk ? call.desk.name : "";
+}
+
+function spokenText(call) {
+  const { letter, number } = splitLabel(call.label);
+  const text = fill(body.dataset.say || "{letter} {number}, {desk}", {
+    letter,
+    number,
+    desk: inSentence(deskName(call)),
+  });
+  return text.replace(/\s+/g, " ").replace(/\s+,/g, ",").trim();
+}
+
+function productName(product) {
+  if (!product) return "";
+  const names = product.names || {};
+  return names[lang] || names.nl || product.code || "";
+}
+
+const callKey = (call) => `${call.label}|${call.called_at || ""}`;
+
+// -- sound: chime and speech, one announcement at a time --------------------------------------
+
+let audioContext = null;
+let soundBlocked = false;
+
+const pause = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
+
+function markSoundBlocked() {
+  soundBlocked = true;
+  if (soundButton) soundButton.hidden = false;
+}
+
+function audio() {
+  if (audioContext) return audioContext;
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return null;
+  try {
+    audioContext = new Context();
+  } catch {
+    return null;
+  }
+  return audioContext;
+}
+
+/** A soft two-tone chime (E5, then C5, with a quiet octave for warmth), made on the spot. */
+async function chime() {
+  const context = audio();
+  if (!context) return;
+  if (context.state !== "running") {
+    try {
+      await Promise.race([context.resume(), pause(300)]);
+    } catch {
+      // A refused resume is handled below like a suspended context.
+    }
+  }
+  if (context.state !== "running") {
+    markSoundBlocked();
+    return;
+  }
+  const start = context.currentTime + 0.05;
+  const notes = [
+    [659.25, 0],
+    [523.25, 0.5],
+  ];
+  for (const [frequency, offset] of notes) {
+    for (const [multiple, level] of [
+      [1, 0.28],
+      [2, 0.06],
+    ]) {
+      const oscillator = context.createOscillator();
+      const gain = context.createGain();
+      const at = start + offset;
+      oscillator.type = "sine";
+      oscillator.frequency.value = frequency * multiple;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(level, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 1.1);
+      oscillator.connect(gain).connect(context.destination);
+      oscillator.start(at);
+      oscillator.stop(at + 1.15);
+    }
+  }
+  // Speech starts as the second tone fades.
+  await pause(1100);
+}
+
+function voice(speechLang) {
+  const voices = window.speechSynthesis.getVoices() || [];
+  const base = speechLang.split("-")[0];
+  return (
+    voices.find((v) => v.lang === speechLang) ||
+    voices.find((v) => (v.lang || "").toLowerCase().startsWith(base)) ||
+    null
+  );
+}
+
+/** Speak and resolve when done (or failed, or clearly stuck: some engines never say "end"). */
+function speak(text) {
+  return new Promise((resolve) => {
+    const synth = window.speechSynthesis;
+    if (!synth || typeof window.SpeechSynthesisUtterance === "undefined") {
+      resolve();
+      return;
+    }
+    const speechLang = body.dataset.speechLang || "nl-NL";
+    const utterance = new window.SpeechSynthesisUtterance(text);
+    utterance.lang = speechLang;
+    utterance.rate = 0.9;
+    const chosen = voice(speechLang);
+    if (chosen) utterance.voice = chosen;
+    let timer = 0;
+    const done = () => {
+      window.clearTimeout(timer);
+      resolve();
+    };
+    utterance.onend = done;
+    utterance.onerror = (event) => {
+      if (event && event.error === "not-allowed") markSoundBlocked();
+      done();
+    };
+    timer = window.setTimeout(done, 4000 + 150 * text.length);
+    try {
+      synth.speak(utterance);
+    } catch {
+      done();
+    }
+  });
+}
+
+const announcements = [];
+let announcing = false;
+
+function announce(call) {
+  const text = spokenText(call);
+  // A long backlog helps nobody: keep the latest few (all of them are on screen anyway).
+  if (announcements.length >= 4) announcements.shift();
+  announcements.push(text);
+  if (!announcing) runAnnouncements();
+}
+
+async function runAnnouncements() {
+  announcing = true;
+  while (announcements.length > 0) {
+    const text = announcements.shift();
+    await chime();
+    await speak(text);
+  }
+  announcing = false;
+}
+
+if (soundButton) {
+  soundButton.addEventListener("click", () => {
+    const context = audio();
+    if (context) context.resume().catch(() => {});
+    if (window.speechSynthesis && window.SpeechSynthesisUtterance) {
+      // A first utterance from a click unlocks speech in browsers that want a gesture.
+      window.speechSynthesis.speak(new window.SpeechSynthesisUtterance(""));
+    }
+    soundBlocked = false;
+    soundButton.hidden = true;
+  });
+}
+
+// -- screen-reader announcement ---------------------------------------------------------------
+
+const announcer = $("board-announcer");
+
+function tellScreenReaders(call) {
+  if (!announcer) return;
+  const line = document.createElement("p");
+  line.textContent = fill(body.dataset.announce || "{label}, {desk}", {
+    label: call.label,
+    desk: deskName(call),
+  });
+  // Each call is a new line (so a recall with the same words is read again); keep a few.
+  announcer.append(line);
+  while (announcer.childElementCount > 3) announcer.firstElementChild.remove();
+}
+
+// -- rendering --------------------------------------------------------------------------------
+
+let calls = [];
+let waiting = []; // [{product, count}] in the stop's product order
+let highlightTimer = 0;
+
+function fromTemplate(id) {
+  const template = $(id);
+  return template.content.firstElementChild.cloneNode(true);
+}
+
+function setField(element, name, value) {
+  const field = element.querySelector(`[data-field="${name}"]`);
+  if (field) field.textContent = value;
+}
+
+function callElement(templateId, call) {
+  const element = fromTemplate(templateId);
+  element.dataset.key = callKey(call);
+  element.dataset.label = call.label;
+  setField(element, "label", call.label);
+  setField(element, "desk", deskName(call));
+  setField(element, "product", productName(call.product));
+  return element;
+}
+
+function renderCalls({ highlight = false } = {}) {
+  const current = $("board-current");
+  const previous = $("board-previous");
+  const empty = $("board-empty");
+  if (!current || !previous) return;
+  for (const old of current.querySelectorAll(".board-call")) old.remove();
+  if (calls.length > 0) {
+    const element = callElement("board-current-template", calls[0]);
+    current.insertBefore(element, empty);
+  }
+  if (empty) empty.hidden = calls.length > 0;
+  previous.replaceChildren(
+    ...calls.slice(1).map((call) => callElement("board-previous-template", call))
+  );
+  current.classList.remove("is-new");
+  window.clearTimeout(highlightTimer);
+  if (highlight && calls.length > 0) {
+    void current.offsetWidth; // restart the animation for a call that follows quickly
+    current.classList.add("is-new");
+    highlightTimer = window.setTimeout(() => current.classList.remove("is-new"), HIGHLIGHT_MS);
+  }
+}
+
+function renderWaiting() {
+  const list = $("board-waiting");
+  if (!list) return;
+  list.replaceChildren(
+    ...waiting.map((item) => {
+      const element = fromTemplate("board-waiting-template");
+      element.dataset.code = item.product.code;
+      setField(element, "prefix", item.product.prefix);
+      setField(element, "product", productName(item.product));
+      setField(element, "count", String(item.count));
+      return element;
+    })
+  );
+}
+
+/** Counts from an event: {product_code: count}; a product missing from it has nobody waiting. */
+function updateWaiting(counts) {
+  if (!counts || typeof counts !== "object") return;
+  waiting = waiting.map((item) => ({ ...item, count: counts[item.product.code] || 0 }));
+  const list = $("board-waiting");
+  if (!list) return;
+  for (const item of waiting) {
+    const row = list.querySelector(`[data-code="${CSS.escape(item.product.code)}"]`);
+    if (row) setField(row, "count", String(item.count));
+  }
+}
+
+function renderStatus(status) {
+  const notice = $("board-notice");
+  if (!notice || !status) return;
+  body.dataset.status = status;
+  notice.dataset.status = status;
+  let shown = false;
+  for (const text of notice.querySelectorAll("[data-when]")) {
+    text.hidden = text.dataset.when !== status;
+    shown = shown || !text.hidden;
+  }
+  notice.hidden = !shown;
+}
+
+function setStale(stale) {
+  body.classList.toggle("is-stale", stale);
+  const note = $("board-stale");
+  if (note) note.hidden = !stale;
+}
+
+// The calls on screen when the page loaded were rendered by the server: no announcement.
+const shownKeys = new Set(
+  [...document.querySelectorAll("#board-current .board-call, #board-previous [data-key]")].map(
+    (element) => element.dataset.key
+  )
+);
+
+function remember() {
+  shownKeys.clear();
+  for (const call of calls) shownKeys.add(callKey(call));
+}
+
+// -- socket handlers --------------------------------------------------------------------------
+
+let socket = null;
+const RELOADED_KEY = "board-reloaded-at";
+
+/** The server now shows another stop (or none): load the page for it, but never in a loop. */
+function followServer() {
+  let last = 0;
+  try {
+    last = Number(window.sessionStorage.getItem(RELOADED_KEY) || 0);
+    window.sessionStorage.setItem(RELOADED_KEY, String(Date.now()));
+  } catch {
+    // Without storage a reload loop cannot be seen: keep to the page's stop instead.
+    last = Date.now();
+  }
+  if (Date.now() - last > 60 * 1000) {
+    window.location.reload();
+  } else if (renderedStop !== null && socket) {
+    // Page and socket disagree again right after a reload: keep to the stop on the page.
+    socket.auth = { stop: renderedStop };
+    socket.disconnect().connect();
+  }
+}
+
+function onBoardState(state) {
+  if (!state) {
+    // No open stop (any more): the server renders that page, with the next dates.
+    if (renderedStop !== null) followServer();
+    return;
+  }
+  if (renderedStop === null || state.stop.id !== renderedStop) {
+    // A stop opened, or a following board moved on: render the new stop's page.
+    followServer();
+    return;
+  }
+  const fresh = (state.calls || []).filter((call) => !shownKeys.has(callKey(call)));
+  calls = (state.calls || []).slice(0, maxCalls);
+  waiting = state.waiting || [];
+  renderStatus(state.stop.status);
+  renderWaiting();
+  renderCalls({ highlight: fresh.length > 0 && fresh[0] === calls[0] });
+  remember();
+  setStale(false);
+  // Calls made while the board was away: say them, oldest first.
+  for (const call of fresh.slice(0, CATCH_UP).reverse()) {
+    tellScreenReaders(call);
+    announce(call);
+  }
+}
+
+function onCalled({ ticket, waiting: counts }) {
+  calls = [ticket, ...calls.filter((call) => call.label !== ticket.label)].slice(0, maxCalls);
+  renderCalls({ highlight: true });
+  remember();
+  updateWaiting(counts);
+  tellScreenReaders(ticket);
+  announce(ticket);
+}
+
+function onStarted({ ticket, waiting: counts }) {
+  calls = calls.map((call) => (call.label === ticket.label ? ticket : call));
+  remember();
+  updateWaiting(counts);
+}
+
+function onGone({ ticket, waiting: counts }) {
+  const before = calls.length;
+  calls = calls.filter((call) => call.label !== ticket.label);
+  if (calls.length !== before) {
+    renderCalls();
+    remember();
+  }
+  updateWaiting(counts);
+}
+
+function onCounts({ waiting: counts }) {
+  updateWaiting(counts);
+}
+
+if (renderedStop !== null) {
+  // Start from what the server rendered, in case an event comes before the first snapshot.
+  const rendered = document.querySelectorAll("#board-current .board-call, #board-previous [data-key]");
+  calls = [...rendered].map((element) => {
+    const text = (name) => (element.querySelector(`[data-field="${name}"]`) || {}).textContent;
+    return {
+      label: element.dataset.label,
+      called_at: element.dataset.key.slice(element.dataset.label.length + 1),
+      desk: { name: text("desk") || "" },
+      product: { code: "", names: { [lang]: text("product") || "" } },
+    };
+  });
+}
+
+socket = connectLive({
+  auth: liveStop !== null ? { stop: liveStop } : {},
+  // A paired board says it is still there, so staff see it as connected.
+  heartbeat: true,
+  on: {
+    board_state: onBoardState,
+    ticket_called: onCalled,
+    ticket_recalled: onCalled,
+    ticket_started: onStarted,
+    ticket_finished: onGone,
+    ticket_no_show: onGone,
+    ticket_cancelled: onGone,
+    ticket_transferred: onGone,
+    ticket_issued: onCounts,
+    stop_updated: (stop) => {
+      if (stop && stop.id === renderedStop) renderStatus(stop.status);
+    },
+  },
+  onStatus: (status) => {
+    // While away, what is on screen may be old: dim it and say so. The next board_state
+    // (sent on every reconnect, before "connect" fires) replaces it all.
+    if (status === "lost") setStale(true);
+    showConnection(connection, status);
+  },
+});
+
+// Without an open stop the board is in no stop's room: look again every minute.
+if (renderedStop === null) {
+  window.setInterval(() => window.location.reload(), 60 * 1000);
+}
+
+// Let a page with sound blocked say so at once, not only at the first call.
+if (renderedStop !== null && audio() && audioContext.state !== "running") {
+  audioContext.resume().then(
+    () => {
+      if (audioContext.state !== "running") markSoundBlocked();
+    },
+    () => markSoundBlocked()
+  );
+  window.setTimeout(() => {
+    if (audioContext.state !== "running" && !soundBlocked) markSoundBlocked();
+  }, 1000);
+}

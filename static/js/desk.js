@@ -1,0 +1,398 @@
+// Staff desk: the steps (buttons and shortcuts), the current ticket, the waiting list and the
+// stop's devices. The server renders the first state; after that this script refetches the
+// desk's JSON (GET /api/v1/desks/<id>) whenever the stop's room reports a change, and the
+// devices (GET /api/v1/stops/<id>/devices) when one connects or goes away. The rules stay on
+// the server: `actions` in the JSON says which steps are allowed, and a refused step shows the
+// server's error as plain text.
+import { connectLive, csrfToken, showConnection } from "./live.js";
+
+const root = document.getElementById("desk");
+const texts = JSON.parse(root.dataset.texts);
+const lang = document.documentElement.lang || "nl";
+const timeZone = root.dataset.timezone;
+const hhmm = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", timeZone });
+const dayTime = new Intl.DateTimeFormat(lang, {
+  day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone,
+});
+const dayKey = new Intl.DateTimeFormat("en-CA", { timeZone });
+
+const QUEUE_EVENTS = [
+  "ticket_issued", "ticket_called", "ticket_recalled", "ticket_started", "ticket_finished",
+  "ticket_no_show", "ticket_cancelled", "ticket_transferred", "stop_updated",
+];
+// Key (lower case, " " for the space bar) -> step. Enter is left to the focused button.
+const SHORTCUTS = { n: "call_next", " ": "call_next", r: "recall", s: "start", f: "finish",
+  x: "no_show", t: "transfer" };
+const API_STEP = { recall: "recall", start: "start", finish: "finish", no_show: "no-show",
+  transfer: "transfer" };
+const STORAGE_KEY = "loket.desk.shortcuts";
+const WAIT_TICK_MS = 5000;
+const DEVICE_POLL_MS = 30000;  // a device that goes silent turns "not connected" after 90 s
+
+const el = {
+  current: document.getElementById("current"),
+  currentTitle: document.getElementById("current-title"),
+  ticket: document.getElementById("current-ticket"),
+  empty: document.getElementById("current-empty"),
+  feedback: document.getElementById("desk-feedback"),
+  error: document.getElementById("desk-error"),
+  queue: document.getElementById("queue-list"),
+  queueCount: document.getElementById("queue-count"),
+  queueEmpty: document.getElementById("queue-empty"),
+  devices: document.getElementById("device-list"),
+  devicesEmpty: document.getElementById("devices-empty"),
+  connection: document.getElementById("connection"),
+  shortcuts: document.getElementById("shortcuts"),
+  dialog: document.getElementById("transfer-dialog"),
+  transferForm: document.getElementById("transfer-form"),
+  transferProduct: document.getElementById("transfer-product"),
+  transferCancel: document.getElementById("transfer-cancel"),
+};
+const buttons = {};
+for (const button of root.querySelectorAll("button[data-action]")) {
+  buttons[button.dataset.action] = button;
+}
+
+let state = JSON.parse(root.dataset.state);  // the last desk JSON, first as rendered
+let waitedBase = performance.now();  // when the waited_seconds on screen were true
+let busy = false;
+
+// -- small helpers --------------------------------------------------------------------------
+
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (match, key) => (key in values ? String(values[key]) : match));
+}
+
+function productName(product) {
+  return (product && (product.names[lang] || product.names.nl || product.code)) || "";
+}
+
+function clock(iso) {
+  if (!iso) return "";
+  const moment = new Date(iso);
+  const today = dayKey.format(new Date()) === dayKey.format(moment);
+  return (today ? hhmm : dayTime).format(moment);
+}
+
+function field(node, name) {
+  return node.querySelector(`[data-field="${name}"]`);
+}
+
+function say(message) {
+  el.error.textContent = "";
+  el.feedback.textContent = message;
+}
+
+function complain(message) {
+  el.feedback.textContent = "";
+  el.error.textContent = message;
+}
+
+// -- rendering ------------------------------------------------------------------------------
+
+function renderCurrent(ticket) {
+  el.current.dataset.status = ticket ? ticket.status : "none";
+  el.ticket.hidden = !ticket;
+  el.empty.hidden = Boolean(ticket);
+  if (!ticket) return;
+  field(el.ticket, "label").textContent = ticket.label;
+  field(el.ticket, "product").textContent = productName(ticket.product);
+  field(el.ticket, "status").textContent = texts.status[ticket.status] || ticket.status;
+  field(el.ticket, "since").textContent = ticket.status === "serving"
+    ? fill(texts.servingSince, { time: clock(ticket.started_at) })
+    : fill(texts.calledAt, { time: clock(ticket.called_at) });
+  const recalls = field(el.ticket, "recalls");
+  recalls.hidden = !ticket.recall_count;
+  recalls.textContent = fill(texts.recalls, { n: ticket.recall_count });
+}
+
+function renderActions(actions) {
+  for (const [name, button] of Object.entries(buttons)) {
+    button.disabled = !actions[name];
+  }
+}
+
+function renderQueue(queue) {
+  const template = document.getElementById("queue-item-template");
+  const items = queue.map((ticket) => {
+    const item = template.content.firstElementChild.cloneNode(true);
+    item.dataset.waitedSeconds = String(ticket.waited_seconds);
+    item.classList.toggle("queue-item--priority", ticket.priority > 0);
+    field(item, "label").textContent = ticket.label;
+    field(item, "product").textContent = productName(ticket.product);
+    field(item, "source").textContent = texts.source[ticket.source] || ticket.source;
+    field(item, "priority").hidden = !(ticket.priority > 0);
+    field(item, "transferred").hidden = !(ticket.transfer_count > 0);
+    return item;
+  });
+  el.queue.replaceChildren(...items);
+  el.queueCount.textContent = String(queue.length);
+  el.queueEmpty.hidden = queue.length > 0;
+  waitedBase = performance.now();
+  renderWaits();
+}
+
+function renderWaits() {
+  const elapsed = (performance.now() - waitedBase) / 1000;
+  for (const item of el.queue.children) {
+    const seconds = Number(item.dataset.waitedSeconds || 0) + elapsed;
+    const minutes = Math.floor(seconds / 60);
+    field(item, "waited").textContent = minutes < 1 ? texts.waitedNew : fill(texts.waited, { n: minutes });
+  }
+}
+
+function renderPrinter(node, printer) {
+  // Printers report their state in a later issue; until then `printer` is null and hidden.
+  node.hidden = printer == null;
+  node.textContent = printer == null ? "" : String(printer.message || printer.status || "");
+}
+
+function renderDevices(devices) {
+  const template = document.getElementById("device-item-template");
+  const items = devices.map((device) => {
+    const item = template.content.firstElementChild.cloneNode(true);
+    item.classList.toggle("device--ok", device.connected);
+    item.classList.toggle("device--lost", !device.connected);
+    field(item, "name").textContent = device.name;
+    field(item, "kind").textContent = texts.kind[device.kind] || device.kind;
+    let status = texts.neverSeen;
+    if (device.connected) status = texts.connected;
+    else if (device.last_seen_at) status = fill(texts.lostSince, { time: clock(device.last_seen_at) });
+    field(item, "state").textContent = status;
+    renderPrinter(field(item, "printer"), device.printer);
+    return item;
+  });
+  el.devices.replaceChildren(...items);
+  el.devicesEmpty.hidden = devices.length > 0;
+}
+
+function render(next) {
+  state = next;
+  renderCurrent(next.current);
+  renderActions(next.actions);
+  renderQueue(next.queue);
+}
+
+// -- fetching: one request at a time, and one more if something changed meanwhile ------------
+
+function refresher(url, apply) {
+  let inFlight = false;
+  let again = false;
+  let timer = null;
+  async function run() {
+    timer = null;
+    if (inFlight) {
+      again = true;
+      return;
+    }
+    inFlight = true;
+    try {
+      const response = await fetch(url, {
+        headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store",
+      });
+      if (response.ok) apply(await response.json());
+      else if (response.status === 401) complain(texts.errors.unauthorized);
+    } catch (error) {
+      // Offline for a moment: the socket's reconnect asks again.
+    } finally {
+      inFlight = false;
+      if (again) {
+        again = false;
+        run();
+      }
+    }
+  }
+  // Events come in bursts (a call moves the queue of every desk): ask once per burst.
+  run.soon = () => {
+    if (timer === null) timer = window.setTimeout(run, 150);
+  };
+  return run;
+}
+
+const refreshDesk = refresher(root.dataset.stateUrl, render);
+const refreshDevices = refresher(root.dataset.devicesUrl, renderDevices);
+
+// -- steps ----------------------------------------------------------------------------------
+
+function stepUrl(action) {
+  if (action === "call_next") return root.dataset.callNextUrl;
+  const token = state && state.current ? state.current.token : null;
+  return token ? root.dataset.ticketUrl.replace("TOKEN", encodeURIComponent(token)) + "/" + API_STEP[action] : null;
+}
+
+async function errorMessage(response) {
+  try {
+    const body = await response.json();
+    const error = body.error || {};
+    if (error.code === "forbidden" && response.status === 403) return texts.errors.forbidden;
+    return texts.errors[error.code] || error.message || texts.errors.other;
+  } catch (error) {
+    return texts.errors.other;
+  }
+}
+
+async function act(action, body) {
+  if (busy) return;
+  const url = stepUrl(action);
+  if (!url) {
+    complain(texts.notNow);
+    return;
+  }
+  // One step at a time: a second key press while the first is on its way is ignored.
+  busy = true;
+  root.setAttribute("aria-busy", "true");
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        "X-CSRFToken": csrfToken(),
+      },
+      body: JSON.stringify(body || {}),
+    });
+    if (response.ok) {
+      const ticket = await response.json();
+      say(fill(texts.done[action], { label: ticket.label, product: productName(ticket.product) }));
+    } else {
+      complain(await errorMessage(response));
+    }
+  } catch (error) {
+    complain(texts.errors.network);
+  } finally {
+    busy = false;
+    root.removeAttribute("aria-busy");
+    await refreshDesk();
+    keepFocus();
+  }
+}
+
+// A button that just became disabled would drop the focus to <body>: put it on the ticket
+// instead (so the space bar stays "next" and a screen reader hears the new number).
+function keepFocus() {
+  const active = document.activeElement;
+  if (!active || active === document.body || active.disabled) el.currentTitle.focus();
+}
+
+function request(action) {
+  const button = buttons[action];
+  if (!button || busy) return;
+  el.error.textContent = "";
+  if (button.disabled) {
+    if (action === "call_next" && state && state.current) complain(texts.errors.desk_busy);
+    else if (action === "call_next" && state && state.queue.length === 0) complain(texts.errors.queue_empty);
+    else complain(texts.notNow);
+    return;
+  }
+  if (action === "transfer") openTransfer();
+  else act(action);
+}
+
+for (const [action, button] of Object.entries(buttons)) {
+  button.addEventListener("click", () => request(action));
+}
+
+// -- transfer dialog ------------------------------------------------------------------------
+
+function openTransfer() {
+  const current = state && state.current;
+  const targets = current ? state.products.filter((p) => p.code !== current.product.code) : [];
+  if (targets.length === 0) {
+    complain(texts.noTarget);
+    return;
+  }
+  el.transferProduct.replaceChildren(...targets.map((product) => {
+    const option = document.createElement("option");
+    option.value = product.code;
+    option.textContent = `${product.prefix} – ${productName(product)}`;
+    return option;
+  }));
+  el.dialog.showModal();
+  el.transferProduct.focus();
+}
+
+el.transferForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const product = el.transferProduct.value;
+  el.dialog.close();
+  act("transfer", { product });
+});
+el.transferCancel.addEventListener("click", () => el.dialog.close());
+el.dialog.addEventListener("close", () => {
+  if (!buttons.transfer.disabled) buttons.transfer.focus();
+  else keepFocus();
+});
+
+// -- keyboard shortcuts (can be switched off: WCAG 2.1.4) -----------------------------------
+
+const NOT_TYPING = new Set(["checkbox", "radio", "button", "submit", "reset", "range", "color", "file"]);
+
+function typing(target) {
+  if (!(target instanceof Element)) return false;
+  if (target.isContentEditable || target.closest("textarea, select, [contenteditable]")) return true;
+  return target instanceof HTMLInputElement && !NOT_TYPING.has(target.type);
+}
+
+function interactive(target) {
+  return target instanceof Element
+    && Boolean(target.closest("button, a[href], input, summary, label, [role=button]"));
+}
+
+function loadShortcutSetting() {
+  try {
+    el.shortcuts.checked = window.localStorage.getItem(STORAGE_KEY) !== "off";
+  } catch (error) {
+    // Storage blocked: shortcuts stay on for this page.
+  }
+}
+
+el.shortcuts.addEventListener("change", () => {
+  try {
+    window.localStorage.setItem(STORAGE_KEY, el.shortcuts.checked ? "on" : "off");
+  } catch (error) {
+    // Storage blocked: the choice holds until the page reloads.
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  if (!el.shortcuts.checked || event.defaultPrevented || event.repeat) return;
+  if (event.ctrlKey || event.altKey || event.metaKey || event.shiftKey || event.isComposing) return;
+  if (el.dialog.open || typing(event.target)) return;
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  const action = SHORTCUTS[key];
+  if (!action) return;
+  // The space bar keeps its own meaning on a focused button, link or checkbox.
+  if (key === " " && interactive(event.target)) return;
+  event.preventDefault();
+  request(action);
+});
+
+// -- live -----------------------------------------------------------------------------------
+
+const handlers = { devices_changed: refreshDevices.soon };
+for (const name of QUEUE_EVENTS) handlers[name] = refreshDesk.soon;
+
+connectLive({
+  auth: { stop: Number(root.dataset.stopId) },
+  on: handlers,
+  onStatus: (status) => {
+    showConnection(el.connection, status);
+    if (status === "reconnected") {
+      refreshDesk.soon();
+      refreshDevices.soon();
+    }
+  },
+});
+
+loadShortcutSetting();
+render(state);
+window.setInterval(renderWaits, WAIT_TICK_MS);
+window.setInterval(refreshDevices, DEVICE_POLL_MS);
+// Back to this page from the browser's history: what it shows may be old.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) {
+    refreshDesk();
+    refreshDevices();
+  }
+});

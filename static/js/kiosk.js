@@ -1,0 +1,83 @@
+// Kiosk touchscreen: one ticket per tap, an idle timer that returns to the (Dutch) start
+// screen with a visible countdown, and a live reload when staff open or close the stop.
+import { connectLive } from "./live.js";
+
+const body = document.body;
+const idleSeconds = Number(body.dataset.idleSeconds || 45);
+const homeUrl = body.dataset.homeUrl || "/kiosk";
+const isHome = window.location.pathname.replace(/\/$/, "") === "/kiosk";
+const isDutch = document.documentElement.lang === "nl";
+
+// -- one ticket per tap ---------------------------------------------------------------------
+const form = document.getElementById("take-ticket");
+if (form) {
+  let sent = false;
+  form.addEventListener("submit", (event) => {
+    if (sent) {
+      event.preventDefault();
+      return;
+    }
+    sent = true;
+    // The pressed button's value must still be submitted: disable the others only.
+    const chosen = event.submitter;
+    for (const button of form.querySelectorAll("button")) {
+      if (button !== chosen) button.disabled = true;
+      button.setAttribute("aria-disabled", "true");
+    }
+    form.classList.add("is-busy");
+    const busy = document.getElementById("kiosk-busy");
+    if (busy) busy.hidden = false;
+  });
+  // Coming back with the browser's back button must not leave the buttons dead.
+  window.addEventListener("pageshow", () => {
+    sent = false;
+    form.classList.remove("is-busy");
+    for (const button of form.querySelectorAll("button")) {
+      button.disabled = false;
+      button.removeAttribute("aria-disabled");
+    }
+  });
+}
+
+// -- idle timer -----------------------------------------------------------------------------
+// The start screen in Dutch is the resting state; every other screen counts down.
+if (!(isHome && isDutch)) {
+  const counter = document.getElementById("idle-seconds");
+  let left = idleSeconds;
+  const reset = () => {
+    left = idleSeconds;
+    if (counter) counter.textContent = String(left);
+  };
+  for (const type of ["pointerdown", "keydown", "touchstart", "wheel"]) {
+    window.addEventListener(type, reset, { passive: true });
+  }
+  const extend = document.getElementById("idle-extend");
+  if (extend) extend.addEventListener("click", reset);
+  window.setInterval(() => {
+    left -= 1;
+    if (counter) counter.textContent = String(Math.max(left, 0));
+    if (left <= 0) window.location.assign(homeUrl);
+  }, 1000);
+}
+
+// -- live: the stop opened or closed --------------------------------------------------------
+const stop = body.dataset.stop;
+connectLive({
+  auth: stop ? { stop: Number(stop) } : {},
+  heartbeat: true, // desks show whether this kiosk is connected
+  on: {
+    stop_updated: () => {
+      if (!body.dataset.confirmation) window.location.reload();
+    },
+  },
+  onStatus: (status) => {
+    // After the server was away, start fresh: the stop may have changed meanwhile.
+    if (status === "reconnected" && isHome) window.location.reload();
+  },
+});
+
+// Look again now and then while resting: a closed kiosk is in no stop's room yet, and a change
+// made from the command line reaches no page when the server runs without a message queue.
+if (body.dataset.closed || (isHome && isDutch)) {
+  window.setInterval(() => window.location.reload(), 60 * 1000);
+}
