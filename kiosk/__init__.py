@@ -87,6 +87,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
-    app.wsgi_app = security.without_websocket_compression(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = security.without_websocket_compression(app.wsgi_app)  # type: ignore[method-assign,assignment]
     app.extensions["loket.notifier"] = SocketIONotifier(sio)
     return app

@@ -7,6 +7,7 @@ personal screens (a phone that scanned a QR code) follow the browser's language.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, session, url_for
@@ -36,10 +37,8 @@ def current_language() -> str:
 
 def url_with_lang(code: str) -> str:
     """This page in another language."""
-    args = request.args.to_dict()
-    args["lang"] = code
-    view_args = request.view_args or {}
-    return url_for(request.endpoint or "auth.home", **view_args, **args)
+    values: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict(), "lang": code}
+    return url_for(request.endpoint or "auth.home", **values)
 
 
 def local_time(value: datetime | None, fmt: str = "HH:mm") -> str:

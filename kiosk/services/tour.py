@@ -120,7 +120,7 @@ class TourService(Service):
         upcoming = self.next_stops(limit=20)
         later = [s for s in upcoming if s.id != stop.id and s.starts_at > self.now()]
         here = [s for s in later if s.location_id == stop.location_id]
-        return (here or later or [None])[0]
+        return next(iter(here or later), None)
 
     def products_elsewhere(self, stop: Stop) -> list[Product]:
         """Active products that this stop does not offer (for "Niet gevonden wat u zoekt?")."""

@@ -388,9 +388,10 @@ def current_stop() -> dict[str, Any]:
 def issue_ticket(body: dict[str, Any]) -> dict[str, Any]:
     """Take a number (a paired kiosk for its own stop, or staff)."""
     stop = _stop_for_request(body.get("stop"))
-    queue = queue_service()
-    ticket = queue.issue_ticket(stop, body["product"], actor=current_principal().actor)
-    payload = ticket_status_payload(ticket, queue.position(ticket))
+    ticket, position = queue_service().issue_ticket_with_position(
+        stop, body["product"], actor=current_principal().actor
+    )
+    payload = ticket_status_payload(ticket, position)
     payload.update(token=ticket.token, status_url=_status_url(ticket.token))
     return payload
 
