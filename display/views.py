@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import qrcode
 import qrcode.image.svg
@@ -27,13 +28,20 @@ def _public_limit() -> str:
 @limiter.limit(_public_limit)
 def ticket_status(token: str) -> tuple[str, int] | str:
     """A ticket's own page: number, place in the queue, and where to go when called."""
+    status = _ticket_status(token)
+    if status is None:
+        return render_template("display/ticket_unknown.html"), 404
+    return render_template("display/ticket.html", ticket=status, token=token)
+
+
+def _ticket_status(token: str) -> dict[str, Any] | None:
+    """The status payload of the ticket with this token, or None if there is no such ticket."""
     queue = queue_service()
     try:
         ticket = queue.ticket(token)
     except UnknownTicket:
-        return render_template("display/ticket_unknown.html"), 404
-    status = ticket_status_payload(ticket, queue.position(ticket))
-    return render_template("display/ticket.html", ticket=status, token=token)
+        return None
+    return ticket_status_payload(ticket, queue.position(ticket))
 
 
 def _token_key() -> str:
@@ -47,12 +55,9 @@ def ticket_live(token: str) -> tuple[str, int] | str:
 
     Limited per ticket, not per address: the phones on a bus's Wi-Fi share one address.
     """
-    queue = queue_service()
-    try:
-        ticket = queue.ticket(token)
-    except UnknownTicket:
+    status = _ticket_status(token)
+    if status is None:
         return render_template("display/ticket_unknown.html"), 404
-    status = ticket_status_payload(ticket, queue.position(ticket))
     return render_template("display/_ticket_status.html", ticket=status)
 
 

@@ -197,6 +197,14 @@ def app(make_app):
 
 
 @pytest.fixture
+def stop(db, clock):
+    """An open stop on the app's database (products A, H, R; Balie 1 and 2)."""
+    from tests.factories import make_stop
+
+    return make_stop(db, now=clock.now)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -71,11 +71,6 @@ def accounts(db, clock) -> AccountService:
 
 
 @pytest.fixture
-def stop(db, clock):
-    return make_stop(db, now=clock.now)
-
-
-@pytest.fixture
 def staff(db, accounts) -> dict[str, str]:
     """Headers of a staff API client (bearer token)."""
     user, _password = make_user(db)

@@ -116,11 +116,6 @@ def accounts(db, clock) -> AccountService:
 
 
 @pytest.fixture
-def stop(db, clock):
-    return make_stop(db, now=clock.now)
-
-
-@pytest.fixture
 def anna(db) -> StaffUser:
     user, _password = make_user(db, "anna", password=PASSWORD)
     return user

@@ -117,11 +117,6 @@ def queue(db, clock) -> QueueService:
     return QueueService(db, RecordingNotifier(), clock)
 
 
-@pytest.fixture
-def stop(db, clock):
-    return make_stop(db, now=clock.now)
-
-
 def serve(queue: QueueService, stop: Any, clock: Any, desk: str) -> Any:
     clock.advance(seconds=30)
     return queue.call_next(desk_named(stop, desk))

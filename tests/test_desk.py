@@ -59,11 +59,6 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def stop(db, clock):
-    return make_stop(db, now=clock.now)
-
-
-@pytest.fixture
 def queue(db, clock) -> QueueService:
     """The queue on the app's database and clock (what a kiosk or another desk does)."""
     return QueueService(db, RecordingNotifier(), clock)

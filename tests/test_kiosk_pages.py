@@ -20,11 +20,6 @@ def accounts(db, clock) -> AccountService:
 
 
 @pytest.fixture
-def stop(db, clock):
-    return make_stop(db, now=clock.now)
-
-
-@pytest.fixture
 def queue(db, clock) -> QueueService:
     return QueueService(db, clock=clock)
 

@@ -45,11 +45,6 @@ def csrf_token_in(html: str) -> str:
     return re.search(r'\bvalue="([^"]+)"', field.group(0)).group(1)
 
 
-@pytest.fixture
-def stop(db, clock):
-    return make_stop(db, now=clock.now)
-
-
 # -- headers ----------------------------------------------------------------------------------
 
 # (method, path, status, mimetype): pages, API answers, error pages and static files.

@@ -32,11 +32,6 @@ PUBLIC_FIELDS = set(TicketPublicSchema().fields)
 
 
 @pytest.fixture
-def stop(db, clock):
-    return make_stop(db, now=clock.now)
-
-
-@pytest.fixture
 def staff(client, db) -> Headers:
     """Authorization headers of a staff member (bearer token from the API)."""
     _user, password = make_user(db)
