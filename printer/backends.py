@@ -489,7 +489,7 @@ class FilePrinter(_EscposPrinter):
             os.fsync(device.device.fileno())
             device.close()
             os.replace(tmp, self.path / name)
-            _fsync_dir(self.path)
+            fsync_dir(self.path)
         except OSError as exc:
             device.close()
             tmp.unlink(missing_ok=True)
@@ -507,7 +507,8 @@ class FilePrinter(_EscposPrinter):
         return PrinterStatus(online=None, detail=f"{self.path} is writable; paper unknown")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or new file in this folder durable (the folder's entry, not just the file)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

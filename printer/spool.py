@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .backends import TicketPrinter
+from .backends import TicketPrinter, fsync_dir
 from .errors import PrinterConfigError, PrinterError
 
 __all__ = ["Job", "JobResult", "Outcome", "PrintSpool"]
@@ -84,14 +84,6 @@ class JobResult:
 
 class CorruptJob(Exception):
     """A job file that cannot be read back (should not happen: files are written atomically)."""
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class PrintSpool:
@@ -175,7 +167,7 @@ class PrintSpool:
             fresh = replace(job, attempts=0, next_attempt=self._clock(), last_error=None)
             self._write(self.pending_dir, fresh)
             (self.failed_dir / f"{job.id}{SUFFIX}").unlink()
-            _fsync_dir(self.failed_dir)
+            fsync_dir(self.failed_dir)
             moved.append(job.id)
         if moved:
             self._wake.set()
@@ -256,7 +248,7 @@ class PrintSpool:
                 self._call(self.on_retry, job.id, attempts, error)
             return JobResult(job.id, Outcome.RETRY, attempts, error)
         (self.pending_dir / f"{job.id}{SUFFIX}").unlink()
-        _fsync_dir(self.pending_dir)
+        fsync_dir(self.pending_dir)
         self._report(job.id, True, None)
         return JobResult(job.id, Outcome.PRINTED, attempts)
 
@@ -276,14 +268,14 @@ class PrintSpool:
     def _move_to_failed(self, job: Job) -> None:
         source = self.pending_dir / f"{job.id}{SUFFIX}"
         os.replace(source, self.failed_dir / source.name)
-        _fsync_dir(self.pending_dir)
+        fsync_dir(self.pending_dir)
         self._write(self.failed_dir, job)
 
     def _quarantine(self, path: Path, error: str) -> JobResult:
         job_id = path.name.removesuffix(SUFFIX)
         os.replace(path, self.failed_dir / f"{job_id}.corrupt")
-        _fsync_dir(self.pending_dir)
-        _fsync_dir(self.failed_dir)
+        fsync_dir(self.pending_dir)
+        fsync_dir(self.failed_dir)
         self._report(job_id, False, error)
         return JobResult(job_id, Outcome.FAILED, 0, error)
 
@@ -332,7 +324,7 @@ class PrintSpool:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, folder / f"{job.id}{SUFFIX}")
-        _fsync_dir(folder)
+        fsync_dir(folder)
 
     @staticmethod
     def _read(path: Path) -> Job:
