@@ -47,11 +47,17 @@ translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project popup-loket --omit-header .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --omit-header --ignore-obsolete --no-fuzzy-matching
 
-## Set up, migrate, create the demo stop and users, and serve on http://$(HOST):$(PORT)
+## Set up, migrate, create the demo stop and users, and serve on http://$(HOST):$(PORT).
+## Without LOKET_PRINTER_* set, slips are "printed" as ESC/POS files into instance/slips/.
 run: install
 	$(BIN)/loket db upgrade
 	LOKET_PORT=$(PORT) $(BIN)/loket demo
-	$(BIN)/loket run --host $(HOST) --port $(PORT)
+	@if [ -z "$$LOKET_PRINTER_BACKEND" ]; then \
+		mkdir -p instance/slips; \
+		echo "No LOKET_PRINTER_BACKEND set: slips are written to instance/slips/ as ESC/POS files."; \
+		export LOKET_PRINTER_BACKEND=file LOKET_PRINTER_PATH=instance/slips LOKET_PRINTER_PROFILE=TM-T88V; \
+	fi; \
+	exec $(BIN)/loket run --host $(HOST) --port $(PORT)
 
 ## Install what the tests need (Python packages, Debian's chromium) and run them all
 test: install chromium services

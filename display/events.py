@@ -26,10 +26,13 @@ from kiosk.auth import current_principal
 from kiosk.extensions import (
     BOARD_NAMESPACE,
     presence_service,
+    print_service,
     queue_service,
     tour_service,
 )
+from kiosk.models import DeviceKind
 from kiosk.payloads import ticket_status_payload
+from kiosk.printing import FAULT_STATES
 from kiosk.services.base import Actor
 from kiosk.services.errors import DomainError, NoOpenStop
 from kiosk.services.queue import stop_room, ticket_room
@@ -47,6 +50,7 @@ def register(sio: SocketIO) -> None:
         try:
             if auth.get("ticket"):
                 _watch(str(auth["ticket"]))
+                _print_snapshot(str(auth["ticket"]))
             if auth.get("stop") is not None or not auth.get("ticket"):
                 _join_stop(auth.get("stop"))
         except NoOpenStop:
@@ -169,6 +173,19 @@ def register(sio: SocketIO) -> None:
         join_room(stop_room(stop.id))
         state = queue.board_state(stop, calls=current_app.config["DISPLAY_CALLS"])
         sio.emit("board_state", state, namespace=BOARD_NAMESPACE, to=_sid())
+
+    def _print_snapshot(token: str) -> None:
+        """A kiosk's confirmation screen hears how its slip is doing, even if that changed
+        before this connection was made (a slip often prints before the page has loaded)."""
+        device = current_principal().device
+        if device is None or device.kind != DeviceKind.KIOSK:
+            return
+        job = print_service().latest_for_ticket(queue_service().ticket(token))
+        if job is not None:
+            body = {"status": job.status.value, "attempts": job.attempts}
+            if device.printer_state in FAULT_STATES:
+                body["fault"] = device.printer_state
+            sio.emit("print_status", body, namespace=BOARD_NAMESPACE, to=_sid())
 
     def _watch(token: str) -> dict[str, Any]:
         queue = queue_service()

@@ -36,8 +36,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         login_manager,
     )
     from kiosk.i18n import select_locale
+    from kiosk.printing import Printing
     from kiosk.services.base import utc_now
-    from kiosk.views import auth
+    from kiosk.views import admin, auth
     from kiosk.views import desk as desk_views
     from kiosk.views import kiosk as kiosk_views
     from kiosk.views.api import init_api
@@ -71,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(kiosk_views.bp)
     app.register_blueprint(desk_views.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(display_views.bp)
     init_api(app)
     errors.init_app(app)
@@ -89,4 +91,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.wsgi_app = security.without_websocket_compression(app.wsgi_app)  # type: ignore[method-assign,assignment]
     app.extensions["loket.notifier"] = SocketIONotifier(sio)
+    app.extensions["loket.printing"] = Printing(app)
     return app

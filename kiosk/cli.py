@@ -54,9 +54,34 @@ def run_command(host: str, port: int) -> None:
         server.init_socket()
     except OSError as error:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {error.strerror}") from error
+    stop_printing = _start_print_worker(app)
     click.echo(f"popup-loket serves on http://{host}:{port}  (Ctrl+C stops)")
     sys.stdout.flush()
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    finally:
+        stop_printing()
+
+
+def _start_print_worker(app: Flask) -> Any:
+    """Print in this process (LOKET_PRINT_WORKER=inline, the default); returns its stopper."""
+    import threading
+
+    from kiosk.printing import printing
+
+    if app.config["PRINT_WORKER"] != "inline":
+        return lambda: None
+    sio = app.extensions["socketio"]
+    stop = threading.Event()
+    with app.app_context():
+        app_printing = printing()
+    sio.start_background_task(app_printing.run_worker, stop, spawn=sio.start_background_task)
+
+    def stopper() -> None:
+        stop.set()
+        app_printing.wake()
+
+    return stopper
 
 
 def make_server(app: Flask, host: str, port: int) -> Any:
@@ -312,7 +337,10 @@ def demo_command() -> None:
 
 def register_cli(app: Flask) -> None:
     """Make the commands available under `flask --app kiosk` too."""
-    for command in (run_command, db_group, user_group, device_group, stop_group, demo_command):
+    from kiosk.cli_printer import printer_group
+
+    commands = (run_command, db_group, user_group, device_group, stop_group, demo_command)
+    for command in (*commands, printer_group):
         app.cli.add_command(command)
 
 

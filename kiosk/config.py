@@ -47,6 +47,20 @@ DEFAULTS: dict[str, Any] = {
     "DISPLAY_NEXT_STOPS": 4,
     # Seconds a device may be away (loading its next page) before desks see it as lost.
     "DISPLAY_PRESENCE_GRACE_SECONDS": 5,
+    # Printing: the default printer of every kiosk (a kiosk device's settings may override it).
+    # Empty or "none": no printer. Other keys: PRINTER_USB_VENDOR/_USB_PRODUCT, PRINTER_DEVICE/
+    # _BAUDRATE, PRINTER_HOST/_PORT, PRINTER_QUEUE, PRINTER_PATH, PRINTER_PROFILE, PRINTER_QR_MODE,
+    # PRINTER_WIDTH_DOTS, PRINTER_TIMEOUT, PRINTER_STATUS_CHECK (see printer/backends.py).
+    "PRINTER_BACKEND": "",
+    # Where print jobs wait (default: <instance>/spool); survives restarts.
+    "PRINT_SPOOL_DIR": None,
+    # "inline": `loket run` prints; "off": a separate `loket printer worker` process prints.
+    "PRINT_WORKER": "inline",
+    # A slip is tried this often, waiting these seconds in between, then staff must reprint.
+    "PRINT_MAX_ATTEMPTS": 4,
+    "PRINT_RETRY_SECONDS": [2, 5, 10],
+    # How often the printers are asked for their state (online, paper).
+    "PRINT_POLL_SECONDS": 15,
     "LANGUAGES": ["nl", "en"],
     "DEFAULT_LANGUAGE": "nl",
 }

@@ -17,8 +17,13 @@ def main() -> None:
         monkey.patch_all()
         os.environ.setdefault("LOKET_SOCKETIO_ASYNC_MODE", "gevent")
     from kiosk.cli import cli
+    from printer import PrinterConfigError
 
-    cli.main(prog_name="loket")
+    try:
+        cli.main(prog_name="loket")
+    except PrinterConfigError as error:  # raised at start-up, before the first ticket
+        print(f"Error: the printer settings cannot work: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.services.accounts import AccountService
 from kiosk.services.presence import PresenceService
+from kiosk.services.printing import PrintService
 from kiosk.services.queue import QueueService
 from kiosk.services.tour import TourService
 
@@ -79,3 +80,7 @@ def presence_service() -> PresenceService:
 
 def tour_service() -> TourService:
     return TourService(db_session(), timezone=current_app.config["TIMEZONE"], **_kwargs())
+
+
+def print_service() -> PrintService:
+    return PrintService(db_session(), **_kwargs())

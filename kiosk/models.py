@@ -111,6 +111,19 @@ class Role(enum.StrEnum):
         return {"staff": 1, "coordinator": 2, "admin": 3}[self.value]
 
 
+class PrintStatus(enum.StrEnum):
+    QUEUED = "queued"  # in the spool, not tried yet
+    RETRYING = "retrying"  # an attempt failed; the spool tries again
+    PRINTED = "printed"
+    FAILED = "failed"  # gave up: staff see it and can reprint
+
+
+class PrintKind(enum.StrEnum):
+    TICKET = "ticket"  # printed when the ticket was issued at a kiosk
+    REPRINT = "reprint"  # asked for by staff
+    TEST = "test"  # a test slip
+
+
 class DeviceKind(enum.StrEnum):
     KIOSK = "kiosk"
     BOARD = "board"
@@ -386,6 +399,43 @@ class Device(Base):
     paired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # {"printer": {"BACKEND": "network", "HOST": ...}}: overrides LOKET_PRINTER_* for a kiosk.
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The kiosk printer's last known health (kiosk/printing.py polls it): a PrinterState word.
+    printer_state: Mapped[str | None] = mapped_column(String(16))
+    printer_detail: Mapped[str | None] = mapped_column(String(300))
+    printer_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     stop: Mapped[Stop | None] = relationship()
+
+
+class PrintJob(Base):
+    """One slip sent to a kiosk's printer: what it was for and how it went.
+
+    The bytes live in the printer's spool (printer/spool.py); this row is what staff see.
+    """
+
+    __tablename__ = "print_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    stop_id: Mapped[int | None] = mapped_column(ForeignKey("stops.id", ondelete="CASCADE"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
+    kind: Mapped[PrintKind] = mapped_column(_enum(PrintKind, "print_kind"))
+    status: Mapped[PrintStatus] = mapped_column(
+        _enum(PrintStatus, "print_status"), default=PrintStatus.QUEUED
+    )
+    # The language the slip was printed in: a reprint uses it again.
+    language: Mapped[str] = mapped_column(String(8), default="nl")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    ticket: Mapped[Ticket | None] = relationship()
+    device: Mapped[Device | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_print_jobs_ticket", "ticket_id"),
+        Index("ix_print_jobs_stop_status", "stop_id", "status"),
+    )

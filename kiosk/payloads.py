@@ -129,4 +129,20 @@ def device_payload(device: Device) -> dict[str, Any]:
         "paired": device.paired_at is not None and device.revoked_at is None,
         "paired_at": iso(device.paired_at),
         "last_seen_at": iso(device.last_seen_at),
+        "printer": printer_payload(device),
+    }
+
+
+def printer_payload(device: Device) -> dict[str, Any] | None:
+    """A kiosk's printer health for staff; None for boards and for kiosks without a printer.
+
+    `state` is a PrinterState word (online, paper_ok, paper_low, paper_out, offline, unknown)
+    or `config_error`; `checked_at` tells how fresh it is.
+    """
+    if device.kind.value != "kiosk" or device.printer_state is None:
+        return None
+    return {
+        "state": device.printer_state,
+        "detail": device.printer_detail or "",
+        "checked_at": iso(device.printer_checked_at),
     }

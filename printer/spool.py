@@ -14,8 +14,9 @@ prints that ticket again after the restart.
 
 One consumer (``process_once`` / ``run``) at a time; any number of producers (threads,
 greenlets, other processes) may ``add`` jobs. ``on_result(job_id, ok, error)`` is called once per
-job when it printed (ok) or moved to failed/ (not ok); ``on_retry(job_id, attempts, error)``
-after each failed attempt that will be retried, so staff can see a fault at once.
+job when it printed (``result.ok``) or moved to failed/; ``on_retry(result)`` after each failed
+attempt that will be retried, so staff can see a fault at once. A job may carry a ``tag`` (the
+app's own key, e.g. its print-job row) that comes back in every :class:`JobResult`.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ log = logging.getLogger(__name__)
 SUFFIX = ".job"
 STALE_TMP_SECONDS = 3600
 
-OnResult = Callable[[str, bool, str | None], None]
-OnRetry = Callable[[str, int, str], None]
+OnResult = Callable[["JobResult"], None]
+OnRetry = Callable[["JobResult"], None]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Job:
     created: float = 0.0  # clock() seconds when added
     next_attempt: float = 0.0  # not before this clock() time
     last_error: str | None = None
+    tag: str | None = None  # the producer's own key for this job
 
 
 class Outcome(enum.StrEnum):
@@ -75,6 +77,9 @@ class JobResult:
     outcome: Outcome
     attempts: int
     error: str | None = None
+    tag: str | None = None
+    # The exception's class name (PaperOut, PrinterOffline, PrintFailed, ...) when not ok.
+    error_type: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -131,13 +136,19 @@ class PrintSpool:
 
     # -- producers ---------------------------------------------------------------------------
 
-    def add(self, data: bytes) -> str:
-        """Store a job durably and return its id; the consumer picks it up in order."""
+    def add(self, data: bytes, *, tag: str | None = None) -> str:
+        """Store a job durably and return its id; the consumer picks it up in order.
+
+        ``tag`` (a short string) is stored with the job and handed back in its results.
+        """
         if not isinstance(data, bytes | bytearray) or not data:
             raise ValueError("a print job must be non-empty bytes")
+        if tag is not None and (not isinstance(tag, str) or len(tag) > 200):
+            raise ValueError("a job tag must be a string of at most 200 characters")
         job_id = self._new_id()
         now = self._clock()
-        self._write(self.pending_dir, Job(job_id, bytes(data), created=now, next_attempt=now))
+        job = Job(job_id, bytes(data), created=now, next_attempt=now, tag=tag)
+        self._write(self.pending_dir, job)
         self._wake.set()
         return job_id
 
@@ -237,26 +248,29 @@ class PrintSpool:
                 log.exception("Unexpected error while printing job %s", job.id)
                 error = f"{type(exc).__name__}: {error}"
             failed = replace(job, attempts=attempts, last_error=error)
+            kind = type(exc).__name__
             if isinstance(exc, PrinterConfigError) or attempts >= self.max_attempts:
                 self._move_to_failed(failed)
-                self._report(job.id, False, error)
-                return JobResult(job.id, Outcome.FAILED, attempts, error)
+                return self._report(
+                    JobResult(job.id, Outcome.FAILED, attempts, error, job.tag, kind)
+                )
             delay = self.retry_delays[min(attempts, len(self.retry_delays)) - 1]
             self._write(self.pending_dir, replace(failed, next_attempt=self._clock() + delay))
             log.warning("Print job %s failed (attempt %d), retrying: %s", job.id, attempts, error)
+            result = JobResult(job.id, Outcome.RETRY, attempts, error, job.tag, kind)
             if self.on_retry is not None:
-                self._call(self.on_retry, job.id, attempts, error)
-            return JobResult(job.id, Outcome.RETRY, attempts, error)
+                self._call(self.on_retry, result)
+            return result
         (self.pending_dir / f"{job.id}{SUFFIX}").unlink()
         fsync_dir(self.pending_dir)
-        self._report(job.id, True, None)
-        return JobResult(job.id, Outcome.PRINTED, attempts)
+        return self._report(JobResult(job.id, Outcome.PRINTED, attempts, tag=job.tag))
 
-    def _report(self, job_id: str, ok: bool, error: str | None) -> None:
-        if not ok:
-            log.error("Print job %s failed for good: %s", job_id, error)
+    def _report(self, result: JobResult) -> JobResult:
+        if not result.ok:
+            log.error("Print job %s failed for good: %s", result.job_id, result.error)
         if self.on_result is not None:
-            self._call(self.on_result, job_id, ok, error)
+            self._call(self.on_result, result)
+        return result
 
     @staticmethod
     def _call(callback: Callable[..., None], *args: Any) -> None:
@@ -276,8 +290,7 @@ class PrintSpool:
         os.replace(path, self.failed_dir / f"{job_id}.corrupt")
         fsync_dir(self.pending_dir)
         fsync_dir(self.failed_dir)
-        self._report(job_id, False, error)
-        return JobResult(job_id, Outcome.FAILED, 0, error)
+        return self._report(JobResult(job_id, Outcome.FAILED, 0, error, error_type="CorruptJob"))
 
     # -- files -------------------------------------------------------------------------------
 
@@ -317,6 +330,7 @@ class PrintSpool:
             "last_error": job.last_error,
             "size": len(job.data),
             "sha256": hashlib.sha256(job.data).hexdigest(),
+            "tag": job.tag,
         }
         tmp = self.tmp_dir / f"{job.id}.{uuid.uuid4().hex[:8]}.part"
         with open(tmp, "wb") as fh:
@@ -341,6 +355,7 @@ class PrintSpool:
                 created=float(meta["created"]),
                 next_attempt=float(meta["next_attempt"]),
                 last_error=meta.get("last_error"),
+                tag=meta.get("tag"),
             )
         except FileNotFoundError:
             raise

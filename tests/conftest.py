@@ -23,6 +23,8 @@ from kiosk.services.base import RecordingNotifier
 from kiosk.services.queue import QueueService
 from kiosk.services.tour import TourService
 
+pytest_plugins = ["tests.live_fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("LOKET_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LOKET_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -170,6 +172,8 @@ TEST_CONFIG = {
     "RATELIMIT_PAIR": "10000/minute",
     # Decide presence at once: no background timer outlives a test.
     "DISPLAY_PRESENCE_GRACE_SECONDS": 0,
+    # No printer unless a test gives one (a developer's LOKET_PRINTER_* must not leak in).
+    "PRINTER_BACKEND": "",
 }
 
 
@@ -181,7 +185,9 @@ def make_app(db_url: str, clock: FakeClock, tmp_path: Path):
     apps = []
 
     def build(**overrides: object):
-        app = create_app({**TEST_CONFIG, "DATABASE_URL": db_url, "CLOCK": clock, **overrides})
+        spool = str(tmp_path / "spool")
+        config = {**TEST_CONFIG, "DATABASE_URL": db_url, "CLOCK": clock, "PRINT_SPOOL_DIR": spool}
+        app = create_app({**config, **overrides})
         app.instance_path = str(tmp_path / "instance")
         apps.append(app)
         return app
@@ -219,3 +225,13 @@ def db(app) -> Iterator[Session]:
     """A session on the app's database, for arranging data in API tests."""
     with app.extensions["loket.sessionmaker"]() as s:
         yield s
+
+
+@pytest.fixture
+def fake_printer():
+    """An ESC/POS network printer on 127.0.0.1 (tests/printers.py)."""
+    from tests.printers import FakeNetworkPrinter
+
+    server = FakeNetworkPrinter()
+    yield server
+    server.close()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -284,6 +285,15 @@ class BoardClient:
                     heard = [event for event, _ in self._events]
                     raise AssertionError(f"no {name!r} within {timeout} s (heard: {heard})")
                 self._arrived.wait(remaining)
+
+    def wait_until(self, name: str, predicate: Callable[[Any], bool], timeout: float = 10) -> Any:
+        """The payload of the first `name` event that satisfies `predicate`; earlier `name`
+        events that do not are taken and dropped."""
+        deadline = time.monotonic() + timeout
+        while True:
+            payload = self.wait_for(name, max(deadline - time.monotonic(), 0.001))
+            if predicate(payload):
+                return payload
 
     def drain(self) -> list[str]:
         """Forget (and return the names of) every event not taken yet."""

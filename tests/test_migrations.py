@@ -27,6 +27,7 @@ TABLES = {
     "location_products",
     "stop_products",
     "desk_products",
+    "print_jobs",
     "alembic_version",
 }
 

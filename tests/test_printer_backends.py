@@ -6,8 +6,6 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -30,81 +28,19 @@ from printer import (
     make_printer,
     render,
 )
+from tests.printers import (
+    DLE_EOT_ONLINE,
+    DLE_EOT_PAPER,
+    OFFLINE,
+    ONLINE,
+    PAPER_LOW,
+    PAPER_OK,
+    PAPER_OUT,
+    FakeNetworkPrinter,
+)
 from tests.test_printer_slip import make_slip
 
 JOB = render(make_slip(), "TM-T88V", "native")
-DLE_EOT_ONLINE, DLE_EOT_PAPER = b"\x10\x04\x01", b"\x10\x04\x04"
-
-# Status bytes as an Epson printer sends them (fixed bits 0x12; DLE EOT 1 bit 3 = offline;
-# DLE EOT 4 bits 2-3 = near end, bits 5-6 = paper out).
-ONLINE, OFFLINE = 0x16, 0x1E
-PAPER_OK, PAPER_LOW, PAPER_OUT = 0x12, 0x1E, 0x72
-
-
-# -- a printer on 127.0.0.1 --------------------------------------------------------------------
-
-
-@dataclass
-class FakeNetworkPrinter:
-    """Accepts connections like a printer on port 9100; answers DLE EOT 1 and 4 unless silent."""
-
-    online: int = ONLINE
-    paper: int = PAPER_OK
-    silent: bool = False
-    connections: list[bytes] = field(
-        default_factory=list
-    )  # bytes received, status queries included
-    closed: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
-
-    def __post_init__(self) -> None:
-        self.stopping = False
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            conn, _ = self.server.accept()
-            if self.stopping:
-                conn.close()
-                return
-            with conn:
-                received = bytearray()
-                conn.settimeout(10)
-                while chunk := conn.recv(65536):
-                    received += chunk
-                    for query, answer in (
-                        (DLE_EOT_ONLINE, self.online),
-                        (DLE_EOT_PAPER, self.paper),
-                    ):
-                        if chunk.endswith(query) and not self.silent:
-                            conn.sendall(bytes((answer,)))
-                self.connections.append(bytes(received))
-            self.closed.release()
-
-    def wait_for_connections(self, n: int) -> list[bytes]:
-        while len(self.connections) < n:  # appended before each release
-            assert self.closed.acquire(timeout=10), "the printer was never connected to"
-        return self.connections
-
-    def jobs(self) -> list[bytes]:
-        return [
-            c.replace(DLE_EOT_ONLINE, b"").replace(DLE_EOT_PAPER, b"") for c in self.connections
-        ]
-
-    def close(self) -> None:
-        self.stopping = True
-        socket.create_connection(("127.0.0.1", self.port)).close()  # wakes accept()
-        self.thread.join(5)
-        self.server.close()
-
-
-@pytest.fixture
-def fake_printer() -> Iterator[FakeNetworkPrinter]:
-    server = FakeNetworkPrinter()
-    yield server
-    server.close()
 
 
 def network(server: FakeNetworkPrinter, **kwargs) -> NetworkPrinter:

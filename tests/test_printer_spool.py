@@ -12,6 +12,7 @@ import pytest
 from printer import (
     DummyPrinter,
     Fault,
+    JobResult,
     Outcome,
     PrinterConfigError,
     PrintSpool,
@@ -32,11 +33,11 @@ class Recorder:
     results: list[tuple[str, bool, str | None]] = field(default_factory=list)
     retries: list[tuple[str, int, str]] = field(default_factory=list)
 
-    def on_result(self, job_id: str, ok: bool, error: str | None) -> None:
-        self.results.append((job_id, ok, error))
+    def on_result(self, result: JobResult) -> None:
+        self.results.append((result.job_id, result.ok, result.error))
 
-    def on_retry(self, job_id: str, attempts: int, error: str) -> None:
-        self.retries.append((job_id, attempts, error))
+    def on_retry(self, result: JobResult) -> None:
+        self.retries.append((result.job_id, result.attempts, result.error or ""))
 
 
 @pytest.fixture
@@ -78,6 +79,24 @@ def test_jobs_survive_a_restart_and_print_in_order(make_spool, recorder):
     assert printer.jobs == [f"job {n}".encode() for n in range(5)]
     assert recorder.results == [(job_id, True, None) for job_id in ids]
     assert restarted.pending() == [] and restarted.failed() == []
+
+
+def test_a_tag_is_stored_with_the_job_and_comes_back_in_every_result(make_spool, clock):
+    seen: list[JobResult] = []
+    spool = make_spool(on_result=seen.append, on_retry=seen.append)
+    job_id = spool.add(b"ticket", tag="print-job-17")
+    assert make_spool().pending()[0].tag == "print-job-17"  # survives a restart
+    printer = DummyPrinter()
+    printer.fail(Fault.CONNECT)
+    spool.process_once(printer)
+    clock.now += 1
+    spool.process_once(printer)
+    assert [(r.job_id, r.outcome, r.tag, r.error_type) for r in seen] == [
+        (job_id, Outcome.RETRY, "print-job-17", "PrinterOffline"),
+        (job_id, Outcome.PRINTED, "print-job-17", None),
+    ]
+    with pytest.raises(ValueError, match="tag"):
+        spool.add(b"x", tag="t" * 201)
 
 
 def test_job_files_are_written_atomically_with_a_checksum(make_spool):
@@ -190,7 +209,7 @@ def test_an_unreadable_job_file_is_quarantined_and_reported(make_spool, recorder
 
 
 def test_a_raising_callback_does_not_stop_the_spool(make_spool, caplog):
-    def broken(job_id: str, ok: bool, error: str | None) -> None:
+    def broken(result: JobResult) -> None:
         raise RuntimeError("app bug")
 
     spool = make_spool(on_result=broken)
@@ -236,8 +255,8 @@ def test_many_producers_one_consumer_nothing_lost_or_doubled(make_spool, recorde
     total = producers * per_producer
     done = threading.Event()
 
-    def on_result(job_id: str, ok: bool, error: str | None) -> None:
-        recorder.on_result(job_id, ok, error)
+    def on_result(result: JobResult) -> None:
+        recorder.on_result(result)
         if len(recorder.results) == total:
             done.set()
 

@@ -59,16 +59,11 @@ class DevicePresence:
 
 
 def presence_payload(presence: DevicePresence) -> dict[str, Any]:
-    """A device for the staff desk: the device fields, `connected`, and a place for its printer.
-
-    `printer` stays None until kiosks report their printer's state (a later issue); it is
-    never guessed.
-    """
+    """A device for the staff desk: the device fields (with its printer) and `connected`."""
     return {
         **device_payload(presence.device),
         "connected": presence.connected,
         "last_seen_at": iso(presence.last_seen_at),
-        "printer": None,
     }
 
 

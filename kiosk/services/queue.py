@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from collections import Counter, defaultdict
 from typing import Any, NamedTuple, cast
@@ -258,6 +259,24 @@ class QueueService(Service):
     def ticket(self, token: str) -> Ticket:
         """The ticket with this token, or `UnknownTicket`."""
         ticket = self.session.scalar(_TICKET_BY_TOKEN, {"token": token})
+        if ticket is None:
+            raise UnknownTicket()
+        return ticket
+
+    def ticket_by_label(self, stop: Stop, label: str) -> Ticket:
+        """The newest ticket at this stop with this label (``A12``, ``a012`` and ``A012`` are
+        one), or `UnknownTicket`."""
+        match = re.fullmatch(r"\s*([A-Za-z]{1,2})\s*0*(\d{1,6})\s*", label)
+        if match is None:
+            raise UnknownTicket()
+        wanted = f"{match.group(1).upper()}{int(match.group(2)):03d}"
+        ticket = self.session.scalar(
+            select(Ticket)
+            .where(Ticket.stop_id == stop.id, Ticket.label == wanted)
+            .order_by(Ticket.issued_at.desc())
+            .limit(1)
+            .options(*_TICKET_LOADS)
+        )
         if ticket is None:
             raise UnknownTicket()
         return ticket

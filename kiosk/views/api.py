@@ -20,6 +20,7 @@ from kiosk.extensions import (
     csrf,
     db_session,
     limiter,
+    print_service,
     queue_service,
     tour_service,
 )
@@ -30,6 +31,8 @@ from kiosk.payloads import (
     ticket_staff_payload,
     ticket_status_payload,
 )
+from kiosk.printing import print_issued, reprint_ticket, today_start
+from kiosk.services.printing import print_job_payload
 from kiosk.urls import public_url
 from kiosk.views import desk as desk_views
 
@@ -187,6 +190,13 @@ class TicketStatusSchema(TicketPublicSchema):
 class TicketCreatedSchema(TicketStatusSchema):
     token = ma.fields.String(metadata={"description": "Secret key of the ticket's status page"})
     status_url = ma.fields.String()
+    print_status = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "queued when the kiosk's printer will print the slip; null when no "
+            "slip prints (staff callers, a kiosk without a printer); failed if it cannot"
+        },
+    )
 
 
 class TicketStaffSchema(TicketStatusSchema):
@@ -245,6 +255,76 @@ class PairRequest(Strict):
     code = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
 
 
+class PrinterSchema(ma.Schema):
+    state = ma.fields.String(
+        metadata={
+            "enum": [
+                "online",
+                "paper_ok",
+                "paper_low",
+                "paper_out",
+                "offline",
+                "unknown",
+                "config_error",
+            ],
+            "description": "The printer's last reported state",
+        }
+    )
+    detail = ma.fields.String(metadata={"description": "What the printer or the driver said"})
+    checked_at = ma.fields.String(allow_none=True, metadata={"description": "When it was asked"})
+
+
+class PrintTicketSchema(ma.Schema):
+    label = ma.fields.String()
+    token = ma.fields.String()
+    status = ma.fields.String()
+
+
+class PrintJobSchema(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"enum": ["ticket", "reprint", "test"]})
+    status = ma.fields.String(
+        metadata={
+            "enum": ["queued", "retrying", "printed", "failed"],
+            "description": "failed: the spool gave up; reprint it when the printer works again",
+        }
+    )
+    attempts = ma.fields.Integer()
+    error = ma.fields.String(allow_none=True)
+    device = ma.fields.Integer(allow_none=True, metadata={"description": "The kiosk's device id"})
+    device_name = ma.fields.String(allow_none=True)
+    ticket = ma.fields.Nested(PrintTicketSchema, allow_none=True)
+    created_at = ma.fields.String()
+    updated_at = ma.fields.String()
+
+
+class PrintJobRequest(ma.Schema):
+    ticket = ma.fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "The ticket's token (from the desk's lists)"},
+    )
+    label = ma.fields.String(
+        validate=validate.Length(min=1, max=12),
+        metadata={"description": "Or the ticket's label as printed, e.g. A012 (today, at `stop`)"},
+    )
+    stop = ma.fields.Integer(metadata={"description": "The stop of `label`; default the open one"})
+    device = ma.fields.Integer(
+        metadata={"description": "Print on this kiosk; default the kiosk that printed it first"}
+    )
+
+    @ma.validates_schema
+    def one_ticket(self, data: dict[str, Any], **_kw: Any) -> None:
+        if ("ticket" in data) == ("label" in data):
+            raise ma.ValidationError("Give either ticket (a token) or label.", "ticket")
+
+
+class PrintJobsQuery(ma.Schema):
+    faults = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Only slips that did not come out and were not printed since"},
+    )
+
+
 class DeviceSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
@@ -253,6 +333,11 @@ class DeviceSchema(ma.Schema):
     paired = ma.fields.Boolean()
     paired_at = ma.fields.String(allow_none=True)
     last_seen_at = ma.fields.String(allow_none=True)
+    printer = ma.fields.Nested(
+        PrinterSchema,
+        allow_none=True,
+        metadata={"description": "A kiosk's printer health; null for boards and kiosks without"},
+    )
 
 
 class PairResponse(ma.Schema):
@@ -312,10 +397,6 @@ class DeskStateSchema(ma.Schema):
 class DevicePresenceSchema(DeviceSchema):
     connected = ma.fields.Boolean(
         metadata={"description": "Seen within 90 s and not disconnected since"}
-    )
-    printer = ma.fields.Dict(
-        allow_none=True,
-        metadata={"description": "A kiosk's printer state; null until printers report it"},
     )
 
 
@@ -391,8 +472,13 @@ def issue_ticket(body: dict[str, Any]) -> dict[str, Any]:
     ticket, position = queue_service().issue_ticket_with_position(
         stop, body["product"], actor=current_principal().actor
     )
+    job = print_issued(ticket, position)  # a kiosk's own printer; staff calls print nothing
     payload = ticket_status_payload(ticket, position)
-    payload.update(token=ticket.token, status_url=_status_url(ticket.token))
+    payload.update(
+        token=ticket.token,
+        status_url=_status_url(ticket.token),
+        print_status=job.status.value if job is not None else None,
+    )
     return payload
 
 
@@ -499,6 +585,36 @@ def desk_state(desk_id: int) -> dict[str, Any]:
 def stop_devices(stop_id: int) -> list[dict[str, Any]]:
     """The stop's paired kiosks and boards, each with whether it is connected now."""
     return desk_views.stop_devices(queue_service().stop(stop_id))
+
+
+@bp.get("/stops/<int:stop_id>/print-jobs")
+@require_staff()
+@bp.arguments(PrintJobsQuery, location="query")
+@bp.response(200, PrintJobSchema(many=True))
+@_doc_errors(401, 403, 404)
+def stop_print_jobs(query: dict[str, Any], stop_id: int) -> list[dict[str, Any]]:
+    """Today's slips at this stop, newest first; `faults=true` for those staff must act on."""
+    stop = queue_service().stop(stop_id)
+    since = today_start(current_app.config["CLOCK"], current_app.config["TIMEZONE"])
+    prints = print_service()
+    jobs = prints.faults(stop, since=since) if query["faults"] else prints.jobs(stop, since=since)
+    return [print_job_payload(job) for job in jobs]
+
+
+@bp.post("/print-jobs")
+@require_staff()
+@bp.arguments(PrintJobRequest)
+@bp.response(202, PrintJobSchema)
+@_doc_errors(401, 403, 404, 409, 422)
+def reprint(body: dict[str, Any]) -> dict[str, Any]:
+    """Print a ticket of today again, on its kiosk's printer (or the kiosk given)."""
+    queue = queue_service()
+    if "ticket" in body:
+        ticket = queue.ticket(body["ticket"])
+    else:
+        ticket = queue.ticket_by_label(_stop_for_request(body.get("stop")), body["label"])
+    job = reprint_ticket(ticket, device_id=body.get("device"))
+    return print_job_payload(job)
 
 
 @bp.post("/auth/token")

@@ -27,12 +27,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from kiosk.extensions import presence_service, queue_service, tour_service
+from kiosk.extensions import presence_service, print_service, queue_service, tour_service
 from kiosk.i18n import local_time
 from kiosk.models import Desk, Role, Stop, Ticket
 from kiosk.payloads import desk_payload, iso, product_ref, ticket_staff_payload
+from kiosk.printing import today_start
 from kiosk.services.errors import NoOpenStop, UnknownDesk
 from kiosk.services.presence import presence_payload
+from kiosk.services.printing import print_job_payload
 from kiosk.services.queue import ALLOWED_FROM
 from kiosk.urls import public_url
 
@@ -44,23 +46,34 @@ SESSION_KEY = "desk_id"
 STEPS = ("recall", "start", "finish", "no_show", "transfer")
 
 
-def staff_required(view: F) -> F:
-    """A logged-in staff member (any role from staff up); others go to the login page."""
+def role_required(
+    role: Role, login_text: Callable[[], str], denied_text: Callable[[], str]
+) -> Callable[[F], F]:
+    """A page for logged-in staff with at least `role`; others go to the login page or get a
+    plain "no access" page (403)."""
 
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            flash(_("Log in om de balie te gebruiken."))
-            return redirect(url_for("auth.login", next=request.path))
-        if not current_user.has_role(Role.STAFF):
-            return render_template(
-                "desk/message.html",
-                title=_("Geen toegang"),
-                message=_("U heeft geen toegang tot de balie."),
-            ), 403
-        return view(*args, **kwargs)
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                flash(login_text())
+                return redirect(url_for("auth.login", next=request.path))
+            if not current_user.has_role(role):
+                return render_template(
+                    "desk/message.html", title=_("Geen toegang"), message=denied_text()
+                ), 403
+            return view(*args, **kwargs)
 
-    return wrapped  # type: ignore[return-value]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+staff_required = role_required(
+    Role.STAFF,
+    lambda: _("Log in om de balie te gebruiken."),
+    lambda: _("U heeft geen toegang tot de balie."),
+)
 
 
 # -- the shared payload -------------------------------------------------------------------------
@@ -121,6 +134,12 @@ def stop_devices(stop: Stop) -> list[dict[str, Any]]:
     ]
 
 
+def print_faults(stop: Stop) -> list[dict[str, Any]]:
+    """Today's slips at this stop that did not come out (and were not printed since)."""
+    since = today_start(current_app.config["CLOCK"], current_app.config["TIMEZONE"])
+    return [print_job_payload(job) for job in print_service().faults(stop, since=since)]
+
+
 # -- pages --------------------------------------------------------------------------------------
 
 
@@ -168,6 +187,7 @@ def desk(desk_id: int) -> str | tuple[str, int]:
         "desk/desk.html",
         state=desk_state(found),
         devices=stop_devices(found.stop),
+        print_faults=print_faults(found.stop),
         clock=_clock,
         timezone=current_app.config["TIMEZONE"],
     )

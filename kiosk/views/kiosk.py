@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from kiosk.auth import current_principal
-from kiosk.extensions import queue_service, tour_service
+from kiosk.extensions import print_service, queue_service, tour_service
 from kiosk.models import Device, DeviceKind, Stop
+from kiosk.printing import fault_reason, print_issued, print_notice
 from kiosk.services.errors import DomainError, NoOpenStop, UnknownTicket
 from kiosk.urls import public_url
 
@@ -98,10 +99,14 @@ def take_ticket() -> Response | str | tuple[str, int]:
     if stop is None:
         return redirect(url_for("kiosk.home"))
     try:
-        ticket = queue_service().issue_ticket(stop, product, actor=current_principal().actor)
+        ticket, position = queue_service().issue_ticket_with_position(
+            stop, product, actor=current_principal().actor
+        )
     except DomainError as error:
         message = REFUSALS.get(error.code, lambda: _("Dat lukte niet. Probeer het opnieuw."))()
         return render_template("kiosk/refused.html", message=message, **_context(stop)), 409
+    # After the commit: the slip prints in the background, the screen does not wait for it.
+    print_issued(ticket, position)
     return redirect(url_for("kiosk.ticket", token=ticket.token))
 
 
@@ -120,10 +125,13 @@ def ticket(token: str) -> Response | str | tuple[str, int]:
     fresh = queue.now() - issued.issued_at < CONFIRMATION_WINDOW
     if stop is None or issued.stop_id != stop.id or not fresh:
         return redirect(url_for("kiosk.home"))
+    notice = print_notice(print_service().latest_for_ticket(issued), device)
     return render_template(
         "kiosk/ticket.html",
         ticket=issued,
         position=queue.position(issued),
         status_url=public_url("display.ticket_status", token=token),
+        notice=notice,
+        fault_reasons={state: fault_reason(state) for state in ("paper_out", "offline", "fault")},
         **_context(stop),
     )

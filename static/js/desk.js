@@ -40,6 +40,11 @@ const el = {
   queueCount: document.getElementById("queue-count"),
   queueEmpty: document.getElementById("queue-empty"),
   devices: document.getElementById("device-list"),
+  prints: document.getElementById("print-list"),
+  printsCount: document.getElementById("prints-count"),
+  printsEmpty: document.getElementById("prints-empty"),
+  reprintForm: document.getElementById("reprint-form"),
+  reprintLabel: document.getElementById("reprint-label"),
   devicesEmpty: document.getElementById("devices-empty"),
   connection: document.getElementById("connection"),
   shortcuts: document.getElementById("shortcuts"),
@@ -141,10 +146,37 @@ function renderWaits() {
   }
 }
 
+const PRINTER_FAULTS = new Set(["paper_out", "offline", "config_error"]);
+
 function renderPrinter(node, printer) {
-  // Printers report their state in a later issue; until then `printer` is null and hidden.
   node.hidden = printer == null;
-  node.textContent = printer == null ? "" : String(printer.message || printer.status || "");
+  if (printer == null) {
+    node.textContent = "";
+    return;
+  }
+  node.textContent = texts.printer[printer.state] || printer.state;
+  node.classList.toggle("device__printer--fault", PRINTER_FAULTS.has(printer.state));
+  if (printer.detail) node.title = printer.detail;
+  else node.removeAttribute("title");
+}
+
+function renderPrints(jobs) {
+  const template = document.getElementById("print-item-template");
+  const items = jobs.filter((job) => job.ticket).map((job) => {
+    const item = template.content.firstElementChild.cloneNode(true);
+    item.className = `print-item print-item--${job.status}`;
+    field(item, "label").textContent = job.ticket.label;
+    field(item, "state").textContent = job.status === "retrying"
+      ? fill(texts.print.retrying, { n: job.attempts })
+      : texts.print[job.status] || job.status;
+    field(item, "error").textContent = job.error || "";
+    field(item, "reprint").dataset.token = job.ticket.token;
+    return item;
+  });
+  el.prints.replaceChildren(...items);
+  el.printsCount.textContent = String(items.length);
+  el.printsCount.hidden = items.length === 0;
+  el.printsEmpty.hidden = items.length > 0;
 }
 
 function renderDevices(devices) {
@@ -211,6 +243,7 @@ function refresher(url, apply) {
 
 const refreshDesk = refresher(root.dataset.stateUrl, render);
 const refreshDevices = refresher(root.dataset.devicesUrl, renderDevices);
+const refreshPrints = refresher(root.dataset.printJobsUrl, renderPrints);
 
 // -- steps ----------------------------------------------------------------------------------
 
@@ -231,6 +264,54 @@ async function errorMessage(response) {
   }
 }
 
+function postJson(url, body) {
+  return fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: {
+      Accept: "application/json",
+      "Content-Type": "application/json",
+      "X-CSRFToken": csrfToken(),
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+// -- reprinting a slip ---------------------------------------------------------------------
+
+async function reprint(body) {
+  try {
+    const response = await postJson(root.dataset.reprintUrl, body);
+    if (response.ok) {
+      const job = await response.json();
+      say(fill(texts.reprinted, { label: job.ticket ? job.ticket.label : "" }));
+      return true;
+    }
+    if (response.status === 404 && body.label) complain(texts.errors.reprint_unknown);
+    else complain(await errorMessage(response));
+  } catch (error) {
+    complain(texts.errors.network);
+  } finally {
+    refreshPrints.soon();
+  }
+  return false;
+}
+
+el.prints.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("[data-token]") : null;
+  if (button && button.dataset.token) reprint({ ticket: button.dataset.token });
+});
+
+el.reprintForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const label = el.reprintLabel.value.trim();
+  if (!label) {
+    el.reprintLabel.focus();
+    return;
+  }
+  if (await reprint({ label, stop: Number(root.dataset.stopId) })) el.reprintLabel.value = "";
+});
+
 async function act(action, body) {
   if (busy) return;
   const url = stepUrl(action);
@@ -242,16 +323,7 @@ async function act(action, body) {
   busy = true;
   root.setAttribute("aria-busy", "true");
   try {
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {
-        Accept: "application/json",
-        "Content-Type": "application/json",
-        "X-CSRFToken": csrfToken(),
-      },
-      body: JSON.stringify(body || {}),
-    });
+    const response = await postJson(url, body || {});
     if (response.ok) {
       const ticket = await response.json();
       say(fill(texts.done[action], { label: ticket.label, product: productName(ticket.product) }));
@@ -370,7 +442,13 @@ document.addEventListener("keydown", (event) => {
 
 // -- live -----------------------------------------------------------------------------------
 
-const handlers = { devices_changed: refreshDevices.soon };
+const handlers = {
+  devices_changed: refreshDevices.soon,
+  printer_changed: () => {
+    refreshDevices.soon();
+    refreshPrints.soon();
+  },
+};
 for (const name of QUEUE_EVENTS) handlers[name] = refreshDesk.soon;
 
 connectLive({
@@ -381,6 +459,7 @@ connectLive({
     if (status === "reconnected") {
       refreshDesk.soon();
       refreshDevices.soon();
+      refreshPrints.soon();
     }
   },
 });

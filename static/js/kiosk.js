@@ -60,15 +60,33 @@ if (!(isHome && isDutch)) {
   }, 1000);
 }
 
-// -- live: the stop opened or closed --------------------------------------------------------
+// -- the slip: printing, printed, or a fault in plain words ----------------------------------
+const notice = document.getElementById("print-notice");
+function showPrint(status, fault) {
+  if (!notice) return;
+  const state = status === "printed" ? "printed" : status === "queued" ? "printing" : "fault";
+  // "printed" is final: a late retry report of an earlier attempt must not undo it.
+  if (notice.dataset.state === "printed" || notice.dataset.state === "none") return;
+  notice.dataset.state = state;
+  notice.className = `print-notice print-notice--${state}`;
+  document.getElementById("print-title").textContent = notice.dataset[`${state}Title`];
+  const reasons = JSON.parse(notice.dataset.faultReasons);
+  const reason = state === "fault" ? `${reasons[fault] || reasons.fault} ` : "";
+  document.getElementById("print-text").textContent = reason + notice.dataset[`${state}Text`];
+}
+
+// -- live: the stop opened or closed; this ticket's slip -----------------------------------
 const stop = body.dataset.stop;
+const auth = stop ? { stop: Number(stop) } : {};
+if (body.dataset.ticket) auth.ticket = body.dataset.ticket;
 connectLive({
-  auth: stop ? { stop: Number(stop) } : {},
+  auth,
   heartbeat: true, // desks show whether this kiosk is connected
   on: {
     stop_updated: () => {
       if (!body.dataset.confirmation) window.location.reload();
     },
+    print_status: (data) => showPrint(data && data.status, data && data.fault),
   },
   onStatus: (status) => {
     // After the server was away, start fresh: the stop may have changed meanwhile.

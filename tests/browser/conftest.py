@@ -52,9 +52,12 @@ def live(
 ) -> Iterator[LiveServer]:
     """One real server per test module, set up by the CLI like `make run` does.
 
-    A module may set `LIVE_ENV = {...}` to run its server with other settings.
+    A module may set `LIVE_ENV = {...}` (or a function of the request that returns one) to run
+    its server with other settings.
     """
     env = getattr(request.module, "LIVE_ENV", {})
+    if callable(env):  # settings that depend on other fixtures (e.g. a printer's port)
+        env = env(request)
     server = LiveServer(tmp_path_factory.mktemp("browser-live"), env_extra=env)
     server.setup()
     server.start()

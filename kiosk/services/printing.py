@@ -1,0 +1,357 @@
+"""Print jobs and printer health as the domain sees them: rows that staff read, not bytes.
+
+The bytes and the retrying live in the printer's spool (printer/spool.py), driven by
+kiosk/printing.py. This service records what happened to each slip, keeps each kiosk's printer
+health, and publishes the changes: ``print_status`` to the ticket's room (the kiosk that issued
+it) and ``printer_changed`` to the stop's room (desks refetch their device and fault lists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from kiosk.models import (
+    Device,
+    DeviceKind,
+    PrintJob,
+    PrintKind,
+    PrintStatus,
+    Stop,
+    Ticket,
+)
+from kiosk.payloads import iso
+from kiosk.services.base import SYSTEM, Actor, Pending, Service
+from kiosk.services.errors import DomainError, NotFound
+from kiosk.services.queue import stop_room, ticket_room
+
+OPEN = (PrintStatus.QUEUED, PrintStatus.RETRYING)
+TROUBLE = (PrintStatus.RETRYING, PrintStatus.FAILED)
+ERROR_LENGTH = 300
+
+
+class UnknownPrintJob(NotFound):
+    code = "unknown_print_job"
+    message = "There is no such print job."
+
+
+class NoPrinter(DomainError):
+    code = "no_printer"
+    status = 409
+    message = "No kiosk with a printer is available for this ticket."
+
+
+class NotToday(DomainError):
+    code = "not_today"
+    status = 409
+    message = "Only tickets issued today can be printed again."
+
+
+@dataclass(frozen=True)
+class PrinterHealth:
+    """What the printer of one or more kiosks reported: a PrinterState word and a detail."""
+
+    state: str
+    detail: str = ""
+
+
+def print_job_payload(job: PrintJob) -> dict[str, Any]:
+    """A print job for staff: with the ticket's label and token so a desk can reprint it."""
+    ticket = job.ticket
+    return {
+        "id": job.id,
+        "kind": job.kind.value,
+        "status": job.status.value,
+        "attempts": job.attempts,
+        "error": job.error,
+        "device": job.device_id,
+        "device_name": job.device.name if job.device is not None else None,
+        "ticket": (
+            {"label": ticket.label, "token": ticket.token, "status": ticket.status.value}
+            if ticket is not None
+            else None
+        ),
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+    }
+
+
+class PrintService(Service):
+    """Creates print-job rows, records how they went and what the printers report."""
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        *,
+        kind: PrintKind,
+        ticket: Ticket | None,
+        device: Device | None,
+        language: str = "nl",
+        actor: Actor = SYSTEM,
+    ) -> PrintJob:
+        """A new queued job (committed before its bytes reach the spool, so that the spool's
+        report can never arrive before the row exists)."""
+        self.begin_write()
+        now = self.now()
+        job = PrintJob(
+            kind=kind,
+            status=PrintStatus.QUEUED,
+            ticket_id=ticket.id if ticket is not None else None,
+            stop_id=ticket.stop_id if ticket is not None else _device_stop(device),
+            device_id=device.id if device is not None else None,
+            language=language,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(job)
+        self.session.flush()
+        if kind is not PrintKind.TICKET:  # every ticket prints: only the exceptions are news
+            self.log(
+                f"print.{kind.value}",
+                actor,
+                object_type="print_job",
+                object_id=job.id,
+                stop_id=job.stop_id,
+                ticket_id=job.ticket_id,
+                device_id=job.device_id,
+            )
+        self.session.commit()
+        return job
+
+    def record(
+        self,
+        job_id: int,
+        status: PrintStatus,
+        *,
+        attempts: int,
+        error: str | None = None,
+        fault: str | None = None,
+    ) -> PrintJob | None:
+        """What the spool reported for a job; publishes it. None if the row is gone (purged).
+
+        `fault` (paper_out, offline, config_error or fault) tells the kiosk's screen in plain
+        words why its slip did not come out.
+        """
+        self.begin_write()
+        job = self.session.get(PrintJob, job_id, populate_existing=True)
+        if job is None:
+            self.end_read()
+            return None
+        job.status = status
+        job.attempts = attempts
+        job.error = error[:ERROR_LENGTH] if error else None
+        job.updated_at = self.now()
+        if status is PrintStatus.FAILED:
+            self.log(
+                "print.failed",
+                SYSTEM,
+                object_type="print_job",
+                object_id=job.id,
+                result="failed",
+                stop_id=job.stop_id,
+                ticket_id=job.ticket_id,
+                device_id=job.device_id,
+                error=job.error,
+            )
+        pending = Pending()
+        self._announce(job, pending, fault)
+        self.commit(pending)
+        return job
+
+    def job(self, job_id: int) -> PrintJob:
+        job = self.session.get(PrintJob, job_id)
+        if job is None:
+            raise UnknownPrintJob()
+        return job
+
+    def latest_for_ticket(self, ticket: Ticket) -> PrintJob | None:
+        """The ticket's most recent print job (what the kiosk screen reports)."""
+        return self.session.scalar(
+            select(PrintJob)
+            .where(PrintJob.ticket_id == ticket.id)
+            .order_by(PrintJob.id.desc())
+            .limit(1)
+        )
+
+    def jobs(
+        self,
+        stop: Stop,
+        *,
+        since: datetime,
+        statuses: Sequence[PrintStatus] | None = None,
+        limit: int = 100,
+    ) -> list[PrintJob]:
+        """The stop's print jobs since `since`, newest first."""
+        query = select(PrintJob).where(PrintJob.stop_id == stop.id, PrintJob.created_at >= since)
+        if statuses:
+            query = query.where(PrintJob.status.in_(statuses))
+        found = list(self.session.scalars(query.order_by(PrintJob.id.desc()).limit(limit)))
+        self.end_read()
+        return found
+
+    def faults(self, stop: Stop, *, since: datetime) -> list[PrintJob]:
+        """Slips that did not (yet) come out, where no later job for the same ticket printed:
+        what a desk must act on. Newest first."""
+        recent = self.jobs(stop, since=since, limit=500)
+        latest: dict[int | None, PrintJob] = {}
+        result = []
+        for job in recent:  # newest first: the first job seen per ticket is its latest
+            if job.ticket_id is not None:
+                if job.ticket_id in latest:
+                    continue
+                latest[job.ticket_id] = job
+            if job.status in TROUBLE:
+                result.append(job)
+        return result
+
+    def reprint_device(self, ticket: Ticket, device_id: int | None = None) -> Device:
+        """Where to print a ticket again: the device asked for, else the kiosk that printed it
+        first, else the stop's first paired kiosk. `NoPrinter` if there is none."""
+        if device_id is not None:
+            device = self.session.get(Device, device_id)
+            if device is None or not _usable_kiosk(device):
+                raise NoPrinter("This device is not a paired kiosk.")
+            return device
+        first = self.session.scalar(
+            select(PrintJob.device_id)
+            .where(PrintJob.ticket_id == ticket.id, PrintJob.device_id.is_not(None))
+            .order_by(PrintJob.id)
+            .limit(1)
+        )
+        if first is not None:
+            device = self.session.get(Device, first)
+            if device is not None and _usable_kiosk(device):
+                return device
+        for device in self.kiosks(ticket.stop_id):
+            return device
+        raise NoPrinter()
+
+    def kiosks(self, stop_id: int | None = None) -> list[Device]:
+        """Paired kiosks (of one stop, plus those that follow the open stop), by name."""
+        query = select(Device).where(
+            Device.kind == DeviceKind.KIOSK,
+            Device.paired_at.is_not(None),
+            Device.revoked_at.is_(None),
+        )
+        if stop_id is not None:
+            query = query.where((Device.stop_id == stop_id) | Device.stop_id.is_(None))
+        found = list(self.session.scalars(query.order_by(Device.stop_id.is_(None), Device.name)))
+        self.end_read()
+        return found
+
+    def configure_printer(
+        self, device_id: int, settings: dict[str, Any] | None, *, actor: Actor = SYSTEM
+    ) -> Device:
+        """Give a kiosk its own printer settings (checked by the caller), or None for the
+        default; the kiosk's last known printer state is cleared until it is asked again."""
+        self.begin_write()
+        device = self.session.get(Device, device_id, populate_existing=True)
+        if device is None or device.kind != DeviceKind.KIOSK:
+            self.end_read()
+            raise NotFound("There is no such kiosk.")
+        current = dict(device.settings or {})
+        if settings is None:
+            current.pop("printer", None)
+        else:
+            current["printer"] = dict(settings)
+        device.settings = current
+        device.printer_state = device.printer_detail = device.printer_checked_at = None
+        self.log(
+            "device.printer",
+            actor,
+            object_type="device",
+            object_id=device.id,
+            stop_id=device.stop_id,
+            backend=(settings or {}).get("BACKEND", "default"),
+        )
+        pending = Pending()
+        for stop_id in self._stop_ids(device):
+            pending.add("printer_changed", {"device": device.id}, stop_room(stop_id))
+        self.commit(pending)
+        return device
+
+    def log_test_print(self, device: Device | None, *, ok: bool, actor: Actor = SYSTEM) -> None:
+        """Record that someone printed a test slip (on a kiosk's printer, or the default)."""
+        self.begin_write()
+        self.log(
+            "printer.test",
+            actor,
+            object_type="device",
+            object_id=device.id if device is not None else None,
+            result="ok" if ok else "failed",
+        )
+        self.session.commit()
+
+    # -- health --------------------------------------------------------------------------------
+
+    def record_health(self, device_ids: Iterable[int], health: PrinterHealth | None) -> list[int]:
+        """Store what the printer of these kiosks reported now; publishes a change of state.
+
+        Returns the ids of the devices whose state changed. `None` clears the state (the kiosk
+        has no printer any more).
+        """
+        ids = sorted(set(device_ids))
+        if not ids:
+            return []
+        self.begin_write()
+        now = self.now()
+        changed: list[Device] = []
+        devices = self.session.scalars(select(Device).where(Device.id.in_(ids)))
+        for device in devices:
+            state = health.state if health else None
+            detail = (health.detail[:ERROR_LENGTH] if health else None) or None
+            if (device.printer_state, device.printer_detail) != (state, detail):
+                changed.append(device)
+            device.printer_state = state
+            device.printer_detail = detail
+            device.printer_checked_at = now if health else None
+        pending = Pending()
+        for device in changed:
+            self.log(
+                "printer.state",
+                SYSTEM,
+                object_type="device",
+                object_id=device.id,
+                stop_id=device.stop_id,
+                state=device.printer_state,
+                detail=device.printer_detail,
+            )
+            for stop_id in self._stop_ids(device):
+                pending.add("printer_changed", {"device": device.id}, stop_room(stop_id))
+        self.commit(pending)
+        return [d.id for d in changed]
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _announce(self, job: PrintJob, pending: Pending, fault: str | None = None) -> None:
+        if job.ticket is not None:
+            body: dict[str, Any] = {"status": job.status.value, "attempts": job.attempts}
+            if fault is not None:
+                body["fault"] = fault
+            pending.add("print_status", body, ticket_room(job.ticket.token))
+        if job.stop_id is not None:
+            # The stop's room is public: the job's id only; desks fetch the rest.
+            pending.add("printer_changed", {"print_job": job.id}, stop_room(job.stop_id))
+
+    def _stop_ids(self, device: Device) -> list[int]:
+        if device.stop_id is not None:
+            return [device.stop_id]
+        return list(self.session.scalars(select(Stop.id).where(Stop.status == "open")))
+
+
+def _device_stop(device: Device | None) -> int | None:
+    return device.stop_id if device is not None else None
+
+
+def _usable_kiosk(device: Device) -> bool:
+    return (
+        device.kind == DeviceKind.KIOSK
+        and device.paired_at is not None
+        and device.revoked_at is None
+    )

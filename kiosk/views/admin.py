@@ -1,0 +1,129 @@
+"""The coordinators' side. For now: the printers, with a preview of the slip each kiosk prints
+(the same layout, drawn by code) and a test print; the rest of the admin comes with the tour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from kiosk.auth import current_principal
+from kiosk.extensions import print_service
+from kiosk.models import Device, Role
+from kiosk.printing import Station, normalise, printing, sample_slip
+from kiosk.views.desk import role_required
+from printer import PrinterConfigError, PrinterError, render_png
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+coordinator_required = role_required(
+    Role.COORDINATOR,
+    lambda: _("Log in om deze pagina te zien."),
+    lambda: _("Deze pagina is voor coördinatoren."),
+)
+
+SAMPLE_LABEL = "A012"
+
+
+@dataclass(frozen=True)
+class PrinterView:
+    """One printer as the page shows it."""
+
+    key: str  # "default" or the kiosk's id
+    title: str
+    device: Device | None
+    settings: dict[str, Any]
+    own: bool  # the kiosk has its own settings
+    description: str | None = None
+    error: str | None = None
+    waiting: int = 0
+    failed: int = 0
+
+
+def _view(key: str, title: str, device: Device | None) -> PrinterView:
+    app_printing = printing()
+    config = app_printing.config_for(device) if device else app_printing.defaults
+    own = bool(device is not None and (device.settings or {}).get("printer"))
+    settings = normalise(config or {})
+    if not config or not app_printing.enabled(config):
+        return PrinterView(key, title, device, settings, own)
+    try:
+        station: Station = app_printing.station(config)
+    except PrinterConfigError as error:
+        return PrinterView(key, title, device, settings, own, error=str(error))
+    return PrinterView(
+        key,
+        title,
+        device,
+        settings,
+        own,
+        description=station.printer.description,
+        waiting=len(station.spool.pending()),
+        failed=len(station.spool.failed()),
+    )
+
+
+def _printers() -> list[PrinterView]:
+    views = [_view("default", _("Standaardprinter (LOKET_PRINTER_*)"), None)]
+    views += [_view(str(d.id), d.name, d) for d in print_service().kiosks()]
+    return views
+
+
+def _find(key: str) -> PrinterView:
+    for view in _printers():
+        if view.key == key:
+            return view
+    abort(404)
+
+
+@bp.get("/printers")
+@coordinator_required
+def printers() -> str:
+    """Every kiosk's printer: its settings, state, queue and what its slip looks like."""
+    return render_template("admin/printers.html", printers=_printers(), label=SAMPLE_LABEL)
+
+
+@bp.get("/printers/<key>/preview.png")
+@coordinator_required
+def preview(key: str) -> Response:
+    """The sample slip drawn for this printer's profile and paper width."""
+    view = _find(key)
+    if view.description is None:
+        abort(404)
+    settings = view.settings
+    width = settings.get("WIDTH_DOTS")
+    png = render_png(
+        sample_slip(SAMPLE_LABEL, language=request.args.get("lang", "nl")),
+        int(width) if width else None,
+        profile=settings.get("PROFILE") or None,
+        qr_mode=str(settings.get("QR_MODE", "auto")).lower(),  # type: ignore[arg-type]
+    )
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/printers/<key>/test")
+@coordinator_required
+def test_print(key: str) -> BaseResponse:
+    """Print the sample slip now, on this printer; the answer says how it went."""
+    view = _find(key)
+    app_printing = printing()
+    config = app_printing.config_for(view.device) if view.device else app_printing.defaults
+    if view.description is None or not config:
+        flash(_("Deze printer kan niet printen: kijk bij de instellingen."))
+        return redirect(url_for("admin.printers"))
+    station = app_printing.station(config)
+    try:
+        station.printer.print_slip(sample_slip("TEST"))
+        ok = True
+    except PrinterError as error:
+        ok = False
+        flash(_("De testbon is niet geprint: %(error)s", error=str(error)))
+    else:
+        flash(_("De testbon is naar %(printer)s gestuurd.", printer=view.title))
+    print_service().log_test_print(view.device, ok=ok, actor=current_principal().actor)
+    return redirect(url_for("admin.printers"))
