@@ -179,6 +179,7 @@ class Printing:
                 if not settings.exists() or settings.read_text() != text:
                     settings.write_text(text)
                 found = self._stations[key] = Station(key, dict(config), printer, spool)
+                self._health_due.set()  # an in-process worker starts printing for it now
             return found
 
     def station_for(self, device: Device | None) -> Station | None:

@@ -291,6 +291,15 @@ def _qr_code(data: str, module_dots: int) -> Any:
     return code
 
 
+def qr_modules(data: str) -> int:
+    """Modules per side of the data's QR code (error correction M): the version only, without
+    drawing the code and scoring its eight masks (that takes ~25 ms; this ~0.5 ms)."""
+    code = qrcode.QRCode(version=None, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(data)
+    version: int = code.best_fit()
+    return version * 4 + 17
+
+
 def qr_image(data: str, module_dots: int) -> Image.Image:
     """The QR code as a black-on-white image without border (error correction M)."""
     image: Image.Image = _qr_code(data, module_dots).make_image().get_image()
@@ -340,7 +349,7 @@ def plan(
         add(line.text, bold=line.bold, height=2 if line.large else 1)
 
     native = qr_mode == "native" or (qr_mode == "auto" and target.native_qr)
-    modules = _qr_code(slip.qr_url, 1).modules_count
+    modules = qr_modules(slip.qr_url)
     module_dots = max(1, min(QR_MODULE_DOTS, target.width_dots // (modules + 8)))
     blocks.append(Gap(QR_QUIET_LINES))
     blocks.append(QrBlock(slip.qr_url, module_dots, native, modules))

@@ -430,3 +430,11 @@ def test_wrapping_avoids_a_lone_short_last_line_and_keeps_hyphenated_words(text,
     from printer.slip import wrap_balanced
 
     assert wrap_balanced(text, columns) == expected
+
+
+@pytest.mark.parametrize("length", [1, 20, 60, 65, 120, 300])
+def test_qr_modules_is_the_size_of_the_code_that_is_drawn(length):
+    from printer.slip import _qr_code, qr_modules
+
+    data = "http://192.168.8.10:5000/t/" + "x" * length
+    assert qr_modules(data) == _qr_code(data, 1).modules_count
