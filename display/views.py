@@ -1,4 +1,5 @@
-"""Public pages: the display board, a ticket's status page (the QR target) and its QR code."""
+"""Public pages: the display board, a ticket's status page (the QR target) and its QR code, and
+an appointment's private page with its calendar file and check-in QR code."""
 
 from __future__ import annotations
 
@@ -7,13 +8,25 @@ from typing import Any
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
+from kiosk.appointments import appointment_ics
 from kiosk.auth import current_principal
-from kiosk.extensions import limiter, queue_service, tour_service
-from kiosk.models import DeviceKind, Stop
+from kiosk.extensions import appointment_service, limiter, queue_service, tour_service
+from kiosk.models import Appointment, DeviceKind, Stop
 from kiosk.payloads import ticket_status_payload
+from kiosk.services.appointments import UnknownAppointment
 from kiosk.services.errors import DomainError, NoOpenStop, UnknownTicket
 from kiosk.urls import public_url
 
@@ -69,8 +82,13 @@ def ticket_qr(token: str) -> Response | tuple[str, int]:
         queue_service().ticket(token)
     except UnknownTicket:
         return render_template("display/ticket_unknown.html"), 404
+    return _qr_svg(public_url("display.ticket_status", token=token))
+
+
+def _qr_svg(url: str) -> Response:
+    """A QR code as SVG (sharp at any size, no image library)."""
     image = qrcode.make(
-        public_url("display.ticket_status", token=token),
+        url,
         image_factory=qrcode.image.svg.SvgPathImage,
         error_correction=qrcode.constants.ERROR_CORRECT_M,
         border=4,
@@ -80,6 +98,72 @@ def ticket_qr(token: str) -> Response | tuple[str, int]:
     response = Response(out.getvalue(), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# -- an appointment's private page ------------------------------------------------------------
+
+
+def _appointment_or_404(token: str) -> Appointment | None:
+    try:
+        return appointment_service().by_token(token)
+    except UnknownAppointment:
+        return None
+
+
+@bp.get("/a/<token>")
+@limiter.limit(_public_limit)
+def appointment(token: str) -> tuple[str, int] | str:
+    """The resident's appointment: what, when, where, what to bring; calendar and cancel; after
+    check-in, the way to the live ticket."""
+    found = _appointment_or_404(token)
+    if found is None:
+        return render_template("display/appointment_unknown.html"), 404
+    return render_template(
+        "display/appointment.html",
+        appointment=found,
+        token=token,
+        early_minutes=current_app.config["CHECKIN_EARLY_MINUTES"],
+    )
+
+
+@bp.post("/a/<token>/cancel")
+@limiter.limit(_public_limit)
+def appointment_cancel(token: str) -> BaseResponse | tuple[str, int]:
+    """Cancel from the private page (a form with CSRF); the place is free again."""
+    found = _appointment_or_404(token)
+    if found is None:
+        return render_template("display/appointment_unknown.html"), 404
+    try:
+        appointment_service().cancel(token, actor=current_principal().actor)
+    except DomainError:
+        flash(_("Deze afspraak kunt u niet meer afzeggen."))
+    else:
+        flash(_("Uw afspraak is afgezegd. De tijd is weer vrij voor iemand anders."))
+    return redirect(url_for("display.appointment", token=token))
+
+
+@bp.get("/a/<token>.ics")
+@limiter.limit(_public_limit)
+def appointment_ics_file(token: str) -> Response | tuple[str, int]:
+    """The appointment for a calendar app."""
+    found = _appointment_or_404(token)
+    if found is None:
+        return render_template("display/appointment_unknown.html"), 404
+    url = public_url("display.appointment", token=token)
+    response = Response(appointment_ics(found, url), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'attachment; filename="afspraak.ics"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/a/<token>/qr.svg")
+@limiter.limit(_public_limit)
+def appointment_qr(token: str) -> Response | tuple[str, int]:
+    """The QR code the kiosk's scanner reads to check in: it holds the booking code."""
+    found = _appointment_or_404(token)
+    if found is None:
+        return render_template("display/appointment_unknown.html"), 404
+    return _qr_svg(found.code)
 
 
 def _board_stop() -> tuple[Stop | None, bool]:

@@ -15,7 +15,13 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy import select
 
-from kiosk.extensions import account_service, db_session, queue_service, tour_service
+from kiosk.extensions import (
+    account_service,
+    appointment_service,
+    db_session,
+    queue_service,
+    tour_service,
+)
 from kiosk.models import Device, DeviceKind, Role, StaffUser, Stop, StopStatus
 from kiosk.services.accounts import MIN_PASSWORD_LENGTH, generate_password
 from kiosk.services.base import Actor
@@ -290,6 +296,12 @@ def demo_command() -> None:
     tour = tour_service()
     result = tour.create_demo(actor=CLI_ACTOR)
     stop = result.stop
+    # Bookable slots all day, including around now: booking and check-in work at once.
+    opened = sum(
+        len(appointment_service().open_slots(stop, product, actor=CLI_ACTOR))
+        for product in stop.products
+        if product.bookable or product.appointment_required
+    )
     accounts = account_service()
     session = db_session()
     credentials = []
@@ -321,6 +333,7 @@ def demo_command() -> None:
     )
     click.echo("  Products: " + ", ".join(f"{p.prefix} {p.name('nl')}" for p in stop.products))
     click.echo("  Desks:    " + ", ".join(d.name for d in stop.desks))
+    click.echo(f"  Slots:    {opened} new bookable slots ({_base_url()}/api/v1/slots?product=A)")
     click.echo("")
     click.echo(f"Open {_base_url()}/ in a browser.")
     click.echo(

@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_PAIR": "10/minute",
     # Per ticket: a status page asks again when the queue moves (at most every 2 s).
     "RATELIMIT_TICKET_LIVE": "60/minute",
+    # Per address: bookings (so nobody fills a day's slots by script).
+    "RATELIMIT_BOOK": "10/minute;30/hour",
     "API_TOKEN_TTL_HOURS": 12,
     "DEVICE_PAIRING_TTL_MINUTES": 30,
     "DEVICE_COOKIE_DAYS": 400,
@@ -61,6 +63,21 @@ DEFAULTS: dict[str, Any] = {
     "PRINT_RETRY_SECONDS": [2, 5, 10],
     # How often the printers are asked for their state (online, paper).
     "PRINT_POLL_SECONDS": 15,
+    # Appointments: check in from this many minutes before the slot to this many after it.
+    "CHECKIN_EARLY_MINUTES": 30,
+    "CHECKIN_LATE_MINUTES": 10,
+    # 0: a checked-in appointment goes before every walk-in once its slot starts; N: N walk-ins
+    # are called after each appointment.
+    "APPOINTMENT_INTERLEAVE": 0,
+    # Days after the slot until a booking's name and e-mail are erased.
+    "RETENTION_DAYS": 30,
+    # Confirmation e-mail: only when SMTP_HOST is set; bookings work without it.
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_STARTTLS": False,
+    "SMTP_USER": None,
+    "SMTP_PASSWORD": None,
+    "MAIL_FROM": "Gemeente Hoorn <noreply@hoorn.nl>",
     "LANGUAGES": ["nl", "en"],
     "DEFAULT_LANGUAGE": "nl",
 }

@@ -5,6 +5,7 @@ The SocketIO server is made per app (see `create_app`) so that each app has its 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app, g
@@ -17,6 +18,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session
 
 from kiosk.services.accounts import AccountService
+from kiosk.services.appointments import AppointmentService, CheckInWindow
 from kiosk.services.presence import PresenceService
 from kiosk.services.printing import PrintService
 from kiosk.services.queue import QueueService
@@ -67,7 +69,18 @@ def _kwargs() -> dict[str, Any]:
 
 
 def queue_service() -> QueueService:
-    return QueueService(db_session(), **_kwargs())
+    return QueueService(
+        db_session(), **_kwargs(), interleave=int(current_app.config["APPOINTMENT_INTERLEAVE"])
+    )
+
+
+def appointment_service() -> AppointmentService:
+    config = current_app.config
+    window = CheckInWindow(
+        early=timedelta(minutes=int(config["CHECKIN_EARLY_MINUTES"])),
+        late=timedelta(minutes=int(config["CHECKIN_LATE_MINUTES"])),
+    )
+    return AppointmentService(db_session(), **_kwargs(), window=window, timezone=config["TIMEZONE"])
 
 
 def account_service() -> AccountService:

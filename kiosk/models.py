@@ -124,6 +124,19 @@ class PrintKind(enum.StrEnum):
     TEST = "test"  # a test slip
 
 
+class AppointmentStatus(enum.StrEnum):
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"  # has a ticket in the queue
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"  # not checked in by the end of its window
+
+
+class AppointmentSource(enum.StrEnum):
+    ONLINE = "online"  # the public booking pages or the API
+    KIOSK = "kiosk"  # "book later" at a kiosk
+    IMPORT = "import"  # the municipality's own appointment system
+
+
 class DeviceKind(enum.StrEnum):
     KIOSK = "kiosk"
     BOARD = "board"
@@ -164,6 +177,8 @@ class Product(Base):
     duration_minutes: Mapped[int] = mapped_column(Integer, default=10)
     walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
     appointment_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Slots can be booked (always true when an appointment is required).
+    bookable: Mapped[bool] = mapped_column(Boolean, default=False)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -277,6 +292,8 @@ class Ticket(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Seconds from start (or call) to finish: feeds the wait estimate without date arithmetic.
     service_seconds: Mapped[int | None]
+    # An appointment's ticket: its slot's start. It is called before walk-ins from then on.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     recall_count: Mapped[int] = mapped_column(Integer, default=0)
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -438,4 +455,73 @@ class PrintJob(Base):
     __table_args__ = (
         Index("ix_print_jobs_ticket", "ticket_id"),
         Index("ix_print_jobs_stop_status", "stop_id", "status"),
+    )
+
+
+class Slot(Base):
+    """A bookable time at a stop for one product, with room for `capacity` appointments."""
+
+    __tablename__ = "slots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    # Appointments holding a place: raised and lowered only by guarded UPDATEs.
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+
+    stop: Mapped[Stop] = relationship()
+    product: Mapped[Product] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("stop_id", "product_id", "starts_at"),
+        CheckConstraint("ends_at > starts_at", name="window"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="room"),
+        Index("ix_slots_free", "product_id", "starts_at"),
+    )
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.booked, 0)
+
+
+class Appointment(Base):
+    """A booked place in a slot. `name` and `email` are the only personal data, both optional,
+    and are erased `RETENTION_DAYS` after the slot; the rest stays as anonymous facts."""
+
+    __tablename__ = "appointments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="RESTRICT"))
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    # Short, easy to type (no 0/O, 1/I/L); unique. The token is the private link's key.
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[AppointmentStatus] = mapped_column(
+        _enum(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED
+    )
+    source: Mapped[AppointmentSource] = mapped_column(
+        _enum(AppointmentSource, "appointment_source"), default=AppointmentSource.ONLINE
+    )
+    language: Mapped[str] = mapped_column(String(8), default="nl")
+    name: Mapped[str | None] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(254))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    slot: Mapped[Slot] = relationship()
+    stop: Mapped[Stop] = relationship()
+    product: Mapped[Product] = relationship()
+    ticket: Mapped[Ticket | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_appointments_slot", "slot_id", "status"),
+        Index("ix_appointments_open", "status", "stop_id"),
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kiosk.models import Desk, Device, Location, Product, Stop, Ticket
+from kiosk.models import Appointment, Desk, Device, Location, Product, Slot, Stop, Ticket
 
 
 @dataclass(frozen=True)
@@ -145,4 +145,42 @@ def printer_payload(device: Device) -> dict[str, Any] | None:
         "state": device.printer_state,
         "detail": device.printer_detail or "",
         "checked_at": iso(device.printer_checked_at),
+    }
+
+
+def place_payload(stop: Stop) -> dict[str, Any]:
+    """Where a stop is, for residents: no internal fields."""
+    return {
+        "id": stop.id,
+        "name": stop.location.name,
+        "address": stop.location.address,
+        "neighbourhood": stop.location.neighbourhood,
+    }
+
+
+def slot_payload(slot: Slot) -> dict[str, Any]:
+    return {
+        "id": slot.id,
+        "starts_at": iso(slot.starts_at),
+        "ends_at": iso(slot.ends_at),
+        "free": slot.free,
+        "product": product_ref(slot.product),
+        "stop": place_payload(slot.stop),
+    }
+
+
+def appointment_payload(appointment: Appointment) -> dict[str, Any]:
+    """An appointment for the holder of its private link (token): their own details only."""
+    slot = appointment.slot
+    return {
+        "code": appointment.code,
+        "status": appointment.status.value,
+        "starts_at": iso(slot.starts_at),
+        "ends_at": iso(slot.ends_at),
+        "product": product_payload(appointment.product),
+        "stop": place_payload(appointment.stop),
+        "name": appointment.name,
+        "email": appointment.email,
+        "language": appointment.language,
+        "ticket": appointment.ticket.token if appointment.ticket is not None else None,
     }

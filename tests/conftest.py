@@ -168,6 +168,7 @@ TEST_CONFIG = {
     "SECRET_KEY": "test-secret",
     "PUBLIC_BASE_URL": "http://loket.test",
     "RATELIMIT_PUBLIC": "10000/minute",
+    "RATELIMIT_BOOK": "10000/minute",
     "RATELIMIT_AUTH": "10000/minute",
     "RATELIMIT_PAIR": "10000/minute",
     # Decide presence at once: no background timer outlives a test.

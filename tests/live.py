@@ -72,6 +72,7 @@ class LiveServer:
             LOKET_RATELIMIT_PUBLIC=RELAXED,
             LOKET_RATELIMIT_AUTH=RELAXED,
             LOKET_RATELIMIT_PAIR=RELAXED,
+            LOKET_RATELIMIT_BOOK=RELAXED,
             PYTHONUNBUFFERED="1",
         )
         env.update(self.env_extra)

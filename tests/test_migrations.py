@@ -28,6 +28,8 @@ TABLES = {
     "stop_products",
     "desk_products",
     "print_jobs",
+    "slots",
+    "appointments",
     "alembic_version",
 }
 

@@ -6,9 +6,11 @@ import math
 import re
 import secrets
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Integer, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
@@ -33,7 +35,7 @@ from kiosk.payloads import (
     ticket_public_payload,
     ticket_status_payload,
 )
-from kiosk.services.base import SYSTEM, Actor, Pending, Service
+from kiosk.services.base import SYSTEM, Actor, Clock, Notifier, Pending, Service, utc_now
 from kiosk.services.errors import (
     AppointmentRequired,
     DeskBusy,
@@ -151,16 +153,43 @@ _LOCK_DESK = (
 _DESK_TICKET = select(Ticket.id).where(
     Ticket.desk_id == bindparam("desk_id"), Ticket.status.in_(ACTIVE_AT_DESK)
 )
+# The next walk-in (or an appointment whose slot has not started: it waits its slot's turn).
 _NEXT_WAITING = (
     select(Ticket)
     .where(
         Ticket.stop_id == bindparam("stop_id"),
         Ticket.status == W,
         Ticket.product_id.in_(bindparam("product_ids", expanding=True)),
+        or_(Ticket.due_at.is_(None), Ticket.due_at > bindparam("now")),
     )
-    .order_by(Ticket.priority.desc(), Ticket.issued_at, Ticket.id)
+    .order_by(Ticket.priority.desc(), func.coalesce(Ticket.due_at, Ticket.issued_at), Ticket.id)
     .limit(1)
     .with_for_update(skip_locked=True)
+)
+# Appointments whose slot has started first (earliest slot first), then everyone else as in
+# _NEXT_WAITING: one statement for the usual case.
+_NEXT_ANY = (
+    select(Ticket)
+    .where(
+        Ticket.stop_id == bindparam("stop_id"),
+        Ticket.status == W,
+        Ticket.product_id.in_(bindparam("product_ids", expanding=True)),
+    )
+    .order_by(
+        case((Ticket.due_at <= bindparam("now"), 0), else_=1),
+        Ticket.priority.desc(),
+        func.coalesce(Ticket.due_at, Ticket.issued_at),
+        Ticket.id,
+    )
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+# The sources of the stop's latest calls, newest first (for interleaving).
+_RECENT_CALLS = (
+    select(Ticket.source)
+    .where(Ticket.stop_id == bindparam("stop_id"), Ticket.called_at.is_not(None))
+    .order_by(Ticket.called_at.desc(), Ticket.id.desc())
+    .limit(bindparam("n"))
 )
 # Guarded: even a racing caller that read the same row cannot call it twice.
 _CALL = (
@@ -238,7 +267,23 @@ _SERVICE_SECONDS = select(Product.id, Product.duration_minutes, _served_today.c.
 
 
 class QueueService(Service):
-    """Every rule of the queue. One public method is one use case and one transaction."""
+    """Every rule of the queue. One public method is one use case and one transaction.
+
+    `interleave`: 0 calls a checked-in appointment before any walk-in once its slot has started;
+    N > 0 lets N walk-ins be called after each appointment (so walk-ins keep moving on a busy
+    appointment day).
+    """
+
+    def __init__(
+        self,
+        session: Any,
+        notifier: Notifier | None = None,
+        clock: Clock = utc_now,
+        *,
+        interleave: int = 0,
+    ) -> None:
+        super().__init__(session, notifier, clock)
+        self.interleave = interleave
 
     # -- look-ups -----------------------------------------------------------------------------
 
@@ -337,13 +382,11 @@ class QueueService(Service):
                 raise DeskBusy()
             product_ids = [p.id for p in desk.products]
             ticket = None
+            now = self.now()
             if desk.active and product_ids:
-                ticket = self.session.scalar(
-                    _NEXT_WAITING, {"stop_id": desk.stop_id, "product_ids": product_ids}
-                )
+                ticket = self._next_for(desk.stop_id, product_ids, now)
             if ticket is None:
                 raise QueueEmpty()
-            now = self.now()
             moved = self.session.execute(  # type: ignore[attr-defined]
                 _CALL, {"ticket_id": ticket.id, "to_desk": desk.id, "now": now}
             ).rowcount
@@ -369,6 +412,22 @@ class QueueService(Service):
         self._announce("ticket_called", ticket, pending)
         self.commit(pending)
         return ticket
+
+    def _next_for(self, stop_id: int, product_ids: list[int], now: datetime) -> Ticket | None:
+        """Due appointments first; with `interleave`, walk-ins first when it is their turn."""
+        params = {"stop_id": stop_id, "product_ids": product_ids, "now": now}
+        if self._walk_in_turn(stop_id):
+            walk_in = self.session.scalar(_NEXT_WAITING, params)
+            if walk_in is not None:
+                return walk_in
+        return self.session.scalar(_NEXT_ANY, params)
+
+    def _walk_in_turn(self, stop_id: int) -> bool:
+        """With `interleave` N > 0: N walk-ins are called after each appointment."""
+        if self.interleave <= 0:
+            return False
+        recent = self.session.scalars(_RECENT_CALLS, {"stop_id": stop_id, "n": self.interleave})
+        return any(source == Source.APPOINTMENT for source in recent)
 
     def recall(self, ticket: Ticket, *, actor: Actor = SYSTEM) -> Ticket:
         """Call the same number again to the same desk."""
@@ -531,8 +590,36 @@ class QueueService(Service):
 
     # -- internals ----------------------------------------------------------------------------
 
+    def issue_for_appointment(
+        self,
+        stop: Stop,
+        product_code: str,
+        *,
+        due_at: datetime,
+        claim: Callable[[Ticket], None],
+        actor: Actor = SYSTEM,
+    ) -> Ticket:
+        """A ticket for a checked-in appointment, called before walk-ins from `due_at` on.
+
+        `claim(ticket)` runs in the ticket's transaction (it marks the appointment checked in,
+        or raises to issue nothing).
+        """
+        ticket = self._issue(
+            stop, product_code, Source.APPOINTMENT, 0, actor, due_at=due_at, claim=claim
+        )
+        self.end_read()
+        return ticket
+
     def _issue(
-        self, stop: Stop, product_code: str, source: Source, priority: int, actor: Actor
+        self,
+        stop: Stop,
+        product_code: str,
+        source: Source,
+        priority: int,
+        actor: Actor,
+        *,
+        due_at: datetime | None = None,
+        claim: Callable[[Ticket], None] | None = None,
     ) -> Ticket:
         """Issue, commit and publish; the read that built the payloads is left open."""
         self.begin_write()
@@ -555,9 +642,12 @@ class QueueService(Service):
                 priority=priority,
                 status=W,
                 issued_at=self.now(),
+                due_at=due_at,
             )
             self.session.add(ticket)
             self.session.flush()
+            if claim is not None:
+                claim(ticket)
             self.log(
                 "ticket.issue",
                 actor,

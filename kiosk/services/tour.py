@@ -25,6 +25,7 @@ DEMO_PRODUCTS: list[dict[str, object]] = [
             "en": "Bring your old passport or ID card and a passport photo.",
         },
         "duration_minutes": 15,
+        "bookable": True,
         "sort_order": 1,
     },
     {
@@ -47,6 +48,7 @@ DEMO_PRODUCTS: list[dict[str, object]] = [
             "en": "Bring your old driving licence and a passport photo.",
         },
         "duration_minutes": 10,
+        "bookable": True,
         "sort_order": 3,
     },
 ]

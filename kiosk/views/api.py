@@ -14,9 +14,11 @@ from marshmallow import validate
 from sqlalchemy import select
 from webargs.flaskparser import FlaskParser
 
+from kiosk.appointments import after_booking
 from kiosk.auth import Forbidden, current_principal, require_device_or_staff, require_staff
 from kiosk.extensions import (
     account_service,
+    appointment_service,
     csrf,
     db_session,
     limiter,
@@ -24,9 +26,11 @@ from kiosk.extensions import (
     queue_service,
     tour_service,
 )
-from kiosk.models import Device, DeviceKind, Stop
+from kiosk.models import Device, DeviceKind, Role, Stop
 from kiosk.payloads import (
+    appointment_payload,
     device_payload,
+    slot_payload,
     stop_payload,
     ticket_staff_payload,
     ticket_status_payload,
@@ -92,6 +96,10 @@ def _auth_limit() -> str:
 
 def _pair_limit() -> str:
     return current_app.config["RATELIMIT_PAIR"]
+
+
+def _book_limit() -> str:
+    return current_app.config["RATELIMIT_BOOK"]
 
 
 # -- schemas ----------------------------------------------------------------------------------
@@ -323,6 +331,93 @@ class PrintJobsQuery(ma.Schema):
         load_default=False,
         metadata={"description": "Only slips that did not come out and were not printed since"},
     )
+
+
+class PlaceSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    address = ma.fields.String()
+    neighbourhood = ma.fields.String()
+
+
+class SlotSchema(ma.Schema):
+    id = ma.fields.Integer()
+    starts_at = ma.fields.String()
+    ends_at = ma.fields.String()
+    free = ma.fields.Integer(metadata={"description": "Places still free"})
+    product = ma.fields.Nested(ProductRefSchema)
+    stop = ma.fields.Nested(PlaceSchema)
+
+
+class SlotsQuery(ma.Schema):
+    product = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Product code or ticket prefix", "example": "A"},
+    )
+    stop = ma.fields.Integer(validate=validate.Range(min=1), metadata={"description": "One stop"})
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AppointmentRequest(Strict):
+    slot = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    product = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "The slot's product (code or prefix): a check on the slot id"},
+    )
+    name = ma.fields.String(
+        validate=validate.Length(max=80),
+        metadata={"description": "Optional: the name to be called by"},
+    )
+    email = ma.fields.Email(
+        validate=validate.Length(max=254),
+        metadata={"description": "Optional: only to send a confirmation"},
+    )
+    language = ma.fields.String(load_default="nl", validate=validate.OneOf(["nl", "en"]))
+
+
+class AppointmentSchema(ma.Schema):
+    code = ma.fields.String(metadata={"description": "Short booking code, e.g. K7M-4PX"})
+    token = ma.fields.String(metadata={"description": "Secret key of the private link"})
+    url = ma.fields.String(metadata={"description": "The private page: view, calendar, cancel"})
+    status = ma.fields.String(metadata={"enum": ["booked", "checked_in", "cancelled", "no_show"]})
+    starts_at = ma.fields.String()
+    ends_at = ma.fields.String()
+    product = ma.fields.Nested(ProductSchema)
+    stop = ma.fields.Nested(PlaceSchema)
+    name = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
+    language = ma.fields.String()
+    ticket = ma.fields.String(allow_none=True, metadata={"description": "After check-in"})
+
+
+class CheckInRequest(Strict):
+    code = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "Booking code as typed or scanned, or the external reference"},
+    )
+
+
+class CheckInResponse(TicketCreatedSchema):
+    appointment = ma.fields.String(metadata={"description": "The appointment's booking code"})
+    again = ma.fields.Boolean(metadata={"description": "It had been checked in already"})
+
+
+class ImportRequest(Strict):
+    rows = ma.fields.List(
+        ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String()),
+        required=True,
+        validate=validate.Length(min=1, max=5000),
+        metadata={"description": "reference, product, stop, start (ISO), name?, email?"},
+    )
+
+
+class ImportResponse(ma.Schema):
+    created = ma.fields.List(ma.fields.String(), metadata={"description": "Booking codes"})
+    skipped = ma.fields.List(ma.fields.String(), metadata={"description": "Known references"})
+    errors = ma.fields.List(ma.fields.String())
 
 
 class DeviceSchema(ma.Schema):
@@ -615,6 +710,105 @@ def reprint(body: dict[str, Any]) -> dict[str, Any]:
         ticket = queue.ticket_by_label(_stop_for_request(body.get("stop")), body["label"])
     job = reprint_ticket(ticket, device_id=body.get("device"))
     return print_job_payload(job)
+
+
+@bp.get("/slots")
+@limiter.limit(_public_limit)
+@bp.arguments(SlotsQuery, location="query")
+@bp.response(200, SlotSchema(many=True))
+@_doc_errors(404, 422)
+def free_slots(query: dict[str, Any]) -> list[dict[str, Any]]:
+    """Free slots for a product, soonest first, at one stop or at every stop."""
+    appointments = appointment_service()
+    product = appointments.product(query["product"])
+    stop = queue_service().stop(query["stop"]) if query.get("stop") else None
+    slots = appointments.free_slots(product, stop=stop, limit=query["limit"])
+    return [slot_payload(s) for s in slots]
+
+
+@bp.post("/appointments")
+@limiter.limit(_book_limit)
+@bp.arguments(AppointmentRequest)
+@bp.response(201, AppointmentSchema)
+@_doc_errors(404, 409, 422)
+def book_appointment(body: dict[str, Any]) -> dict[str, Any]:
+    """Book a place in a slot; 409 `slot_full` when someone took the last one first."""
+    appointment = appointment_service().book(
+        body["slot"],
+        product_code=body["product"],
+        name=body.get("name"),
+        email=body.get("email"),
+        language=body["language"],
+        actor=current_principal().actor,
+    )
+    after_booking(appointment)
+    return _appointment(appointment)
+
+
+@bp.get("/appointments/<string:token>")
+@limiter.limit(_public_limit)
+@bp.response(200, AppointmentSchema)
+@_doc_errors(404)
+def get_appointment(token: str) -> dict[str, Any]:
+    """An appointment by its private token."""
+    return _appointment(appointment_service().by_token(token))
+
+
+@bp.delete("/appointments/<string:token>")
+@limiter.limit(_public_limit)
+@bp.response(200, AppointmentSchema)
+@_doc_errors(404, 409)
+def cancel_appointment(token: str) -> dict[str, Any]:
+    """Cancel; the place is free again. 409 `appointment_closed` after check-in."""
+    return _appointment(appointment_service().cancel(token, actor=current_principal().actor))
+
+
+@bp.post("/appointments/check-in")
+@require_device_or_staff(DeviceKind.KIOSK)
+@bp.arguments(CheckInRequest)
+@bp.response(201, CheckInResponse)
+@_doc_errors(401, 403, 404, 409, 422)
+def check_in(body: dict[str, Any]) -> dict[str, Any]:
+    """A kiosk checks a resident in: 201 with the appointment's ticket (and its slip)."""
+    stop = _stop_for_request()
+    result = appointment_service().check_in(body["code"], stop, actor=current_principal().actor)
+    ticket = result.ticket
+    queue = queue_service()
+    position = queue.position(queue.ticket(ticket.token))
+    job = None if result.again else print_issued(ticket, position)
+    payload = ticket_status_payload(ticket, position)
+    payload.update(
+        token=ticket.token,
+        status_url=_status_url(ticket.token),
+        print_status=job.status.value if job is not None else None,
+        appointment=result.appointment.code,
+        again=result.again,
+    )
+    return payload
+
+
+@bp.post("/appointments/import")
+@require_staff(Role.COORDINATOR)
+@bp.arguments(ImportRequest)
+@bp.response(200, ImportResponse)
+@_doc_errors(401, 403, 422)
+def import_appointments(body: dict[str, Any]) -> dict[str, Any]:
+    """Appointments from the municipality's own system; known references are skipped."""
+    result = appointment_service().import_rows(body["rows"], actor=current_principal().actor)
+    return {
+        "created": [a.code for a in result.created],
+        "skipped": result.skipped,
+        "errors": result.errors,
+    }
+
+
+def _appointment(appointment: Any) -> dict[str, Any]:
+    payload = appointment_payload(appointment)
+    payload.update(
+        token=appointment.token,
+        url=public_url("display.appointment", token=appointment.token),
+    )
+    return payload
 
 
 @bp.post("/auth/token")

@@ -1,0 +1,135 @@
+"""Appointments in the app: the calendar file, and the confirmation e-mail after a booking.
+
+E-mail goes out only when ``LOKET_SMTP_HOST`` is set, in a background task after the commit:
+a booking never waits for (or fails because of) the mail server.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from kiosk.models import Appointment
+from kiosk.urls import public_url
+
+log = logging.getLogger(__name__)
+
+
+def _ics_text(value: str) -> str:
+    """RFC 5545 TEXT: backslash, semicolon, comma and newlines escaped."""
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _ics_time(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _fold(line: str) -> str:
+    """Lines longer than 75 octets continue on the next line after a space."""
+    data = line.encode()
+    if len(data) <= 75:
+        return line
+    parts: list[str] = []
+    current = b""
+    for char in line:
+        encoded = char.encode()
+        if len(current) + len(encoded) > (75 if not parts else 74):
+            parts.append(current.decode())
+            current = b""
+        current += encoded
+    parts.append(current.decode())
+    return "\r\n ".join(parts)
+
+
+def appointment_ics(appointment: Appointment, url: str) -> str:
+    """The appointment as an iCalendar file (one VEVENT), in the appointment's language."""
+    slot, stop = appointment.slot, appointment.stop
+    with force_locale(appointment.language):
+        summary = _(
+            "Afspraak gemeente Hoorn: %(product)s",
+            product=appointment.product.name(appointment.language),
+        )
+        bring = appointment.product.bring.get(
+            appointment.language
+        ) or appointment.product.bring.get("nl", "")
+        description = "\n".join(
+            line
+            for line in (
+                _("Uw code: %(code)s", code=appointment.code),
+                bring,
+                _("Bekijken of afzeggen: %(url)s", url=url),
+            )
+            if line
+        )
+    location = ", ".join(p for p in (stop.location.name, stop.location.address) if p)
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Gemeente Hoorn//popup-loket//NL",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:{appointment.token}@popup-loket",
+        f"DTSTAMP:{_ics_time(appointment.created_at)}",
+        f"DTSTART:{_ics_time(slot.starts_at)}",
+        f"DTEND:{_ics_time(slot.ends_at)}",
+        f"SUMMARY:{_ics_text(summary)}",
+        f"LOCATION:{_ics_text(location)}",
+        f"DESCRIPTION:{_ics_text(description)}",
+        f"URL:{url}",
+        "STATUS:" + ("CANCELLED" if appointment.status.value == "cancelled" else "CONFIRMED"),
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+
+
+def after_booking(appointment: Appointment) -> None:
+    """Send the confirmation e-mail in the background, if the resident gave an address."""
+    if not appointment.email or not current_app.config.get("SMTP_HOST"):
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    url = public_url("display.appointment", token=appointment.token)
+    message = confirmation_message(appointment, url)
+    app.extensions["socketio"].start_background_task(_send, app, message, appointment.id)
+
+
+def confirmation_message(appointment: Appointment, url: str) -> EmailMessage:
+    """The confirmation: plain text with the code, time, place, what to bring and the link."""
+    config = current_app.config
+    with force_locale(appointment.language):
+        message = EmailMessage()
+        message["Subject"] = _("Uw afspraak bij de gemeente Hoorn: %(code)s", code=appointment.code)
+        message["From"] = config["MAIL_FROM"]
+        message["To"] = appointment.email or ""
+        message.set_content(
+            render_template("mail/confirmation.txt", appointment=appointment, url=url)
+        )
+    message.add_attachment(
+        appointment_ics(appointment, url).encode(),
+        maintype="text",
+        subtype="calendar",
+        filename="afspraak.ics",
+    )
+    return message
+
+
+def _send(app: Any, message: EmailMessage, appointment_id: int) -> None:
+    config = app.config
+    try:
+        with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=20) as smtp:
+            if config.get("SMTP_STARTTLS"):
+                smtp.starttls()
+            if config.get("SMTP_USER"):
+                smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"] or "")
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as error:
+        # The booking stands; the resident has the confirmation page. Say so for the operator.
+        log.warning("Confirmation e-mail for appointment %s not sent: %s", appointment_id, error)
