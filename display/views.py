@@ -4,6 +4,8 @@ an appointment's private page with its calendar file and check-in QR code."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import qrcode
@@ -103,21 +105,26 @@ def _qr_svg(url: str) -> Response:
 # -- an appointment's private page ------------------------------------------------------------
 
 
-def _appointment_or_404(token: str) -> Appointment | None:
-    try:
-        return appointment_service().by_token(token)
-    except UnknownAppointment:
-        return None
+def _with_appointment(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Look the token up once: the view gets the appointment, an unknown token a friendly 404."""
+
+    @wraps(view)
+    def wrapped(token: str) -> Any:
+        try:
+            found = appointment_service().by_token(token)
+        except UnknownAppointment:
+            return render_template("display/appointment_unknown.html"), 404
+        return view(found, token)
+
+    return wrapped
 
 
 @bp.get("/a/<token>")
 @limiter.limit(_public_limit)
-def appointment(token: str) -> tuple[str, int] | str:
+@_with_appointment
+def appointment(found: Appointment, token: str) -> str:
     """The resident's appointment: what, when, where, what to bring; calendar and cancel; after
     check-in, the way to the live ticket."""
-    found = _appointment_or_404(token)
-    if found is None:
-        return render_template("display/appointment_unknown.html"), 404
     return render_template(
         "display/appointment.html",
         appointment=found,
@@ -128,11 +135,9 @@ def appointment(token: str) -> tuple[str, int] | str:
 
 @bp.post("/a/<token>/cancel")
 @limiter.limit(_public_limit)
-def appointment_cancel(token: str) -> BaseResponse | tuple[str, int]:
+@_with_appointment
+def appointment_cancel(found: Appointment, token: str) -> BaseResponse:
     """Cancel from the private page (a form with CSRF); the place is free again."""
-    found = _appointment_or_404(token)
-    if found is None:
-        return render_template("display/appointment_unknown.html"), 404
     try:
         appointment_service().cancel(token, actor=current_principal().actor)
     except DomainError:
@@ -144,11 +149,9 @@ def appointment_cancel(token: str) -> BaseResponse | tuple[str, int]:
 
 @bp.get("/a/<token>.ics")
 @limiter.limit(_public_limit)
-def appointment_ics_file(token: str) -> Response | tuple[str, int]:
+@_with_appointment
+def appointment_ics_file(found: Appointment, token: str) -> Response:
     """The appointment for a calendar app."""
-    found = _appointment_or_404(token)
-    if found is None:
-        return render_template("display/appointment_unknown.html"), 404
     url = public_url("display.appointment", token=token)
     response = Response(appointment_ics(found, url), mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'attachment; filename="afspraak.ics"'
@@ -158,11 +161,9 @@ def appointment_ics_file(token: str) -> Response | tuple[str, int]:
 
 @bp.get("/a/<token>/qr.svg")
 @limiter.limit(_public_limit)
-def appointment_qr(token: str) -> Response | tuple[str, int]:
+@_with_appointment
+def appointment_qr(found: Appointment, token: str) -> Response:
     """The QR code the kiosk's scanner reads to check in: it holds the booking code."""
-    found = _appointment_or_404(token)
-    if found is None:
-        return render_template("display/appointment_unknown.html"), 404
     return _qr_svg(found.code)
 
 

@@ -33,13 +33,16 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
+from kiosk.auth import current_principal
+from kiosk.extensions import print_service, queue_service
 from kiosk.models import Device, DeviceKind, PrintJob, PrintKind, PrintStatus, Ticket
 from kiosk.payloads import Position
 from kiosk.services.base import SYSTEM, Actor
-from kiosk.services.printing import NoPrinter, NotToday, PrinterHealth, PrintService
+from kiosk.services.printing import NoPrinter, NotToday, PrinterHealth
+from kiosk.urls import public_url
 from printer import (
     JobResult,
     Outcome,
@@ -210,7 +213,7 @@ class Printing:
         config = self.config_for(device)
         if config is None:
             return None
-        service = self._service()
+        service = print_service()
         job = service.create_job(
             kind=kind, ticket=ticket, device=device, language=language, actor=actor
         )
@@ -228,8 +231,6 @@ class Printing:
         self, ticket: Ticket, *, language: str = "nl", position: Position | None = None
     ) -> TicketSlip:
         """What the printed ticket says, in the resident's language."""
-        from kiosk.urls import public_url
-
         with force_locale(language):
             return TicketSlip(
                 label=ticket.label,
@@ -249,7 +250,7 @@ class Printing:
     def known_stations(self) -> list[Station]:
         """Every station in use: those of the paired kiosks, and any spool folder on disk
         that still holds jobs (a kiosk whose settings changed meanwhile)."""
-        for device in self._service().kiosks():
+        for device in print_service().kiosks():
             try:
                 self.station_for(device)
             except PrinterConfigError:
@@ -278,7 +279,7 @@ class Printing:
         by_station: dict[str, list[int]] = {}
         unprinted: list[int] = []
         broken: dict[str, tuple[list[int], str]] = {}
-        for device in self._service().kiosks():
+        for device in print_service().kiosks():
             config = self.config_for(device)
             if config is None:
                 unprinted.append(device.id)
@@ -289,7 +290,7 @@ class Printing:
                 broken.setdefault(str(exc), ([], str(exc)))[0].append(device.id)
                 continue
             by_station.setdefault(key, []).append(device.id)
-        service = self._service()
+        service = print_service()
         for key, device_ids in by_station.items():
             station = self._stations[key]
             station.health = self._ask(station)
@@ -345,7 +346,7 @@ class Printing:
             Outcome.FAILED: PrintStatus.FAILED,
         }[result.outcome]
         with self._context():
-            self._service().record(
+            print_service().record(
                 int(result.tag),
                 status,
                 attempts=result.attempts,
@@ -359,11 +360,6 @@ class Printing:
     def _context(self) -> Iterator[None]:
         with self.app.app_context():
             yield
-
-    def _service(self) -> PrintService:
-        from kiosk.extensions import print_service
-
-        return print_service()
 
 
 def sample_slip(label: str, *, language: str = "nl") -> TicketSlip:
@@ -414,10 +410,6 @@ def today_start(clock: Callable[[], datetime], timezone: str) -> datetime:
 
 def print_issued(ticket: Ticket, position: Position | None) -> PrintJob | None:
     """After a kiosk issued a ticket (committed): queue its slip in the resident's language."""
-    from flask_babel import get_locale
-
-    from kiosk.auth import current_principal
-
     principal = current_principal()
     device = principal.device
     if device is None or device.kind != DeviceKind.KIOSK:
@@ -477,9 +469,6 @@ def fault_reason(printer_state: str | None) -> str:
 
 def reprint_ticket(ticket: Ticket, *, device_id: int | None = None) -> PrintJob:
     """Print a ticket of today again (staff); `NoPrinter` or `NotToday` when that cannot be."""
-    from kiosk.auth import current_principal
-    from kiosk.extensions import print_service, queue_service
-
     config = current_app.config
     if ticket.issued_at < today_start(config["CLOCK"], config["TIMEZONE"]):
         raise NotToday()

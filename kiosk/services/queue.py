@@ -153,36 +153,31 @@ _LOCK_DESK = (
 _DESK_TICKET = select(Ticket.id).where(
     Ticket.desk_id == bindparam("desk_id"), Ticket.status.in_(ACTIVE_AT_DESK)
 )
-# The next walk-in (or an appointment whose slot has not started: it waits its slot's turn).
-_NEXT_WAITING = (
+# The waiting tickets a desk may call; the two orders below pick the next one.
+_WAITING_FOR_DESK = (
     select(Ticket)
     .where(
         Ticket.stop_id == bindparam("stop_id"),
         Ticket.status == W,
         Ticket.product_id.in_(bindparam("product_ids", expanding=True)),
-        or_(Ticket.due_at.is_(None), Ticket.due_at > bindparam("now")),
     )
-    .order_by(Ticket.priority.desc(), func.coalesce(Ticket.due_at, Ticket.issued_at), Ticket.id)
     .limit(1)
     .with_for_update(skip_locked=True)
 )
-# Appointments whose slot has started first (earliest slot first), then everyone else as in
-# _NEXT_WAITING: one statement for the usual case.
-_NEXT_ANY = (
-    select(Ticket)
-    .where(
-        Ticket.stop_id == bindparam("stop_id"),
-        Ticket.status == W,
-        Ticket.product_id.in_(bindparam("product_ids", expanding=True)),
-    )
-    .order_by(
-        case((Ticket.due_at <= bindparam("now"), 0), else_=1),
-        Ticket.priority.desc(),
-        func.coalesce(Ticket.due_at, Ticket.issued_at),
-        Ticket.id,
-    )
-    .limit(1)
-    .with_for_update(skip_locked=True)
+# Walk-ins in order (priority, then arrival); an appointment waits for its slot's start.
+_ARRIVAL_ORDER = (
+    Ticket.priority.desc(),
+    func.coalesce(Ticket.due_at, Ticket.issued_at),
+    Ticket.id,
+)
+# The next walk-in, or an appointment whose slot has not started.
+_NEXT_WAITING = _WAITING_FOR_DESK.where(
+    or_(Ticket.due_at.is_(None), Ticket.due_at > bindparam("now"))
+).order_by(*_ARRIVAL_ORDER)
+# Appointments whose slot has started first (earliest slot first), then everyone else: one
+# statement for the usual case.
+_NEXT_ANY = _WAITING_FOR_DESK.order_by(
+    case((Ticket.due_at <= bindparam("now"), 0), else_=1), *_ARRIVAL_ORDER
 )
 # The sources of the stop's latest calls, newest first (for interleaving).
 _RECENT_CALLS = (

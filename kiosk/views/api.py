@@ -773,8 +773,7 @@ def check_in(body: dict[str, Any]) -> dict[str, Any]:
     stop = _stop_for_request()
     result = appointment_service().check_in(body["code"], stop, actor=current_principal().actor)
     ticket = result.ticket
-    queue = queue_service()
-    position = queue.position(queue.ticket(ticket.token))
+    position = queue_service().position(ticket)
     job = None if result.again else print_issued(ticket, position)
     payload = ticket_status_payload(ticket, position)
     payload.update(
