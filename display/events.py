@@ -1,7 +1,9 @@
 """Socket.IO namespace ``/board``: boards and ticket status pages listen here.
 
 Rooms: ``stop:<id>`` gets every transition at that stop (public payloads, no tokens);
-``ticket:<token>`` gets ``ticket_updated`` for that one ticket's own steps. A status page is in
+``ticket:<token>`` gets ``ticket_updated`` for that one ticket's own steps (and, for the kiosk
+that issued it, ``print_status`` for its slip); ``booking:<token>`` gets ``print_status`` for the
+slip of a time booked for later at a kiosk (only a kiosk device joins it). A status page is in
 both: when the stop's queue moves it asks for its new position with ``watch_ticket`` (so the
 server's work grows with the pages actually open, not with the length of the queue).
 
@@ -25,16 +27,18 @@ from flask_socketio import SocketIO, join_room, leave_room, rooms
 from kiosk.auth import current_principal
 from kiosk.extensions import (
     BOARD_NAMESPACE,
+    appointment_service,
     presence_service,
     print_service,
     queue_service,
     tour_service,
 )
-from kiosk.models import DeviceKind
+from kiosk.models import Device, DeviceKind, PrintJob
 from kiosk.payloads import ticket_status_payload
 from kiosk.printing import FAULT_STATES
 from kiosk.services.base import Actor
 from kiosk.services.errors import DomainError, NoOpenStop
+from kiosk.services.printing import booking_room
 from kiosk.services.queue import stop_room, ticket_room
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,8 @@ def register(sio: SocketIO) -> None:
             if auth.get("ticket"):
                 _watch(str(auth["ticket"]))
                 _print_snapshot(str(auth["ticket"]))
+            if auth.get("booking"):
+                _watch_booking(str(auth["booking"]))
             if auth.get("stop") is not None or not auth.get("ticket"):
                 _join_stop(auth.get("stop"))
         except NoOpenStop:
@@ -180,12 +186,23 @@ def register(sio: SocketIO) -> None:
         device = current_principal().device
         if device is None or device.kind != DeviceKind.KIOSK:
             return
-        job = print_service().latest_for_ticket(queue_service().ticket(token))
+        _emit_print_status(print_service().latest_for_ticket(queue_service().ticket(token)), device)
+
+    def _emit_print_status(job: PrintJob | None, device: Device) -> None:
         if job is not None:
             body = {"status": job.status.value, "attempts": job.attempts}
             if device.printer_state in FAULT_STATES:
                 body["fault"] = device.printer_state
             sio.emit("print_status", body, namespace=BOARD_NAMESPACE, to=_sid())
+
+    def _watch_booking(token: str) -> None:
+        """A kiosk's screen for a time just booked: how its slip is doing, now and later."""
+        device = current_principal().device
+        if device is None or device.kind != DeviceKind.KIOSK:
+            return
+        booked = appointment_service().by_token(token)
+        join_room(booking_room(token))
+        _emit_print_status(print_service().latest_for_booking(booked), device)
 
     def _watch(token: str) -> dict[str, Any]:
         queue = queue_service()

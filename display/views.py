@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from kiosk.appointments import appointment_ics
 from kiosk.auth import current_principal
 from kiosk.extensions import appointment_service, limiter, queue_service, tour_service
-from kiosk.models import Appointment, DeviceKind, Stop
+from kiosk.models import Appointment, AppointmentStatus, DeviceKind, Stop
 from kiosk.payloads import ticket_status_payload
 from kiosk.services.appointments import UnknownAppointment
 from kiosk.services.errors import DomainError, NoOpenStop, UnknownTicket
@@ -123,12 +123,16 @@ def _with_appointment(view: Callable[..., Any]) -> Callable[..., Any]:
 @limiter.limit(_public_limit)
 @_with_appointment
 def appointment(found: Appointment, token: str) -> str:
-    """The resident's appointment: what, when, where, what to bring; calendar and cancel; after
-    check-in, the way to the live ticket."""
+    """The resident's appointment: what, when, where, what to bring; calendar and cancel. After
+    check-in it follows the ticket live: place in the queue, then the desk to go to."""
+    ticket = found.ticket if found.status is AppointmentStatus.CHECKED_IN else None
+    queue = queue_service()
     return render_template(
         "display/appointment.html",
         appointment=found,
         token=token,
+        ticket=ticket_status_payload(ticket, queue.position(ticket)) if ticket else None,
+        ticket_token=ticket.token if ticket else None,
         early_minutes=current_app.config["CHECKIN_EARLY_MINUTES"],
     )
 
@@ -165,6 +169,15 @@ def appointment_ics_file(found: Appointment, token: str) -> Response:
 def appointment_qr(found: Appointment, token: str) -> Response:
     """The QR code the kiosk's scanner reads to check in: it holds the booking code."""
     return _qr_svg(found.code)
+
+
+@bp.get("/a/<token>/link.svg")
+@limiter.limit(_public_limit)
+@_with_appointment
+def appointment_link_qr(found: Appointment, token: str) -> Response:
+    """A QR code of the appointment page's address, for a phone (the kiosk's screens show it; the
+    kiosk's scanner reads it too)."""
+    return _qr_svg(public_url("display.appointment", token=token))
 
 
 def _board_stop() -> tuple[Stop | None, bool]:

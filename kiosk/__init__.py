@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_babel import lazy_gettext
     from flask_socketio import SocketIO
 
+    from display import booking
     from display import events as display_events
     from display import views as display_views
     from kiosk import config, errors, i18n, security
@@ -38,7 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kiosk.i18n import select_locale
     from kiosk.printing import Printing
     from kiosk.services.base import utc_now
-    from kiosk.views import admin, auth
+    from kiosk.views import admin, auth, kiosk_appointments
     from kiosk.views import desk as desk_views
     from kiosk.views import kiosk as kiosk_views
     from kiosk.views.api import init_api
@@ -71,9 +72,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(kiosk_views.bp)
+    app.register_blueprint(kiosk_appointments.bp)
     app.register_blueprint(desk_views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(display_views.bp)
+    app.register_blueprint(booking.bp)
     init_api(app)
     errors.init_app(app)
     security.init_app(app)

@@ -61,11 +61,13 @@ def run_command(host: str, port: int) -> None:
     except OSError as error:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {error.strerror}") from error
     stop_printing = _start_print_worker(app)
+    stop_housekeeping = _start_housekeeping(app)
     click.echo(f"popup-loket serves on http://{host}:{port}  (Ctrl+C stops)")
     sys.stdout.flush()
     try:
         server.serve_forever()
     finally:
+        stop_housekeeping()
         stop_printing()
 
 
@@ -88,6 +90,24 @@ def _start_print_worker(app: Flask) -> Any:
         app_printing.wake()
 
     return stopper
+
+
+def _start_housekeeping(app: Flask) -> Any:
+    """Mark no-shows and purge daily in this process (LOKET_HOUSEKEEPING_SECONDS > 0, the
+    default; give every process but one 0); returns its stopper."""
+    import threading
+
+    from kiosk.housekeeping import Housekeeping
+
+    try:
+        housekeeping = Housekeeping(app)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    if housekeeping.interval <= 0:
+        return lambda: None
+    stop = threading.Event()
+    app.extensions["socketio"].start_background_task(housekeeping.run_forever, stop)
+    return stop.set
 
 
 def make_server(app: Flask, host: str, port: int) -> Any:
@@ -279,6 +299,52 @@ def stop_close(stop_id: int | None) -> None:
     click.echo(f"Stop {stop.id} ({stop.location.name}) is closed.")
 
 
+# -- purge ------------------------------------------------------------------------------------
+
+
+def _times(count: int, thing: str) -> str:
+    return f"{count} {thing}" if count == 1 else f"{count} {thing}s"
+
+
+@click.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Keep contact data and ticket links this many days (default: LOKET_RETENTION_DAYS).",
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would change.")
+@with_appcontext
+def purge_command(days: int | None, dry_run: bool) -> None:
+    """Mark no-shows, erase appointment contact data older than the retention period, and
+    expire the status links of tickets older than it (what `loket run` does daily)."""
+    retention = days if days is not None else int(current_app.config["RETENTION_DAYS"])
+    appointments = appointment_service()
+    queue = queue_service()
+    try:
+        if dry_run:
+            no_shows = appointments.count_no_shows()
+            erased = appointments.count_purgeable(retention)
+            expired = queue.count_expirable_links(retention)
+        else:
+            no_shows = appointments.mark_no_shows(actor=CLI_ACTOR)
+            expired = queue.expire_links(retention, actor=CLI_ACTOR)
+            erased = appointments.purge_contact_data(retention, actor=CLI_ACTOR)
+    except DomainError as error:
+        _fail(error)
+    if dry_run:
+        click.echo(
+            f"Dry run, nothing changed. Would mark {_times(no_shows, 'appointment')} as no-show. "
+            f"Would erase the contact data of {_times(erased, 'appointment')}. "
+            f"Would expire the status links of {_times(expired, 'ticket')}."
+        )
+    else:
+        click.echo(
+            f"Marked {_times(no_shows, 'appointment')} as no-show. "
+            f"Erased the contact data of {_times(erased, 'appointment')}. "
+            f"Expired the status links of {_times(expired, 'ticket')}."
+        )
+
+
 # -- demo -------------------------------------------------------------------------------------
 
 
@@ -352,7 +418,15 @@ def register_cli(app: Flask) -> None:
     """Make the commands available under `flask --app kiosk` too."""
     from kiosk.cli_printer import printer_group
 
-    commands = (run_command, db_group, user_group, device_group, stop_group, demo_command)
+    commands = (
+        run_command,
+        db_group,
+        user_group,
+        device_group,
+        stop_group,
+        purge_command,
+        demo_command,
+    )
     for command in (*commands, printer_group):
         app.cli.add_command(command)
 

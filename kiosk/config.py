@@ -71,6 +71,15 @@ DEFAULTS: dict[str, Any] = {
     "APPOINTMENT_INTERLEAVE": 0,
     # Days after the slot until a booking's name and e-mail are erased.
     "RETENTION_DAYS": 30,
+    # The kiosk offers "book a time for later" when the expected wait is longer than this.
+    "BOOK_LATER_WAIT_MINUTES": 45,
+    # How many free times the kiosk offers for "book later".
+    "BOOK_LATER_SLOTS": 4,
+    # `loket run` marks no-shows this often (seconds) and erases expired contact data daily
+    # at this local hour; 0 seconds: no housekeeping in this process (run `loket purge`).
+    # Several processes: give all but one 0 (see kiosk/housekeeping.py).
+    "HOUSEKEEPING_SECONDS": 60,
+    "PURGE_HOUR": 3,
     # Confirmation e-mail: only when SMTP_HOST is set; bookings work without it.
     "SMTP_HOST": None,
     "SMTP_PORT": 25,

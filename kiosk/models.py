@@ -122,6 +122,7 @@ class PrintKind(enum.StrEnum):
     TICKET = "ticket"  # printed when the ticket was issued at a kiosk
     REPRINT = "reprint"  # asked for by staff
     TEST = "test"  # a test slip
+    BOOKING = "booking"  # an appointment booked for later at a kiosk
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -436,6 +437,10 @@ class PrintJob(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    # A booking slip is for an appointment, not a ticket.
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL")
+    )
     stop_id: Mapped[int | None] = mapped_column(ForeignKey("stops.id", ondelete="CASCADE"))
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
     kind: Mapped[PrintKind] = mapped_column(_enum(PrintKind, "print_kind"))
@@ -450,10 +455,12 @@ class PrintJob(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     ticket: Mapped[Ticket | None] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
     device: Mapped[Device | None] = relationship()
 
     __table_args__ = (
         Index("ix_print_jobs_ticket", "ticket_id"),
+        Index("ix_print_jobs_appointment", "appointment_id"),
         Index("ix_print_jobs_stop_status", "stop_id", "status"),
     )
 

@@ -37,8 +37,17 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from kiosk.auth import current_principal
-from kiosk.extensions import print_service, queue_service
-from kiosk.models import Device, DeviceKind, PrintJob, PrintKind, PrintStatus, Ticket
+from kiosk.extensions import appointment_service, print_service, queue_service
+from kiosk.i18n import local_time
+from kiosk.models import (
+    Appointment,
+    Device,
+    DeviceKind,
+    PrintJob,
+    PrintKind,
+    PrintStatus,
+    Ticket,
+)
 from kiosk.payloads import Position
 from kiosk.services.base import SYSTEM, Actor
 from kiosk.services.printing import NoPrinter, NotToday, PrinterHealth
@@ -50,6 +59,7 @@ from printer import (
     PrinterState,
     PrinterStatus,
     PrintSpool,
+    SlipLine,
     SlipTexts,
     TicketPrinter,
     TicketSlip,
@@ -210,17 +220,61 @@ class Printing:
         Never raises for printer trouble: a job that cannot even be spooled is recorded as
         failed, so the resident keeps the number on screen and staff see the fault.
         """
+        return self._submit(
+            device,
+            lambda: self.slip(ticket, language=language, position=position),
+            kind=kind,
+            ticket=ticket,
+            language=language,
+            actor=actor,
+        )
+
+    def submit_booking(
+        self,
+        appointment: Appointment,
+        device: Device | None,
+        *,
+        kind: PrintKind = PrintKind.BOOKING,
+        language: str = "nl",
+        actor: Actor = SYSTEM,
+    ) -> PrintJob | None:
+        """Queue the slip of a time booked for later (date, time, place, a QR code to the
+        appointment's page); None if the kiosk has no printer."""
+        return self._submit(
+            device,
+            lambda: self.booking_slip(appointment, language=language),
+            kind=kind,
+            appointment=appointment,
+            language=language,
+            actor=actor,
+        )
+
+    def _submit(
+        self,
+        device: Device | None,
+        make_slip: Callable[[], TicketSlip],
+        *,
+        kind: PrintKind,
+        language: str,
+        actor: Actor,
+        ticket: Ticket | None = None,
+        appointment: Appointment | None = None,
+    ) -> PrintJob | None:
         config = self.config_for(device)
         if config is None:
             return None
         service = print_service()
         job = service.create_job(
-            kind=kind, ticket=ticket, device=device, language=language, actor=actor
+            kind=kind,
+            ticket=ticket,
+            appointment=appointment,
+            device=device,
+            language=language,
+            actor=actor,
         )
         try:
             station = self.station(config)
-            slip = self.slip(ticket, language=language, position=position)
-            station.spool.add(station.printer.render(slip), tag=str(job.id))
+            station.spool.add(station.printer.render(make_slip()), tag=str(job.id))
         except Exception as exc:
             if not isinstance(exc, PrinterConfigError | OSError):
                 log.exception("Could not queue print job %s", job.id)
@@ -230,19 +284,62 @@ class Printing:
     def slip(
         self, ticket: Ticket, *, language: str = "nl", position: Position | None = None
     ) -> TicketSlip:
-        """What the printed ticket says, in the resident's language."""
+        """What the printed ticket says, in the resident's language. An appointment's ticket
+        says the time, and its QR code opens the appointment's page (which follows the turn)."""
+        booked = appointment_service().of_ticket(ticket)
         with force_locale(language):
+            if booked is None:
+                qr_url = public_url("display.ticket_status", token=ticket.token)
+                lines: tuple[SlipLine, ...] = ()
+                footer = _("Scan de code om te zien wanneer u aan de beurt bent.")
+            else:
+                qr_url = public_url("display.appointment", token=booked.token)
+                lines = (
+                    SlipLine(_("Afspraak om %(time)s", time=local_time(booked.slot.starts_at))),
+                )
+                footer = _("Scan de code: uw afspraak, en wanneer u aan de beurt bent.")
             return TicketSlip(
                 label=ticket.label,
                 product=ticket.product.name(language),
                 stop=ticket.stop.location.name,
                 issued_at=ticket.issued_at,
-                qr_url=public_url("display.ticket_status", token=ticket.token),
+                qr_url=qr_url,
                 header_lines=(_("Gemeente Hoorn"), _("Loket op locatie")),
                 people_ahead=position.ahead if position is not None else None,
-                footer_lines=(_("Scan de code om te zien wanneer u aan de beurt bent."),),
+                lines=lines,
+                footer_lines=(footer,),
                 tz=ZoneInfo(current_app.config["TIMEZONE"]),
                 texts=slip_texts(),
+            )
+
+    def booking_slip(self, appointment: Appointment, *, language: str = "nl") -> TicketSlip:
+        """The slip of a time booked for later: the code large, then what, when and where."""
+        slot, location = appointment.slot, appointment.stop.location
+        with force_locale(language):
+            when = local_time(slot.starts_at, "EEEE d MMMM")
+            hours = f"{local_time(slot.starts_at)}–{local_time(slot.ends_at)}"
+            lines = [
+                SlipLine(_("Uw afspraak"), bold=True),
+                SlipLine(when, bold=True),
+                SlipLine(hours, bold=True, large=True),
+                SlipLine(location.name),
+            ]
+            if location.address:
+                lines.append(SlipLine(location.address))
+            return TicketSlip(
+                label=appointment.code,
+                product=appointment.product.name(language),
+                stop=location.name,
+                issued_at=appointment.created_at,
+                qr_url=public_url("display.appointment", token=appointment.token),
+                header_lines=(_("Gemeente Hoorn"), _("Loket op locatie")),
+                lines=tuple(lines),
+                footer_lines=(
+                    _("Meld u op die dag bij de kiosk: scan deze bon of typ de code."),
+                    _("Scan de QR-code: afspraak bekijken, in uw agenda zetten of afzeggen."),
+                ),
+                tz=ZoneInfo(current_app.config["TIMEZONE"]),
+                texts=slip_texts(number_caption=_("Uw code")),
             )
 
     # -- the worker ----------------------------------------------------------------------------
@@ -380,10 +477,10 @@ def sample_slip(label: str, *, language: str = "nl") -> TicketSlip:
         )
 
 
-def slip_texts() -> SlipTexts:
+def slip_texts(number_caption: str | None = None) -> SlipTexts:
     """The slip's fixed texts in the current locale."""
     return SlipTexts(
-        number_caption=_("Uw nummer"),
+        number_caption=number_caption or _("Uw nummer"),
         people_ahead_none=_("Er is niemand voor u"),
         people_ahead_one=_("Er is 1 persoon voor u"),
         people_ahead_many=_("Er zijn %(n)s personen voor u", n="{n}"),
@@ -414,14 +511,25 @@ def print_issued(ticket: Ticket, position: Position | None) -> PrintJob | None:
     device = principal.device
     if device is None or device.kind != DeviceKind.KIOSK:
         return None
-    locale = get_locale()
     return printing().submit(
-        ticket,
-        device,
-        language=locale.language if locale is not None else "nl",
-        position=position,
-        actor=principal.actor,
+        ticket, device, language=_language(), position=position, actor=principal.actor
     )
+
+
+def print_booked(appointment: Appointment) -> PrintJob | None:
+    """After a kiosk booked a time for later (committed): queue the slip that carries it."""
+    principal = current_principal()
+    device = principal.device
+    if device is None or device.kind != DeviceKind.KIOSK:
+        return None
+    return printing().submit_booking(
+        appointment, device, language=_language(), actor=principal.actor
+    )
+
+
+def _language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else "nl"
 
 
 @dataclass(frozen=True)
@@ -481,6 +589,25 @@ def reprint_ticket(ticket: Ticket, *, device_id: int | None = None) -> PrintJob:
         kind=PrintKind.REPRINT,
         language=earlier.language if earlier is not None else "nl",
         position=queue_service().position(ticket),
+        actor=current_principal().actor,
+    )
+    if job is None:
+        raise NoPrinter(f"The kiosk {device.name} has no printer.")
+    return job
+
+
+def reprint_booking(appointment: Appointment, *, device_id: int | None = None) -> PrintJob:
+    """Print a booking's slip again (staff), while its appointment is still to come."""
+    if appointment.slot.ends_at <= current_app.config["CLOCK"]():
+        raise NotToday("This appointment has passed: its slip is not printed again.")
+    prints = print_service()
+    device = prints.reprint_device(appointment, device_id)
+    earlier = prints.latest_for_booking(appointment)
+    job = printing().submit_booking(
+        appointment,
+        device,
+        kind=PrintKind.REPRINT,
+        language=earlier.language if earlier is not None else appointment.language,
         actor=current_principal().actor,
     )
     if job is None:

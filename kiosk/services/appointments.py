@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -29,6 +29,7 @@ from kiosk.models import (
     AppointmentStatus,
     Product,
     Slot,
+    Source,
     Stop,
     StopStatus,
     Ticket,
@@ -261,6 +262,41 @@ class AppointmentService(Service):
         self.end_read()
         return found
 
+    def bookable_products(self) -> list[Product]:
+        """Active products that can be booked (or need an appointment), in the kiosk's order."""
+        found = list(
+            self.session.scalars(
+                select(Product)
+                .where(
+                    Product.active.is_(True),
+                    Product.bookable.is_(True) | Product.appointment_required.is_(True),
+                )
+                .order_by(Product.sort_order, Product.id)
+            )
+        )
+        self.end_read()
+        return found
+
+    def later_options(self, product: Product, stop: Stop | None, *, limit: int = 4) -> list[Slot]:
+        """What a kiosk offers to come back for, soonest first within each group: free times
+        later today at this stop (half of `limit`), then the first free time at each of the next
+        stops; more times here fill up what the other stops leave."""
+        if limit <= 0:
+            return []
+        here: list[Slot] = []
+        if stop is not None:
+            here = self.free_slots(product, stop=stop, until=stop.ends_at, limit=limit)
+        others: list[Slot] = []
+        seen_stops = {stop.id} if stop is not None else set()
+        for slot in self.free_slots(product, limit=200):
+            if len(others) >= limit:
+                break
+            if slot.stop_id not in seen_stops:
+                seen_stops.add(slot.stop_id)
+                others.append(slot)
+        first_here = here[: max(limit // 2, limit - len(others))]
+        return first_here + others[: limit - len(first_here)]
+
     # -- booking -------------------------------------------------------------------------------
 
     def book(
@@ -358,6 +394,12 @@ class AppointmentService(Service):
         if found is None:
             raise UnknownAppointment()
         return found
+
+    def of_ticket(self, ticket: Ticket) -> Appointment | None:
+        """The appointment a check-in ticket was issued for (None for a walk-in's)."""
+        if ticket.source is not Source.APPOINTMENT:
+            return None
+        return self.session.scalar(select(Appointment).where(Appointment.ticket_id == ticket.id))
 
     def find(self, typed: str) -> Appointment:
         """By booking code (as typed or scanned), the external system's reference, or the
@@ -473,17 +515,36 @@ class AppointmentService(Service):
 
     # -- housekeeping --------------------------------------------------------------------------
 
-    def mark_no_shows(self, *, actor: Actor = SYSTEM) -> int:
-        """Booked appointments whose check-in window has closed become no-shows (for research)."""
-        self.begin_write()
-        cutoff = self.now() - self.window.late
-        late = list(
-            self.session.scalars(
-                select(Appointment)
-                .join(Slot, Slot.id == Appointment.slot_id)
-                .where(Appointment.status == B, Slot.starts_at < cutoff)
-            )
+    def _no_shows(self, what: Any) -> Any:
+        """`what` over booked appointments whose check-in window has closed."""
+        return (
+            select(what)
+            .select_from(Appointment)
+            .join(Slot, Slot.id == Appointment.slot_id)
+            .where(Appointment.status == B, Slot.starts_at < self.now() - self.window.late)
         )
+
+    def _purge_filter(self, retention_days: int) -> Any:
+        """Appointments whose slot ended more than `retention_days` ago, not yet erased."""
+        cutoff = self.now() - timedelta(days=retention_days)
+        return and_(
+            Appointment.slot_id.in_(select(Slot.id).where(Slot.ends_at < cutoff)),
+            Appointment.purged_at.is_(None),
+        )
+
+    def count_no_shows(self) -> int:
+        """How many appointments `mark_no_shows` would mark now (changes nothing)."""
+        found = self.session.scalar(self._no_shows(func.count()))
+        self.end_read()
+        return int(found or 0)
+
+    def mark_no_shows(self, *, actor: Actor = SYSTEM) -> int:
+        """Booked appointments whose check-in window has closed become no-shows (for research).
+
+        Idempotent: a second run (another process, a later pass) finds nothing left to mark.
+        """
+        self.begin_write()
+        late = list(self.session.scalars(self._no_shows(Appointment)))
         for appointment in late:
             appointment.status = AppointmentStatus.NO_SHOW
             self.log(
@@ -497,21 +558,32 @@ class AppointmentService(Service):
         self.session.commit()
         return len(late)
 
+    def count_purgeable(self, retention_days: int) -> int:
+        """How many appointments `purge_contact_data` would erase now (changes nothing)."""
+        found = self.session.scalar(select(func.count()).where(self._purge_filter(retention_days)))
+        self.end_read()
+        return int(found or 0)
+
     def purge_contact_data(self, retention_days: int, *, actor: Actor = SYSTEM) -> int:
-        """Erase name and e-mail `retention_days` after the slot; the anonymous facts stay."""
+        """Erase name and e-mail `retention_days` after the slot; the anonymous facts stay.
+
+        Each appointment once (`purged_at`); the run is logged as ``appointment.purge`` with
+        its count and retention, which is how housekeeping knows the day's purge has run.
+        """
         self.begin_write()
-        cutoff = self.now() - timedelta(days=retention_days)
-        slots = select(Slot.id).where(Slot.ends_at < cutoff).scalar_subquery()
         erased = self.session.execute(  # type: ignore[attr-defined]
             update(Appointment)
-            .where(
-                Appointment.slot_id.in_(slots),
-                Appointment.purged_at.is_(None),
-            )
+            .where(self._purge_filter(retention_days))
             .values(name=None, email=None, purged_at=self.now())
             .execution_options(synchronize_session=False)
         ).rowcount
-        self.log("appointment.purge", actor, object_type="appointment", count=erased)
+        self.log(
+            "appointment.purge",
+            actor,
+            object_type="appointment",
+            count=erased,
+            retention_days=retention_days,
+        )
         self.session.commit()
         return int(erased)
 

@@ -3,7 +3,8 @@
 The bytes and the retrying live in the printer's spool (printer/spool.py), driven by
 kiosk/printing.py. This service records what happened to each slip, keeps each kiosk's printer
 health, and publishes the changes: ``print_status`` to the ticket's room (the kiosk that issued
-it) and ``printer_changed`` to the stop's room (desks refetch their device and fault lists).
+it) or, for a slip of a time booked for later, to the booking's room; and ``printer_changed`` to
+the stop's room (desks refetch their device and fault lists).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from kiosk.models import (
+    Appointment,
     Device,
     DeviceKind,
     PrintJob,
@@ -32,6 +34,11 @@ from kiosk.services.queue import stop_room, ticket_room
 OPEN = (PrintStatus.QUEUED, PrintStatus.RETRYING)
 TROUBLE = (PrintStatus.RETRYING, PrintStatus.FAILED)
 ERROR_LENGTH = 300
+
+
+def booking_room(token: str) -> str:
+    """The kiosk screen that shows a time just booked for later (its slip's state)."""
+    return f"booking:{token}"
 
 
 class UnknownPrintJob(NotFound):
@@ -60,8 +67,9 @@ class PrinterHealth:
 
 
 def print_job_payload(job: PrintJob) -> dict[str, Any]:
-    """A print job for staff: with the ticket's label and token so a desk can reprint it."""
-    ticket = job.ticket
+    """A print job for staff: with the ticket's label and token (or the booking's code and token)
+    so a desk can reprint it."""
+    ticket, booking = job.ticket, job.appointment
     return {
         "id": job.id,
         "kind": job.kind.value,
@@ -74,6 +82,9 @@ def print_job_payload(job: PrintJob) -> dict[str, Any]:
             {"label": ticket.label, "token": ticket.token, "status": ticket.status.value}
             if ticket is not None
             else None
+        ),
+        "appointment": (
+            {"code": booking.code, "token": booking.token} if booking is not None else None
         ),
         "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at),
@@ -91,6 +102,7 @@ class PrintService(Service):
         kind: PrintKind,
         ticket: Ticket | None,
         device: Device | None,
+        appointment: Appointment | None = None,
         language: str = "nl",
         actor: Actor = SYSTEM,
     ) -> PrintJob:
@@ -102,6 +114,7 @@ class PrintService(Service):
             kind=kind,
             status=PrintStatus.QUEUED,
             ticket_id=ticket.id if ticket is not None else None,
+            appointment_id=appointment.id if appointment is not None else None,
             stop_id=ticket.stop_id if ticket is not None else _device_stop(device),
             device_id=device.id if device is not None else None,
             language=language,
@@ -119,6 +132,7 @@ class PrintService(Service):
                 object_id=job.id,
                 stop_id=job.stop_id,
                 ticket_id=job.ticket_id,
+                appointment_id=job.appointment_id,
                 device_id=job.device_id,
             )
         self.session.commit()
@@ -179,6 +193,15 @@ class PrintService(Service):
             .limit(1)
         )
 
+    def latest_for_booking(self, appointment: Appointment) -> PrintJob | None:
+        """The most recent slip of a time booked at a kiosk."""
+        return self.session.scalar(
+            select(PrintJob)
+            .where(PrintJob.appointment_id == appointment.id)
+            .order_by(PrintJob.id.desc())
+            .limit(1)
+        )
+
     def jobs(
         self,
         stop: Stop,
@@ -196,23 +219,30 @@ class PrintService(Service):
         return found
 
     def faults(self, stop: Stop, *, since: datetime) -> list[PrintJob]:
-        """Slips that did not (yet) come out, where no later job for the same ticket printed:
-        what a desk must act on. Newest first."""
+        """Slips that did not (yet) come out, where no later job for the same ticket (or
+        booking) printed: what a desk must act on. Newest first."""
         recent = self.jobs(stop, since=since, limit=500)
-        latest: dict[int | None, PrintJob] = {}
+        seen: set[tuple[str, int]] = set()
         result = []
         for job in recent:  # newest first: the first job seen per ticket is its latest
-            if job.ticket_id is not None:
-                if job.ticket_id in latest:
+            owner = (
+                ("ticket", job.ticket_id)
+                if job.ticket_id is not None
+                else ("booking", job.appointment_id)
+                if job.appointment_id is not None
+                else None
+            )
+            if owner is not None:
+                if owner in seen:
                     continue
-                latest[job.ticket_id] = job
+                seen.add(owner)
             if job.status in TROUBLE:
                 result.append(job)
         return result
 
-    def reprint_device(self, ticket: Ticket, device_id: int | None = None) -> Device:
-        """Where to print a ticket again: the device asked for, else the kiosk that printed it
-        first, else the stop's first paired kiosk. `NoPrinter` if there is none."""
+    def reprint_device(self, ticket: Ticket | Appointment, device_id: int | None = None) -> Device:
+        """Where to print a ticket (or a booking's slip) again: the device asked for, else the
+        kiosk that printed it first, else the stop's first paired kiosk. `NoPrinter` if none."""
         if device_id is not None:
             device = self.session.get(Device, device_id)
             if device is None or not _usable_kiosk(device):
@@ -220,7 +250,11 @@ class PrintService(Service):
             return device
         first = self.session.scalar(
             select(PrintJob.device_id)
-            .where(PrintJob.ticket_id == ticket.id, PrintJob.device_id.is_not(None))
+            .where(
+                (PrintJob.ticket_id if isinstance(ticket, Ticket) else PrintJob.appointment_id)
+                == ticket.id,
+                PrintJob.device_id.is_not(None),
+            )
             .order_by(PrintJob.id)
             .limit(1)
         )
@@ -330,11 +364,13 @@ class PrintService(Service):
     # -- internals -----------------------------------------------------------------------------
 
     def _announce(self, job: PrintJob, pending: Pending, fault: str | None = None) -> None:
+        body: dict[str, Any] = {"status": job.status.value, "attempts": job.attempts}
+        if fault is not None:
+            body["fault"] = fault
         if job.ticket is not None:
-            body: dict[str, Any] = {"status": job.status.value, "attempts": job.attempts}
-            if fault is not None:
-                body["fault"] = fault
             pending.add("print_status", body, ticket_room(job.ticket.token))
+        elif job.appointment is not None:
+            pending.add("print_status", body, booking_room(job.appointment.token))
         if job.stop_id is not None:
             # The stop's room is public: the job's id only; desks fetch the rest.
             pending.add("printer_changed", {"print_job": job.id}, stop_room(job.stop_id))

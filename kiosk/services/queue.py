@@ -7,7 +7,7 @@ import re
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Integer, Table, and_, bindparam, case, func, or_, select, update
@@ -84,6 +84,16 @@ def ticket_room(token: str) -> str:
 def new_token() -> str:
     """128 random bits, URL-safe: the only key to a ticket's status page."""
     return secrets.token_urlsafe(16)
+
+
+# An expired ticket's token: random like any, and marked by a character `new_token` never uses,
+# so nobody can know it and a purge expires each ticket once.
+EXPIRED_TOKEN_PREFIX = "expired."
+
+
+def expired_token() -> str:
+    """A token nobody has: replaces an old ticket's, so its status page no longer answers."""
+    return EXPIRED_TOKEN_PREFIX + secrets.token_urlsafe(24)
 
 
 class IssuedTicket(NamedTuple):
@@ -164,21 +174,19 @@ _WAITING_FOR_DESK = (
     .limit(1)
     .with_for_update(skip_locked=True)
 )
+# When a ticket's turn comes by arrival: a walk-in's issue time, an appointment's slot start.
+_ORDER_AT = func.coalesce(Ticket.due_at, Ticket.issued_at)
 # Walk-ins in order (priority, then arrival); an appointment waits for its slot's start.
-_ARRIVAL_ORDER = (
-    Ticket.priority.desc(),
-    func.coalesce(Ticket.due_at, Ticket.issued_at),
-    Ticket.id,
-)
+_ARRIVAL_ORDER = (Ticket.priority.desc(), _ORDER_AT, Ticket.id)
+# 0 for an appointment whose slot has started (called first), 1 for every other ticket.
+_DUE_GROUP = case((Ticket.due_at <= bindparam("now", type_=UTCDateTime()), 0), else_=1)
 # The next walk-in, or an appointment whose slot has not started.
 _NEXT_WAITING = _WAITING_FOR_DESK.where(
     or_(Ticket.due_at.is_(None), Ticket.due_at > bindparam("now"))
 ).order_by(*_ARRIVAL_ORDER)
 # Appointments whose slot has started first (earliest slot first), then everyone else: one
 # statement for the usual case.
-_NEXT_ANY = _WAITING_FOR_DESK.order_by(
-    case((Ticket.due_at <= bindparam("now"), 0), else_=1), *_ARRIVAL_ORDER
-)
+_NEXT_ANY = _WAITING_FOR_DESK.order_by(_DUE_GROUP, *_ARRIVAL_ORDER)
 # The sources of the stop's latest calls, newest first (for interleaving).
 _RECENT_CALLS = (
     select(Ticket.source)
@@ -216,32 +224,45 @@ _WAITING_COUNTS = (
     .where(stop_products.c.stop_id == bindparam("stop_id"))
     .order_by(Product.sort_order)
 )
-_ACTIVE_DESK_PRODUCTS = (
-    select(desk_products.c.desk_id, desk_products.c.product_id)
-    .join(Desk, Desk.id == desk_products.c.desk_id)
-    .where(Desk.stop_id == bindparam("stop_id"), Desk.active.is_(True))
-)
-_priority = bindparam("priority", type_=Integer())
-_issued_at = bindparam("issued_at", type_=UTCDateTime())
-_AHEAD = (
+_WAITING_BY_PRODUCT = (
     select(Ticket.product_id, func.count())
     .where(
         Ticket.stop_id == bindparam("stop_id"),
         Ticket.status == W,
         Ticket.product_id.in_(bindparam("product_ids", expanding=True)),
-        # Served before: higher priority, else issued earlier, else a lower id.
-        or_(
-            Ticket.priority > _priority,
-            and_(
-                Ticket.priority == _priority,
-                or_(
-                    Ticket.issued_at < _issued_at,
-                    and_(Ticket.issued_at == _issued_at, Ticket.id < bindparam("ticket_id")),
+    )
+    .group_by(Ticket.product_id)
+)
+_ACTIVE_DESK_PRODUCTS = (
+    select(desk_products.c.desk_id, desk_products.c.product_id)
+    .join(Desk, Desk.id == desk_products.c.desk_id)
+    .where(Desk.stop_id == bindparam("stop_id"), Desk.active.is_(True))
+)
+# `_NEXT_ANY`'s order as a condition: the waiting tickets it calls before "it", the ticket
+# whose values are bound (its due group and order time as above, priority, id). Keep in step.
+_ITS_GROUP = bindparam("due_group", type_=Integer())
+_ITS_PRIORITY = bindparam("priority", type_=Integer())
+_ITS_ORDER_AT = bindparam("order_at", type_=UTCDateTime())
+_AHEAD = _WAITING_BY_PRODUCT.where(
+    or_(
+        _DUE_GROUP < _ITS_GROUP,
+        and_(
+            _DUE_GROUP == _ITS_GROUP,
+            or_(
+                Ticket.priority > _ITS_PRIORITY,
+                and_(
+                    Ticket.priority == _ITS_PRIORITY,
+                    or_(
+                        _ORDER_AT < _ITS_ORDER_AT,
+                        and_(
+                            _ORDER_AT == _ITS_ORDER_AT,
+                            Ticket.id < bindparam("ticket_id"),
+                        ),
+                    ),
                 ),
             ),
         ),
-    )
-    .group_by(Ticket.product_id)
+    ),
 )
 _served_today = (
     select(
@@ -511,26 +532,81 @@ class QueueService(Service):
             data={"from_product": old, "to_product": product.id},
         )
 
+    def _old_links(self, retention_days: int) -> Any:
+        if retention_days < 1:
+            raise DomainError("Keep ticket links at least one day.")
+        return and_(
+            Ticket.issued_at < self.now() - timedelta(days=retention_days),
+            Ticket.token.not_like(EXPIRED_TOKEN_PREFIX + "%"),
+        )
+
+    def count_expirable_links(self, retention_days: int) -> int:
+        """How many tickets `expire_links` would expire now (changes nothing)."""
+        found = self.session.scalar(select(func.count()).where(self._old_links(retention_days)))
+        self.end_read()
+        return int(found or 0)
+
+    def expire_links(self, retention_days: int, *, actor: Actor = SYSTEM) -> int:
+        """Tickets issued more than `retention_days` ago get a token nobody has: their status
+        page and QR code answer "unknown ticket" from then on. The ticket itself stays (for
+        research); each ticket once. Returns how many expired."""
+        expired = self._old_links(retention_days)
+        self.begin_write()
+        old = list(self.session.scalars(select(Ticket).where(expired)))
+        for ticket in old:
+            ticket.token = expired_token()
+        self.log(
+            "ticket.expire_links",
+            actor,
+            object_type="ticket",
+            count=len(old),
+            retention_days=retention_days,
+        )
+        self.session.commit()
+        return len(old)
+
     # -- reading ------------------------------------------------------------------------------
 
     def position(self, ticket: Ticket) -> Position | None:
-        """People ahead of a waiting ticket and its expected wait; None once it left the queue."""
+        """People ahead of a waiting ticket and its expected wait; None once it left the queue.
+
+        "Ahead" is who `call_next` would call first now (`_NEXT_ANY`'s order): appointments
+        whose slot has started, then by priority and arrival (an appointment's slot time), among
+        the products the same desks serve. With `interleave` the walk-ins' turns between
+        appointments are not counted: the order stays `_NEXT_ANY`'s.
+        """
         if ticket.status != W:
             return None
         desks_for, products_for = self._desk_map(ticket.stop_id)
         related = products_for.get(ticket.product_id, {ticket.product_id})
+        now = self.now()
+        due = ticket.due_at is not None and ticket.due_at <= now
         rows = self.session.execute(
             _AHEAD,
             {
                 "stop_id": ticket.stop_id,
                 "product_ids": sorted(related),
+                "now": now,
+                "due_group": 0 if due else 1,
                 "priority": ticket.priority,
-                "issued_at": ticket.issued_at,
+                "order_at": ticket.due_at or ticket.issued_at,
                 "ticket_id": ticket.id,
             },
         ).all()
         ahead = Counter({product_id: count for product_id, count in rows})
         return self._estimate(ticket.stop_id, ticket.product_id, ahead, desks_for)
+
+    def expected_wait(self, stop: Stop, product: Product) -> Position:
+        """What a walk-in who takes a number for `product` now can expect: everyone waiting for
+        the products its desks serve is ahead (appointments that are not due yet will be by
+        the time they are called)."""
+        desks_for, products_for = self._desk_map(stop.id)
+        related = products_for.get(product.id, {product.id})
+        rows = self.session.execute(
+            _WAITING_BY_PRODUCT, {"stop_id": stop.id, "product_ids": sorted(related)}
+        ).all()
+        ahead = Counter({product_id: count for product_id, count in rows})
+        return self._estimate(stop.id, product.id, ahead, desks_for)
 
     def waiting_counts(self, stop_id: int) -> dict[str, int]:
         """How many wait per product code at this stop (every product offered, zeros too)."""
@@ -572,8 +648,9 @@ class QueueService(Service):
                     Ticket.status == W,
                     Ticket.product_id.in_(product_ids),
                 )
-                .order_by(Ticket.priority.desc(), Ticket.issued_at, Ticket.id)
-                .options(selectinload(Ticket.product))
+                .order_by(_DUE_GROUP, *_ARRIVAL_ORDER)
+                .options(selectinload(Ticket.product)),
+                {"now": self.now()},
             )
         )
 

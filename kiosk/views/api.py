@@ -35,7 +35,7 @@ from kiosk.payloads import (
     ticket_staff_payload,
     ticket_status_payload,
 )
-from kiosk.printing import print_issued, reprint_ticket, today_start
+from kiosk.printing import print_issued, reprint_booking, reprint_ticket, today_start
 from kiosk.services.printing import print_job_payload
 from kiosk.urls import public_url
 from kiosk.views import desk as desk_views
@@ -288,9 +288,14 @@ class PrintTicketSchema(ma.Schema):
     status = ma.fields.String()
 
 
+class PrintAppointmentSchema(ma.Schema):
+    code = ma.fields.String()
+    token = ma.fields.String()
+
+
 class PrintJobSchema(ma.Schema):
     id = ma.fields.Integer()
-    kind = ma.fields.String(metadata={"enum": ["ticket", "reprint", "test"]})
+    kind = ma.fields.String(metadata={"enum": ["ticket", "reprint", "test", "booking"]})
     status = ma.fields.String(
         metadata={
             "enum": ["queued", "retrying", "printed", "failed"],
@@ -302,6 +307,11 @@ class PrintJobSchema(ma.Schema):
     device = ma.fields.Integer(allow_none=True, metadata={"description": "The kiosk's device id"})
     device_name = ma.fields.String(allow_none=True)
     ticket = ma.fields.Nested(PrintTicketSchema, allow_none=True)
+    appointment = ma.fields.Nested(
+        PrintAppointmentSchema,
+        allow_none=True,
+        metadata={"description": "A time booked for later at a kiosk (its slip has no ticket)"},
+    )
     created_at = ma.fields.String()
     updated_at = ma.fields.String()
 
@@ -316,14 +326,20 @@ class PrintJobRequest(ma.Schema):
         metadata={"description": "Or the ticket's label as printed, e.g. A012 (today, at `stop`)"},
     )
     stop = ma.fields.Integer(metadata={"description": "The stop of `label`; default the open one"})
+    appointment = ma.fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "Or a booking slip: the appointment's token"},
+    )
     device = ma.fields.Integer(
         metadata={"description": "Print on this kiosk; default the kiosk that printed it first"}
     )
 
     @ma.validates_schema
     def one_ticket(self, data: dict[str, Any], **_kw: Any) -> None:
-        if ("ticket" in data) == ("label" in data):
-            raise ma.ValidationError("Give either ticket (a token) or label.", "ticket")
+        if sum(key in data for key in ("ticket", "label", "appointment")) != 1:
+            raise ma.ValidationError(
+                "Give one of ticket (a token), label, or appointment (a token).", "ticket"
+            )
 
 
 class PrintJobsQuery(ma.Schema):
@@ -702,7 +718,11 @@ def stop_print_jobs(query: dict[str, Any], stop_id: int) -> list[dict[str, Any]]
 @bp.response(202, PrintJobSchema)
 @_doc_errors(401, 403, 404, 409, 422)
 def reprint(body: dict[str, Any]) -> dict[str, Any]:
-    """Print a ticket of today again, on its kiosk's printer (or the kiosk given)."""
+    """Print a ticket of today (or a booking's slip) again, on its kiosk's printer (or the kiosk
+    given)."""
+    if "appointment" in body:
+        booked = appointment_service().by_token(body["appointment"])
+        return print_job_payload(reprint_booking(booked, device_id=body.get("device")))
     queue = queue_service()
     if "ticket" in body:
         ticket = queue.ticket(body["ticket"])

@@ -162,15 +162,18 @@ function renderPrinter(node, printer) {
 
 function renderPrints(jobs) {
   const template = document.getElementById("print-item-template");
-  const items = jobs.filter((job) => job.ticket).map((job) => {
+  const items = jobs.filter((job) => job.ticket || job.appointment).map((job) => {
     const item = template.content.firstElementChild.cloneNode(true);
     item.className = `print-item print-item--${job.status}`;
-    field(item, "label").textContent = job.ticket.label;
+    field(item, "label").textContent = job.ticket
+      ? job.ticket.label
+      : fill(texts.booking, { code: job.appointment.code });
     field(item, "state").textContent = job.status === "retrying"
       ? fill(texts.print.retrying, { n: job.attempts })
       : texts.print[job.status] || job.status;
     field(item, "error").textContent = job.error || "";
-    field(item, "reprint").dataset.token = job.ticket.token;
+    if (job.ticket) field(item, "reprint").dataset.token = job.ticket.token;
+    else field(item, "reprint").dataset.appointment = job.appointment.token;
     return item;
   });
   el.prints.replaceChildren(...items);
@@ -284,7 +287,8 @@ async function reprint(body) {
     const response = await postJson(root.dataset.reprintUrl, body);
     if (response.ok) {
       const job = await response.json();
-      say(fill(texts.reprinted, { label: job.ticket ? job.ticket.label : "" }));
+      const label = job.ticket ? job.ticket.label : job.appointment ? job.appointment.code : "";
+      say(fill(texts.reprinted, { label }));
       return true;
     }
     if (response.status === 404 && body.label) complain(texts.errors.reprint_unknown);
@@ -298,8 +302,10 @@ async function reprint(body) {
 }
 
 el.prints.addEventListener("click", (event) => {
-  const button = event.target instanceof Element ? event.target.closest("[data-token]") : null;
-  if (button && button.dataset.token) reprint({ ticket: button.dataset.token });
+  const button = event.target instanceof Element ? event.target.closest("button") : null;
+  if (!button) return;
+  if (button.dataset.token) reprint({ ticket: button.dataset.token });
+  else if (button.dataset.appointment) reprint({ appointment: button.dataset.appointment });
 });
 
 el.reprintForm.addEventListener("submit", async (event) => {

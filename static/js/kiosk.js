@@ -1,5 +1,6 @@
-// Kiosk touchscreen: one ticket per tap, an idle timer that returns to the (Dutch) start
-// screen with a visible countdown, and a live reload when staff open or close the stop.
+// Kiosk touchscreen: one ticket (or booking) per tap, a barcode scanner that works on every
+// screen, the keypad for a booking code, an idle timer that returns to the (Dutch) start screen
+// with a visible countdown, and a live reload when staff open or close the stop.
 import { connectLive } from "./live.js";
 
 const body = document.body;
@@ -9,8 +10,7 @@ const isHome = window.location.pathname.replace(/\/$/, "") === "/kiosk";
 const isDutch = document.documentElement.lang === "nl";
 
 // -- one ticket per tap ---------------------------------------------------------------------
-const form = document.getElementById("take-ticket");
-if (form) {
+for (const form of document.querySelectorAll("#take-ticket, #book-later")) {
   let sent = false;
   form.addEventListener("submit", (event) => {
     if (sent) {
@@ -37,6 +37,57 @@ if (form) {
       button.removeAttribute("aria-disabled");
     }
   });
+}
+
+// -- the barcode scanner ---------------------------------------------------------------------
+// A USB scanner types what it reads (a booking code, or the link on a slip) and Enter, like a
+// keyboard. Outside a text field those keys land here: Enter checks the code in, on any screen.
+const scanForm = document.getElementById("scan-form");
+if (scanForm) {
+  let typed = "";
+  let last = 0;
+  window.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) return;
+    if (event.ctrlKey || event.altKey || event.metaKey) return;
+    const now = Date.now();
+    if (now - last > 1500) typed = ""; // a scanner types fast; old keys are no part of it
+    last = now;
+    if (event.key === "Enter") {
+      if (typed.trim().length >= 6) {
+        event.preventDefault(); // no click on a focused button
+        scanForm.elements.code.value = typed.trim();
+        typed = "";
+        scanForm.submit();
+      }
+      typed = "";
+    } else if (event.key.length === 1) {
+      typed += event.key;
+    }
+  });
+}
+
+// -- the keypad for a booking code ------------------------------------------------------------
+const codeInput = document.getElementById("code-input");
+const keypad = document.querySelector(".keypad");
+if (codeInput && keypad) {
+  const format = (raw) => {
+    const plain = raw.replace(/[^0-9A-Za-z]/g, "").toUpperCase();
+    return plain.length > 3 && plain.length <= 6 ? `${plain.slice(0, 3)}-${plain.slice(3)}` : plain;
+  };
+  // Keep the focus in the field: a scanner's keys then go there too.
+  keypad.addEventListener("mousedown", (event) => event.preventDefault());
+  keypad.addEventListener("click", (event) => {
+    const button = event.target instanceof Element ? event.target.closest("[data-key]") : null;
+    if (!button) return;
+    const key = button.dataset.key;
+    const plain = codeInput.value.replace(/[^0-9A-Za-z]/g, "");
+    if (key === "back") codeInput.value = format(plain.slice(0, -1));
+    else if (key === "clear") codeInput.value = "";
+    else if (plain.length < 6) codeInput.value = format(plain + key);
+    codeInput.removeAttribute("aria-invalid");
+  });
+  if (!codeInput.value) codeInput.focus();
 }
 
 // -- idle timer -----------------------------------------------------------------------------
@@ -79,6 +130,7 @@ function showPrint(status, fault) {
 const stop = body.dataset.stop;
 const auth = stop ? { stop: Number(stop) } : {};
 if (body.dataset.ticket) auth.ticket = body.dataset.ticket;
+if (body.dataset.booking) auth.booking = body.dataset.booking;
 connectLive({
   auth,
   heartbeat: true, // desks show whether this kiosk is connected

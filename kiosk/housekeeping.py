@@ -1,0 +1,153 @@
+"""Housekeeping inside `loket run`: mark no-shows often, erase expired personal data daily.
+
+    every HOUSEKEEPING_SECONDS             once per purge day, from PURGE_HOUR (TIMEZONE)
+    --------------------------             ----------------------------------------------
+    AppointmentService.mark_no_shows()     QueueService.expire_links(RETENTION_DAYS)
+                                           AppointmentService.purge_contact_data(RETENTION_DAYS)
+
+A *purge day* runs from PURGE_HOUR local time to the next day's PURGE_HOUR. Whether its purge
+has run is read from the event log (the ``appointment.purge`` event that `purge_contact_data`
+writes, from any process or from `loket purge`), then remembered in memory until the next
+purge day. So a restart at 10:00 after the 03:00 purge does not purge again, a machine that
+was off at 03:00 purges as soon as it starts, and nothing is kept in a file.
+
+Several server processes: give all but one ``LOKET_HOUSEKEEPING_SECONDS=0``. Running it twice is
+harmless anyway: a no-show is marked once (only booked appointments are), contact data is
+erased once (``purged_at``), and an expired ticket link is expired once (its marked token).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from sqlalchemy import select
+
+from kiosk.extensions import appointment_service, db_session, queue_service
+from kiosk.models import Event
+from kiosk.services.base import Actor
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_ACTOR = Actor("system", None, "housekeeping")
+PURGE_EVENT = "appointment.purge"
+
+
+@dataclass(frozen=True)
+class HousekeepingResult:
+    """What one pass did."""
+
+    no_shows: int = 0  # appointments marked as no-show
+    purged: bool = False  # the day's purge ran in this pass
+    contacts_erased: int = 0  # appointments whose name and e-mail were erased
+    links_expired: int = 0  # tickets whose status link stopped working
+    errors: tuple[str, ...] = ()
+
+
+class Housekeeping:
+    """The app's housekeeping: `run_once` is one pass, `run_forever` the loop `loket run` starts."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.interval = float(app.config["HOUSEKEEPING_SECONDS"])
+        self.purge_hour = int(app.config["PURGE_HOUR"])
+        self.retention_days = int(app.config["RETENTION_DAYS"])
+        self.tz = ZoneInfo(app.config["TIMEZONE"])
+        if not 0 <= self.purge_hour <= 23:
+            raise ValueError(f"PURGE_HOUR must be 0-23, not {self.purge_hour}")
+        # The start of the latest purge day whose purge is known to have run.
+        self._purged_day: datetime | None = None
+
+    def purge_day_start(self, now: datetime) -> datetime:
+        """The start (UTC) of the purge day `now` falls in: today's PURGE_HOUR, or yesterday's
+        when it is earlier in the day than that."""
+        day = now.astimezone(self.tz).date()
+        start = datetime.combine(day, time(self.purge_hour), tzinfo=self.tz).astimezone(UTC)
+        if start > now:  # compared in UTC: wall times repeat the night the clocks go back
+            yesterday = day - timedelta(days=1)
+            start = datetime.combine(yesterday, time(self.purge_hour), tzinfo=self.tz)
+        return start.astimezone(UTC)
+
+    def run_once(self, now: datetime | None = None) -> HousekeepingResult:
+        """One pass at `now` (default: the app's clock). Each step runs in its own app context
+        and transaction; a step that fails is logged and returned, and the next pass tries it
+        again."""
+        moment = now or self.app.config["CLOCK"]()
+        errors: list[str] = []
+        no_shows = 0
+        try:
+            with self.app.app_context():
+                appointments = appointment_service()
+                appointments.clock = lambda: moment
+                no_shows = appointments.mark_no_shows(actor=HOUSEKEEPING_ACTOR)
+        except Exception as exc:
+            log.exception("Housekeeping: marking no-shows failed")
+            errors.append(f"no-shows: {exc}")
+        purged, erased, expired = False, 0, 0
+        try:
+            with self.app.app_context():
+                day = self.purge_day_start(moment)
+                if self._purge_due(day):
+                    queue = queue_service()
+                    queue.clock = lambda: moment
+                    expired = queue.expire_links(self.retention_days, actor=HOUSEKEEPING_ACTOR)
+                    appointments = appointment_service()
+                    appointments.clock = lambda: moment
+                    erased = appointments.purge_contact_data(
+                        self.retention_days, actor=HOUSEKEEPING_ACTOR
+                    )
+                    purged = True
+                    self._purged_day = day
+        except Exception as exc:
+            log.exception("Housekeeping: the daily purge failed")
+            errors.append(f"purge: {exc}")
+        return HousekeepingResult(no_shows, purged, erased, expired, tuple(errors))
+
+    def run_forever(
+        self, stop: threading.Event, *, sleep: Callable[[float], Any] | None = None
+    ) -> None:
+        """Pass after pass, `interval` seconds apart, until `stop` is set.
+
+        `sleep` waits between passes (default: `stop.wait`, which a stopping server cuts short).
+        """
+        wait = sleep or stop.wait
+        log.info(
+            "Housekeeping every %s s; purge daily from %02d:00", self.interval, self.purge_hour
+        )
+        while not stop.is_set():
+            try:
+                result = self.run_once()
+                if result.no_shows or result.purged:
+                    log.info(
+                        "Housekeeping: %d no-shows; purge %s (%d erased, %d links expired)",
+                        result.no_shows,
+                        "ran" if result.purged else "not due",
+                        result.contacts_erased,
+                        result.links_expired,
+                    )
+            except Exception:  # run_once catches its steps' errors; this is the last line
+                log.exception("Housekeeping pass failed")
+            wait(self.interval)
+
+    def _purge_due(self, day: datetime) -> bool:
+        """Has no purge at this retention (or a shorter one) run since `day` started?"""
+        if self._purged_day is not None and self._purged_day >= day:
+            return False
+        session = db_session()
+        runs = session.scalars(
+            select(Event.data).where(
+                Event.action == PURGE_EVENT, Event.result == "ok", Event.at >= day
+            )
+        ).all()
+        session.commit()  # end the read
+        # A purge that kept data longer (`loket purge --days 90`) does not count for this one.
+        if any(int((data or {}).get("retention_days", 0)) <= self.retention_days for data in runs):
+            self._purged_day = day
+            return False
+        return True
