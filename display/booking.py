@@ -34,6 +34,7 @@ from kiosk.services.appointments import (
     UnknownSlot,
 )
 from kiosk.services.errors import DomainError, NotFound, UnknownProduct, UnknownStop
+from kiosk.settings import setting
 from kiosk.views.api import AppointmentRequest
 
 bp = Blueprint("booking", __name__, url_prefix="/afspraak")
@@ -248,7 +249,7 @@ def details(product_code: str, stop_id: int, slot_id: int) -> str | tuple[str, i
         email=email,
         errors=errors,
         name_max=NAME_MAX,
-        retention_days=current_app.config["RETENTION_DAYS"],
+        retention_days=setting("RETENTION_DAYS"),
         step=4,
     )
     return (page, 422) if errors else page

@@ -3,13 +3,10 @@ an appointment's private page with its calendar file and check-in QR code."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-import qrcode
-import qrcode.image.svg
 from flask import (
     Blueprint,
     Response,
@@ -28,8 +25,10 @@ from kiosk.auth import current_principal
 from kiosk.extensions import appointment_service, limiter, queue_service, tour_service
 from kiosk.models import Appointment, AppointmentStatus, DeviceKind, Stop
 from kiosk.payloads import ticket_status_payload
+from kiosk.qrcodes import qr_svg
 from kiosk.services.appointments import UnknownAppointment
 from kiosk.services.errors import DomainError, NoOpenStop, UnknownTicket
+from kiosk.settings import setting
 from kiosk.urls import public_url
 
 bp = Blueprint("display", __name__)
@@ -84,22 +83,7 @@ def ticket_qr(token: str) -> Response | tuple[str, int]:
         queue_service().ticket(token)
     except UnknownTicket:
         return render_template("display/ticket_unknown.html"), 404
-    return _qr_svg(public_url("display.ticket_status", token=token))
-
-
-def _qr_svg(url: str) -> Response:
-    """A QR code as SVG (sharp at any size, no image library)."""
-    image = qrcode.make(
-        url,
-        image_factory=qrcode.image.svg.SvgPathImage,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-        border=4,
-    )
-    out = io.BytesIO()
-    image.save(out)
-    response = Response(out.getvalue(), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return qr_svg(public_url("display.ticket_status", token=token))
 
 
 # -- an appointment's private page ------------------------------------------------------------
@@ -133,7 +117,7 @@ def appointment(found: Appointment, token: str) -> str:
         token=token,
         ticket=ticket_status_payload(ticket, queue.position(ticket)) if ticket else None,
         ticket_token=ticket.token if ticket else None,
-        early_minutes=current_app.config["CHECKIN_EARLY_MINUTES"],
+        early_minutes=setting("CHECKIN_EARLY_MINUTES"),
     )
 
 
@@ -168,7 +152,7 @@ def appointment_ics_file(found: Appointment, token: str) -> Response:
 @_with_appointment
 def appointment_qr(found: Appointment, token: str) -> Response:
     """The QR code the kiosk's scanner reads to check in: it holds the booking code."""
-    return _qr_svg(found.code)
+    return qr_svg(found.code)
 
 
 @bp.get("/a/<token>/link.svg")
@@ -177,7 +161,7 @@ def appointment_qr(found: Appointment, token: str) -> Response:
 def appointment_link_qr(found: Appointment, token: str) -> Response:
     """A QR code of the appointment page's address, for a phone (the kiosk's screens show it; the
     kiosk's scanner reads it too)."""
-    return _qr_svg(public_url("display.appointment", token=token))
+    return qr_svg(public_url("display.appointment", token=token))
 
 
 def _board_stop() -> tuple[Stop | None, bool]:

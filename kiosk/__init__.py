@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from display import booking
     from display import events as display_events
+    from display import tour as tour_views
     from display import views as display_views
     from kiosk import config, errors, i18n, security
     from kiosk.cli import register_cli
@@ -42,6 +43,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kiosk.views import admin, auth, kiosk_appointments
     from kiosk.views import desk as desk_views
     from kiosk.views import kiosk as kiosk_views
+    from kiosk.views import kiosk_survey as survey_views
+    from kiosk.views import research as research_views
     from kiosk.views.api import init_api
 
     root = Path(__file__).resolve().parent.parent
@@ -73,10 +76,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(kiosk_views.bp)
     app.register_blueprint(kiosk_appointments.bp)
+    app.register_blueprint(survey_views.bp)
     app.register_blueprint(desk_views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(research_views.bp)
     app.register_blueprint(display_views.bp)
     app.register_blueprint(booking.bp)
+    app.register_blueprint(tour_views.bp)
     init_api(app)
     errors.init_app(app)
     security.init_app(app)

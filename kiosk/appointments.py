@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -16,36 +15,11 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from kiosk.ical import calendar, ics_text, ics_time
 from kiosk.models import Appointment
 from kiosk.urls import public_url
 
 log = logging.getLogger(__name__)
-
-
-def _ics_text(value: str) -> str:
-    """RFC 5545 TEXT: backslash, semicolon, comma and newlines escaped."""
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _ics_time(moment: datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M%SZ")
-
-
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets continue on the next line after a space."""
-    data = line.encode()
-    if len(data) <= 75:
-        return line
-    parts: list[str] = []
-    current = b""
-    for char in line:
-        encoded = char.encode()
-        if len(current) + len(encoded) > (75 if not parts else 74):
-            parts.append(current.decode())
-            current = b""
-        current += encoded
-    parts.append(current.decode())
-    return "\r\n ".join(parts)
 
 
 def appointment_ics(appointment: Appointment, url: str) -> str:
@@ -69,26 +43,18 @@ def appointment_ics(appointment: Appointment, url: str) -> str:
             if line
         )
     location = ", ".join(p for p in (stop.location.name, stop.location.address) if p)
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Gemeente Hoorn//popup-loket//NL",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
+    event = [
         f"UID:{appointment.token}@popup-loket",
-        f"DTSTAMP:{_ics_time(appointment.created_at)}",
-        f"DTSTART:{_ics_time(slot.starts_at)}",
-        f"DTEND:{_ics_time(slot.ends_at)}",
-        f"SUMMARY:{_ics_text(summary)}",
-        f"LOCATION:{_ics_text(location)}",
-        f"DESCRIPTION:{_ics_text(description)}",
+        f"DTSTAMP:{ics_time(appointment.created_at)}",
+        f"DTSTART:{ics_time(slot.starts_at)}",
+        f"DTEND:{ics_time(slot.ends_at)}",
+        f"SUMMARY:{ics_text(summary)}",
+        f"LOCATION:{ics_text(location)}",
+        f"DESCRIPTION:{ics_text(description)}",
         f"URL:{url}",
         "STATUS:" + ("CANCELLED" if appointment.status.value == "cancelled" else "CONFIRMED"),
-        "END:VEVENT",
-        "END:VCALENDAR",
     ]
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+    return calendar([event])
 
 
 def after_booking(appointment: Appointment) -> None:

@@ -19,6 +19,7 @@ from kiosk.extensions import (
     account_service,
     appointment_service,
     db_session,
+    mfa_service,
     queue_service,
     tour_service,
 )
@@ -26,6 +27,7 @@ from kiosk.models import Device, DeviceKind, Role, StaffUser, Stop, StopStatus
 from kiosk.services.accounts import MIN_PASSWORD_LENGTH, generate_password
 from kiosk.services.base import Actor
 from kiosk.services.errors import DomainError
+from kiosk.settings import setting
 
 CLI_ACTOR = Actor("system", None, "cli")
 DEFAULT_PORT = 5000
@@ -215,6 +217,19 @@ def user_add(username: str, role: str, display_name: str) -> None:
         click.echo(f"Password (shown once): {password}")
 
 
+@user_group.command("reset-mfa")
+@click.argument("username")
+@with_appcontext
+def user_reset_mfa(username: str) -> None:
+    """Forget a user's authenticator app (a lost phone); they set it up again at next login."""
+    accounts = account_service()
+    user = accounts.by_username(username)
+    if user is None:
+        raise click.ClickException(f"There is no user '{username}'.")
+    mfa_service().reset(user, actor=CLI_ACTOR)
+    click.echo(f"{user.username} sets up the authenticator app again at the next login.")
+
+
 # -- devices ----------------------------------------------------------------------------------
 
 
@@ -317,7 +332,7 @@ def _times(count: int, thing: str) -> str:
 def purge_command(days: int | None, dry_run: bool) -> None:
     """Mark no-shows, erase appointment contact data older than the retention period, and
     expire the status links of tickets older than it (what `loket run` does daily)."""
-    retention = days if days is not None else int(current_app.config["RETENTION_DAYS"])
+    retention = days if days is not None else int(setting("RETENTION_DAYS"))
     appointments = appointment_service()
     queue = queue_service()
     try:
@@ -408,6 +423,12 @@ def demo_command() -> None:
     )
     for username, role_name, password in credentials:
         click.echo(f"  {username:<12} {password}   ({role_name})")
+    second_step = current_app.config["MFA_ROLES"]
+    if second_step:
+        click.echo(
+            f"  Roles {', '.join(second_step)} also give a code from an authenticator app (TOTP);"
+            " the first login sets it up (`loket user reset-mfa NAME` starts again)."
+        )
     click.echo("Pair a kiosk or board by opening its link on that device:")
     for kind_name, link in links:
         click.echo(f"  {kind_name:<6} {link}")

@@ -37,6 +37,15 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_TICKET_LIVE": "60/minute",
     # Per address: bookings (so nobody fills a day's slots by script).
     "RATELIMIT_BOOK": "10/minute;30/hour",
+    # Roles that log in with a second step: a code from an authenticator app (TOTP).
+    "MFA_ROLES": ["coordinator", "admin"],
+    # Minutes between the password and the code before the login starts again.
+    "MFA_PENDING_MINUTES": 5,
+    # Research: a ticket cancelled after this many minutes of waiting counts as unmet demand.
+    "RESEARCH_LONG_WAIT_MINUTES": 30,
+    # The kiosk's survey answers and "I came for this" taps, per kiosk (not per address: a bus
+    # may put several kiosks behind one).
+    "RESEARCH_RATELIMIT": "30/minute",
     "API_TOKEN_TTL_HOURS": 12,
     "DEVICE_PAIRING_TTL_MINUTES": 30,
     "DEVICE_COOKIE_DAYS": 400,

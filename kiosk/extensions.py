@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 
 from kiosk.services.accounts import AccountService
 from kiosk.services.appointments import AppointmentService, CheckInWindow
+from kiosk.services.mfa import MfaService
 from kiosk.services.presence import PresenceService
 from kiosk.services.printing import PrintService
 from kiosk.services.queue import QueueService
+from kiosk.services.research import ResearchService
 from kiosk.services.tour import TourService
 
 login_manager = LoginManager()
@@ -75,16 +77,31 @@ def queue_service() -> QueueService:
 
 
 def appointment_service() -> AppointmentService:
+    from kiosk.settings import setting  # here: kiosk.settings imports this module
+
     config = current_app.config
     window = CheckInWindow(
-        early=timedelta(minutes=int(config["CHECKIN_EARLY_MINUTES"])),
-        late=timedelta(minutes=int(config["CHECKIN_LATE_MINUTES"])),
+        early=timedelta(minutes=int(setting("CHECKIN_EARLY_MINUTES"))),
+        late=timedelta(minutes=int(setting("CHECKIN_LATE_MINUTES"))),
     )
     return AppointmentService(db_session(), **_kwargs(), window=window, timezone=config["TIMEZONE"])
 
 
 def account_service() -> AccountService:
     return AccountService(db_session(), **_kwargs())
+
+
+def mfa_service() -> MfaService:
+    return MfaService(db_session(), **_kwargs())
+
+
+def research_service() -> ResearchService:
+    return ResearchService(
+        db_session(),
+        **_kwargs(),
+        timezone=current_app.config["TIMEZONE"],
+        long_wait_minutes=int(current_app.config["RESEARCH_LONG_WAIT_MINUTES"]),
+    )
 
 
 def presence_service() -> PresenceService:

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from kiosk.extensions import appointment_service, db_session, queue_service
 from kiosk.models import Event
 from kiosk.services.base import Actor
+from kiosk.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class Housekeeping:
         purged, erased, expired = False, 0, 0
         try:
             with self.app.app_context():
+                # The coordinators' setting (kiosk/settings.py) may change while we run.
+                self.retention_days = int(setting("RETENTION_DAYS"))
                 day = self.purge_day_start(moment)
                 if self._purge_due(day):
                     queue = queue_service()

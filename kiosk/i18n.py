@@ -6,12 +6,12 @@ personal screens (a phone that scanned a QR code) follow the browser's language.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, session, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
 
@@ -50,6 +50,11 @@ def local_time(value: datetime | None, fmt: str = "HH:mm") -> str:
     return str(format_datetime(value.astimezone(tz), fmt, rebase=False))
 
 
+def format_day(value: date, fmt: str = "EEEE d MMMM y") -> str:
+    """A calendar day (already local) in the current language: "dinsdag 1 december 2026"."""
+    return str(format_date(value, fmt))
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         get_locale=get_locale,
@@ -58,3 +63,4 @@ def init_app(app: Flask) -> None:
         language_names={code: LANGUAGE_NAMES.get(code, code) for code in app.config["LANGUAGES"]},
     )
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["format_day"] = format_day

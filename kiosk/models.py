@@ -8,22 +8,26 @@ PostgreSQL hold the same data and migrations stay plain.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -225,6 +229,10 @@ class Stop(Base):
         secondary=stop_products, order_by=Product.sort_order
     )
     desks: Mapped[list[Desk]] = relationship(back_populates="stop", order_by="Desk.id")
+    # The recurring series that made this stop, if any (see StopSeries).
+    series: Mapped[StopSeries | None] = relationship(
+        secondary="stop_series_stops", back_populates="stops", uselist=False
+    )
 
     __table_args__ = (CheckConstraint("ends_at > starts_at", name="window"),)
 
@@ -249,6 +257,84 @@ class Desk(Base):
     )
 
     __table_args__ = (UniqueConstraint("stop_id", "name"),)
+
+
+stop_series_products = Table(
+    "stop_series_products",
+    Base.metadata,
+    Column("series_id", ForeignKey("stop_series.id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", ForeignKey("products.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+# Which series made a stop. A link table rather than a column on `stops`: SQLite can only add a
+# foreign key to an existing table by rebuilding it, and dropping the old `stops` with foreign
+# keys on would cascade-delete its desks and slots (migration 0006).
+stop_series_stops = Table(
+    "stop_series_stops",
+    Base.metadata,
+    Column("stop_id", ForeignKey("stops.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "series_id", ForeignKey("stop_series.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+)
+
+
+class StopSeries(Base):
+    """A recurring stop ("every Tuesday 18:00-21:00 at Kersenboogerd for 8 weeks") and the
+    template its stops were made from. Times are local wall-clock times (kiosk/series.py turns
+    them into UTC per date); `exceptions` are ISO dates that are skipped. A series is never
+    deleted: cancelling it removes its remaining stops and keeps the row for the record."""
+
+    __tablename__ = "stop_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="RESTRICT"))
+    # date.weekday() numbers: 0 is Monday.
+    weekdays: Mapped[list[int]] = mapped_column(JSON, default=list)
+    start_time: Mapped[time] = mapped_column(Time())
+    end_time: Mapped[time] = mapped_column(Time())
+    first_date: Mapped[date] = mapped_column(Date())
+    last_date: Mapped[date] = mapped_column(Date())
+    weeks: Mapped[int | None]
+    exceptions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The desks each new stop gets: [{"name": "Balie 1", "products": [product ids]}].
+    desks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    capacity: Mapped[int | None]
+    # Open bookable slots on each stop; places per slot (None: the desks serving the product).
+    open_slots: Mapped[bool] = mapped_column(Boolean, default=False)
+    slot_capacity: Mapped[int | None]
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    location: Mapped[Location] = relationship()
+    products: Mapped[list[Product]] = relationship(
+        secondary=stop_series_products, order_by=Product.sort_order
+    )
+    stops: Mapped[list[Stop]] = relationship(
+        secondary=stop_series_stops, back_populates="series", order_by="Stop.starts_at"
+    )
+
+    __table_args__ = (
+        CheckConstraint("end_time > start_time", name="window"),
+        CheckConstraint("last_date >= first_date", name="period"),
+    )
+
+
+class Setting(Base):
+    """A coordinator's override of a configuration value (kiosk/settings.py reads it)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
 
 
 class TicketCounter(Base):
@@ -364,6 +450,11 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The authenticator app (TOTP, kiosk/services/mfa.py): its secret, when the user proved it
+    # works, and the last 30-second step used (a code is good once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     def has_role(self, role: Role) -> bool:
         return self.active and self.role.rank >= role.rank
@@ -531,4 +622,76 @@ class Appointment(Base):
     __table_args__ = (
         Index("ix_appointments_slot", "slot_id", "status"),
         Index("ix_appointments_open", "status", "stop_id"),
+    )
+
+
+# -- research -----------------------------------------------------------------------------------
+
+
+class DayPart(enum.StrEnum):
+    """A part of the week, local time: see kiosk/research.py for the hours."""
+
+    WEEKDAY = "weekday"  # Monday to Friday, 08:00-17:00
+    EVENING = "evening"  # Monday to Friday, 17:00-22:00
+    WEEKEND = "weekend"  # Saturday and Sunday, 08:00-22:00
+    OTHER = "other"  # night and early morning
+
+
+class Moment(enum.StrEnum):
+    """When a resident would rather come (the kiosk's second question)."""
+
+    WEEKDAY = "weekday"
+    EVENING = "evening"
+    WEEKEND = "weekend"
+    ANY = "any"
+    SKIPPED = "skipped"
+
+
+class SignalKind(enum.StrEnum):
+    """Demand the kiosk could not meet, counted when a resident taps it."""
+
+    NOT_OFFERED = "not_offered"  # "I came for this" on the screen of products offered elsewhere
+    CLOSED_TAP = "closed_tap"  # "I came for this" on the closed screen
+
+
+class SurveyAnswer(Base):
+    """How many residents gave these answers at this stop on this day, in this part of the day.
+
+    A tally, not a row per person: there is no ticket, device, time or order to tie an answer
+    to anyone. `home` is a neighbourhood code, "outside", "private", a four-digit postcode or
+    "skipped"; `people` goes up by one atomic upsert.
+    """
+
+    __tablename__ = "survey_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="RESTRICT"))
+    day: Mapped[date] = mapped_column(Date())
+    day_part: Mapped[DayPart] = mapped_column(_enum(DayPart, "survey_day_part"))
+    home: Mapped[str] = mapped_column(String(24))
+    moment: Mapped[Moment] = mapped_column(_enum(Moment, "survey_moment"))
+    people: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("stop_id", "day", "day_part", "home", "moment"),
+        CheckConstraint("people >= 0", name="people"),
+        Index("ix_survey_answers_day", "day"),
+    )
+
+
+class DemandSignal(Base):
+    """One tap for something the kiosk could not give: when (local day and hour), where, what."""
+
+    __tablename__ = "demand_signals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SignalKind] = mapped_column(_enum(SignalKind, "signal_kind"))
+    stop_id: Mapped[int | None] = mapped_column(ForeignKey("stops.id", ondelete="SET NULL"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    day: Mapped[date] = mapped_column(Date())
+    hour: Mapped[int] = mapped_column(SmallInteger)
+
+    __table_args__ = (
+        CheckConstraint("hour >= 0 AND hour <= 23", name="hour"),
+        Index("ix_demand_signals_day", "day"),
     )

@@ -175,6 +175,8 @@ TEST_CONFIG = {
     "DISPLAY_PRESENCE_GRACE_SECONDS": 0,
     # No printer unless a test gives one (a developer's LOKET_PRINTER_* must not leak in).
     "PRINTER_BACKEND": "",
+    # No second login step unless a test asks for it (tests/test_mfa.py).
+    "MFA_ROLES": [],
 }
 
 

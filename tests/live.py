@@ -73,6 +73,7 @@ class LiveServer:
             LOKET_RATELIMIT_AUTH=RELAXED,
             LOKET_RATELIMIT_PAIR=RELAXED,
             LOKET_RATELIMIT_BOOK=RELAXED,
+            LOKET_MFA_ROLES="[]",  # a module that tests the second step sets its own
             PYTHONUNBUFFERED="1",
         )
         env.update(self.env_extra)

@@ -97,7 +97,8 @@ def test_a_closed_stop_shows_when_it_opens_next_and_issues_nothing(kiosk_client,
     page = kiosk_client.get("/kiosk").get_data(as_text=True)
     assert "Het loket is nu gesloten" in page
     assert "Wijkcentrum De Huesmolen" in page
-    assert 'name="product"' not in page
+    assert 'action="/kiosk/tickets"' not in page  # no number can be taken
+    assert "Kwam u ergens voor?" in page  # but the tap is counted as demand (research)
 
 
 def test_elsewhere_says_where_and_when_other_products_are_offered(kiosk_client, db, clock):

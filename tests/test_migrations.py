@@ -30,6 +30,12 @@ TABLES = {
     "print_jobs",
     "slots",
     "appointments",
+    "survey_answers",
+    "demand_signals",
+    "stop_series",
+    "stop_series_products",
+    "stop_series_stops",
+    "settings",
     "alembic_version",
 }
 

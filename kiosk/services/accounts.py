@@ -128,6 +128,11 @@ class AccountService(Service):
         user = self.session.get(StaffUser, user_id)
         return user if user is not None and user.active else None
 
+    def by_username(self, username: str) -> StaffUser | None:
+        """A user by login name (any case), active or not."""
+        name = (username or "").strip().lower()
+        return self.session.scalar(select(StaffUser).where(StaffUser.username == name))
+
     def authenticate(self, username: str, password: str, *, origin: str | None = None) -> StaffUser:
         """Check a username and password; every attempt is logged without the password."""
         self.begin_write()

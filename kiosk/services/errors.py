@@ -89,6 +89,18 @@ class AuthenticationFailed(DomainError):
     message = "Wrong username or password."
 
 
+class SecondFactorRequired(DomainError):
+    code = "mfa_required"
+    status = 401
+    message = "This account needs the code from its authenticator app: send it as `code`."
+
+
+class SecondFactorNotSetUp(DomainError):
+    code = "mfa_not_set_up"
+    status = 403
+    message = "Set up the authenticator app first: log in once on the web page."
+
+
 class InvalidPairingCode(DomainError):
     code = "invalid_pairing_code"
     status = 400

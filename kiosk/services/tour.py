@@ -7,7 +7,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from kiosk.models import Desk, Location, Product, Stop, StopStatus, stop_products
 from kiosk.payloads import stop_payload
@@ -101,6 +101,31 @@ class TourService(Service):
             )
         )
 
+    def schedule(
+        self, *, product: Product | None = None, days: int = 92, limit: int = 500
+    ) -> list[Stop]:
+        """The public tour: stops still to come or running now within `days`, soonest first,
+        with their place and products loaded; only those offering `product` if given."""
+        now = self.now()
+        query = (
+            select(Stop)
+            .where(
+                Stop.ends_at > now,
+                Stop.starts_at < now + timedelta(days=days),
+                Stop.status != StopStatus.CLOSED,
+            )
+            .options(selectinload(Stop.location), selectinload(Stop.products))
+            .order_by(Stop.starts_at, Stop.id)
+            .limit(limit)
+        )
+        if product is not None:
+            query = query.join(stop_products, stop_products.c.stop_id == Stop.id).where(
+                stop_products.c.product_id == product.id
+            )
+        found = list(self.session.scalars(query))
+        self.end_read()
+        return found
+
     def next_stops_offering(self, product: Product, *, limit: int = 3) -> list[Stop]:
         """The coming (or running) stops where this product is offered, soonest first."""
         return list(
@@ -124,16 +149,18 @@ class TourService(Service):
         here = [s for s in later if s.location_id == stop.location_id]
         return next(iter(here or later), None)
 
+    def active_products(self) -> list[Product]:
+        """The products residents can come for, in the kiosk's order."""
+        return list(
+            self.session.scalars(
+                select(Product).where(Product.active.is_(True)).order_by(Product.sort_order)
+            )
+        )
+
     def products_elsewhere(self, stop: Stop) -> list[Product]:
         """Active products that this stop does not offer (for "Niet gevonden wat u zoekt?")."""
         offered = {p.id for p in stop.products}
-        return [
-            p
-            for p in self.session.scalars(
-                select(Product).where(Product.active.is_(True)).order_by(Product.sort_order)
-            )
-            if p.id not in offered
-        ]
+        return [p for p in self.active_products() if p.id not in offered]
 
     def open_stop(self, stop: Stop, *, actor: Actor = SYSTEM) -> Stop:
         """Open a stop for tickets now (staff may open before the planned time)."""

@@ -1,29 +1,26 @@
-"""The coordinators' side. For now: the printers, with a preview of the slip each kiosk prints
-(the same layout, drawn by code) and a test print; the rest of the admin comes with the tour."""
+"""The coordinators' side (/admin): the printers, with a preview of the slip each kiosk prints
+(the same layout, drawn by code) and a test print, here; the tour (locations, products, stops,
+series) in admin_tour.py and people and devices (staff, devices, settings) in admin_people.py,
+all on the blueprint of admin_base.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk.auth import current_principal
 from kiosk.extensions import print_service
-from kiosk.models import Device, Role
+from kiosk.models import Device
 from kiosk.printing import Station, normalise, printing, sample_slip
-from kiosk.views.desk import role_required
+from kiosk.views import admin_people, admin_tour
+from kiosk.views.admin_base import bp, coordinator_required
 from printer import PrinterConfigError, PrinterError, render_png
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-coordinator_required = role_required(
-    Role.COORDINATOR,
-    lambda: _("Log in om deze pagina te zien."),
-    lambda: _("Deze pagina is voor coördinatoren."),
-)
+__all__ = ["admin_people", "admin_tour", "bp", "coordinator_required"]
 
 SAMPLE_LABEL = "A012"
 

@@ -22,6 +22,7 @@ from kiosk.extensions import (
     csrf,
     db_session,
     limiter,
+    mfa_service,
     print_service,
     queue_service,
     tour_service,
@@ -36,9 +37,14 @@ from kiosk.payloads import (
     ticket_status_payload,
 )
 from kiosk.printing import print_issued, reprint_booking, reprint_ticket, today_start
+from kiosk.research_export import XLSX_MIMETYPE
+from kiosk.services.errors import SecondFactorNotSetUp, SecondFactorRequired
+from kiosk.services.mfa import MfaService
 from kiosk.services.printing import print_job_payload
+from kiosk.services.research import Filters, InvalidFilters
 from kiosk.urls import public_url
 from kiosk.views import desk as desk_views
+from kiosk.views import research as research_views
 
 
 class JsonParser(FlaskParser):
@@ -459,6 +465,10 @@ class PairResponse(ma.Schema):
 class TokenRequest(Strict):
     username = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
     password = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    code = ma.fields.String(
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "The authenticator app's code (coordinators and admins)"},
+    )
 
 
 class TokenResponse(ma.Schema):
@@ -834,11 +844,17 @@ def _appointment(appointment: Any) -> dict[str, Any]:
 @limiter.limit(_auth_limit)
 @bp.arguments(TokenRequest)
 @bp.response(200, TokenResponse)
-@_doc_errors(401, 422)
+@_doc_errors(401, 403, 422)
 def create_token(body: dict[str, Any]) -> dict[str, Any]:
     """A bearer token for a staff API client."""
     accounts = account_service()
     user = accounts.authenticate(body["username"], body["password"], origin=request.remote_addr)
+    if MfaService.required(user, current_app.config["MFA_ROLES"]):
+        mfa = mfa_service()
+        if not mfa.enrolled(user):
+            raise SecondFactorNotSetUp()
+        if not mfa.verify(user, body.get("code", ""), origin=request.remote_addr):
+            raise SecondFactorRequired()
     issued = accounts.issue_token(
         user,
         ttl=timedelta(hours=current_app.config["API_TOKEN_TTL_HOURS"]),
@@ -865,6 +881,62 @@ def _stop_step(action: str, summary: str) -> None:
 
 _stop_step("open", "Open a stop for tickets now (staff may open before the planned time).")
 _stop_step("close", "Close a stop: no new tickets; the people waiting are still served.")
+
+
+class ResearchExportQuery(Strict):
+    format = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(["csv", "xlsx"]),
+        metadata={"description": "csv: one row per cell; xlsx: a sheet per table"},
+    )
+    start = ma.fields.Date(
+        required=True, data_key="from", metadata={"description": "First local day, YYYY-MM-DD"}
+    )
+    end = ma.fields.Date(
+        required=True, data_key="to", metadata={"description": "Last local day (included)"}
+    )
+    location = ma.fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "One place"}
+    )
+    stop = ma.fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "One stop"}
+    )
+    product = ma.fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "A product's id"}
+    )
+
+    @ma.validates_schema
+    def valid_range(self, data: dict[str, Any], **_kw: Any) -> None:
+        if "start" in data and "end" in data:
+            try:
+                Filters(data["start"], data["end"])
+            except InvalidFilters as error:
+                raise ma.ValidationError(error.message, "to") from None
+
+
+BINARY = {"type": "string", "format": "binary"}
+EXPORT_FILE = "CSV (table, row, column, value, note) or XLSX (a sheet per table)"
+
+
+@bp.get("/research/export")
+@require_staff(Role.COORDINATOR)
+@bp.arguments(ResearchExportQuery, location="query", unknown=ma.RAISE)
+@bp.response(200, BINARY, content_type="text/csv", description=EXPORT_FILE)
+@bp.alt_response(
+    200, schema=BINARY, content_type=XLSX_MIMETYPE, description=EXPORT_FILE, success=True
+)
+@_doc_errors(401, 403, 422)
+def research_export(query: dict[str, Any]) -> Any:
+    """The research figures as CSV or XLSX, as on the dashboard: a figure about fewer than 5
+    people is left empty (CSV, with the note "< 5") or reads "< 5" (XLSX)."""
+    filters = Filters(
+        query["start"],
+        query["end"],
+        location_id=query.get("location"),
+        stop_id=query.get("stop"),
+        product_id=query.get("product"),
+    )
+    return research_views.export_response(filters, query["format"])
 
 
 class LoketApi(Api):

@@ -12,6 +12,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -22,16 +23,26 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from kiosk.auth import DEVICE_COOKIE, current_principal
-from kiosk.extensions import account_service, limiter
-from kiosk.models import DeviceKind
+from kiosk.extensions import account_service, limiter, mfa_service
+from kiosk.models import DeviceKind, StaffUser
+from kiosk.qrcodes import qr_svg
 from kiosk.services.errors import AuthenticationFailed, InvalidPairingCode
+from kiosk.services.mfa import MfaService
 
 bp = Blueprint("auth", __name__)
+
+# The session key of a login that waits for its second step, and how many codes it may try.
+PENDING = "mfa_pending"
+MFA_MAX_TRIES = 5
 
 
 class LoginForm(FlaskForm):
     username = StringField("username", validators=[DataRequired(), Length(max=60)])
     password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("code", validators=[DataRequired(), Length(max=20)])
 
 
 class PairForm(FlaskForm):
@@ -76,12 +87,79 @@ def login() -> str | Response:
         except AuthenticationFailed:
             error = _("Deze combinatie van gebruikersnaam en wachtwoord klopt niet.")
         else:
+            target = _safe_next(request.args.get("next"))
+            if MfaService.required(user, current_app.config["MFA_ROLES"]):
+                # The password was right; the app's code completes the login.
+                session[PENDING] = {"user": user.id, "at": _now(), "next": target, "tries": 0}
+                return redirect(url_for("auth.second_factor"))
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("desk.choose"))
+            return redirect(target or url_for("desk.choose"))
     elif request.method == "POST":
         error = _("Vul uw gebruikersnaam en wachtwoord in.")
     status = 401 if error and request.method == "POST" else 200
     return render_template("auth/login.html", form=form, error=error), status  # type: ignore[return-value]
+
+
+def _now() -> float:
+    return float(current_app.config["CLOCK"]().timestamp())
+
+
+def _pending_user() -> StaffUser | None:
+    """The user who gave the right password a moment ago and still owes the code."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None
+    if _now() - float(pending.get("at", 0)) > 60 * current_app.config["MFA_PENDING_MINUTES"]:
+        session.pop(PENDING, None)
+        return None
+    return account_service().user(int(pending.get("user", 0)))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_auth_limit, methods=["POST"])
+def second_factor() -> str | Response:
+    """The second step: a code from the authenticator app, set up here the first time."""
+    user = _pending_user()
+    if user is None:
+        flash(_("Log opnieuw in met uw gebruikersnaam en wachtwoord."))
+        return redirect(url_for("auth.login"))
+    mfa = mfa_service()
+    enrol = not mfa.enrolled(user)
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        if mfa.verify(user, form.code.data or "", origin=request.remote_addr):
+            target = session.pop(PENDING, {}).get("next")
+            login_user(user)
+            if enrol:
+                flash(_("Uw app is gekoppeld. Na uw wachtwoord vraagt het loket nu een code."))
+            return redirect(_safe_next(target) or url_for("desk.choose"))
+        pending = session[PENDING]
+        pending["tries"] = int(pending.get("tries", 0)) + 1
+        session[PENDING] = pending
+        if pending["tries"] >= MFA_MAX_TRIES:
+            session.pop(PENDING, None)
+            flash(_("Te vaak een verkeerde code. Log opnieuw in."))
+            return redirect(url_for("auth.login"))
+        error = _("Deze code klopt niet. Kijk in de app en typ de code die er nu staat.")
+    elif request.method == "POST":
+        error = _("Typ de code van 6 cijfers uit de app.")
+    secret = mfa.secret_for_enrolment(user) if enrol else None
+    status = 401 if error else 200
+    page = render_template("auth/code.html", form=form, enrol=enrol, secret=secret, error=error)
+    return page, status  # type: ignore[return-value]
+
+
+@bp.get("/login/code/qr.svg")
+def second_factor_qr() -> Response | tuple[str, int]:
+    """The QR code the app scans to add the account (during set-up only)."""
+    user = _pending_user()
+    mfa = mfa_service()
+    if user is None or mfa.enrolled(user):
+        return "", 404
+    response = qr_svg(mfa.provisioning_uri(user, mfa.secret_for_enrolment(user)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/logout")

@@ -34,6 +34,7 @@ from kiosk.services.appointments import (
     WrongStop,
 )
 from kiosk.services.errors import DomainError, NotFound
+from kiosk.settings import setting
 from kiosk.urls import public_url
 from kiosk.views.kiosk_base import CONFIRMATION_WINDOW, kiosk_screen, screen_context
 
@@ -65,7 +66,7 @@ def later_options(stop: Stop | None, product: Product) -> LaterOptions:
 def long_wait_offer(stop: Stop, product_code: str) -> tuple[str, int] | None:
     """The "it is busy: wait, or come back at a set time?" screen, when the expected wait for a
     new ticket is over `BOOK_LATER_WAIT_MINUTES` and the product has free times; else None."""
-    limit = current_app.config["BOOK_LATER_WAIT_MINUTES"]
+    limit = setting("BOOK_LATER_WAIT_MINUTES")
     product = next((p for p in stop.products if p.code == product_code), None)
     if product is None or not limit or not product.bookable:
         return None

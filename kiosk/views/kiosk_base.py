@@ -7,12 +7,13 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-from flask import current_app, render_template
+from flask import render_template
 
 from kiosk.auth import current_principal
 from kiosk.extensions import queue_service, tour_service
 from kiosk.models import Device, DeviceKind, Stop
 from kiosk.services.errors import NoOpenStop
+from kiosk.settings import setting
 
 # A confirmation screen is shown for a fresh ticket only: the kiosk is no lookup terminal.
 CONFIRMATION_WINDOW = timedelta(minutes=10)
@@ -54,6 +55,6 @@ def screen_context(stop: Stop | None) -> dict[str, object]:
     upcoming = tour.next_opening(stop) if stop else next(iter(tour.next_stops(limit=1)), None)
     return {
         "stop": stop,
-        "idle_seconds": current_app.config["KIOSK_IDLE_SECONDS"],
+        "idle_seconds": setting("KIOSK_IDLE_SECONDS"),
         "next_opening": upcoming,
     }

@@ -1,0 +1,177 @@
+"""The public tour schedule: where and when the pop-up front office is, and what can be done
+there. As a page (`/tour`, grouped by day and neighbourhood, with "where can I do X next?"), as
+an iCalendar feed (`/tour.ics`, per product too) and as JSON (`/tour.json`). Plus the privacy
+statement (`/privacy`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from itertools import groupby
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from kiosk.extensions import appointment_service, limiter, tour_service
+from kiosk.i18n import current_language
+from kiosk.ical import calendar, ics_text, ics_time
+from kiosk.models import Product, Stop
+from kiosk.payloads import iso, location_payload, product_ref
+from kiosk.qrcodes import qr_svg
+from kiosk.services.errors import NotFound
+from kiosk.settings import setting
+from kiosk.urls import public_url
+
+bp = Blueprint("tour", __name__)
+
+# How far ahead the schedule looks.
+SCHEDULE_DAYS = 92
+
+
+def _public_limit() -> str:
+    return current_app.config["RATELIMIT_PUBLIC"]
+
+
+@dataclass(frozen=True)
+class Place:
+    """The stops of one day in one neighbourhood."""
+
+    neighbourhood: str
+    stops: list[Stop]
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    places: list[Place]
+
+
+def _chosen_product() -> tuple[Product | None, bool]:
+    """The `?product=` filter (code or letter); (None, True) when it names no product."""
+    code = request.args.get("product", "").strip()
+    if not code:
+        return None, False
+    try:
+        return appointment_service().product(code), False
+    except NotFound:
+        return None, True
+
+
+def _days(stops: list[Stop]) -> list[Day]:
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    days = []
+    for day, of_day in groupby(stops, key=lambda s: s.starts_at.astimezone(tz).date()):
+        by_place = sorted(of_day, key=lambda s: (s.location.neighbourhood or "", s.starts_at))
+        places = [
+            Place(hood, list(group))
+            for hood, group in groupby(by_place, key=lambda s: s.location.neighbourhood or "")
+        ]
+        days.append(Day(day, places))
+    return days
+
+
+@bp.get("/tour")
+@limiter.limit(_public_limit)
+def schedule() -> tuple[str, int] | str:
+    """The coming stops by day and neighbourhood; with `?product=` the first places for it."""
+    product, unknown = _chosen_product()
+    tour = tour_service()
+    stops = tour.schedule(product=product, days=SCHEDULE_DAYS)
+    page = render_template(
+        "tour/schedule.html",
+        days=_days(stops),
+        product=product,
+        first=stops[0] if product is not None and stops else None,
+        products=tour.active_products(),
+        unknown=unknown,
+        now=tour.now(),
+    )
+    return (page, 404) if unknown else page
+
+
+@bp.get("/tour.ics")
+@limiter.limit(_public_limit)
+def schedule_ics() -> Response | tuple[Response, int]:
+    """The coming stops as a calendar feed to subscribe to (per product with `?product=`)."""
+    product, unknown = _chosen_product()
+    if unknown:
+        return jsonify(error={"code": "unknown_product", "message": "No such product."}), 404
+    stops = tour_service().schedule(product=product, days=SCHEDULE_DAYS)
+    language = current_language()
+    title = _("Loket op locatie – Gemeente Hoorn")
+    if product is not None:
+        title = f"{title}: {product.name(language)}"
+    events = [_event(stop, language) for stop in stops]
+    response = Response(calendar(events, name=title), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="loket-op-locatie.ics"'
+    response.headers["Cache-Control"] = "public, max-age=900"
+    return response
+
+
+def _event(stop: Stop, language: str) -> list[str]:
+    location = stop.location
+    place = ", ".join(p for p in (location.name, location.address) if p)
+    offered = ", ".join(p.name(language) for p in stop.products)
+    summary = _("Loket op locatie: %(place)s", place=location.name)
+    description = "\n".join(
+        (
+            _("Wat u hier kunt regelen: %(products)s", products=offered),
+            public_url("tour.schedule"),
+        )
+    )
+    lines = [
+        f"UID:stop-{stop.id}@popup-loket",
+        f"DTSTAMP:{ics_time(stop.starts_at)}",
+        f"DTSTART:{ics_time(stop.starts_at)}",
+        f"DTEND:{ics_time(stop.ends_at)}",
+        f"SUMMARY:{ics_text(summary)}",
+        f"LOCATION:{ics_text(place)}",
+        f"DESCRIPTION:{ics_text(description)}",
+        f"URL:{public_url('tour.schedule')}",
+    ]
+    if location.latitude is not None and location.longitude is not None:
+        lines.append(f"GEO:{location.latitude:.6f};{location.longitude:.6f}")
+    return lines
+
+
+@bp.get("/tour.json")
+@limiter.limit(_public_limit)
+def schedule_json() -> Response | tuple[Response, int]:
+    """The coming stops as JSON: place, window (UTC, ISO 8601), products."""
+    product, unknown = _chosen_product()
+    if unknown:
+        return jsonify(error={"code": "unknown_product", "message": "No such product."}), 404
+    stops = tour_service().schedule(product=product, days=SCHEDULE_DAYS)
+    response = jsonify(stops=[_stop_json(stop) for stop in stops])
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _stop_json(stop: Stop) -> dict[str, Any]:
+    return {
+        "id": stop.id,
+        "location": location_payload(stop.location),
+        "starts_at": iso(stop.starts_at),
+        "ends_at": iso(stop.ends_at),
+        "status": stop.status.value,
+        "products": [
+            {**product_ref(p), "bookable": p.bookable, "walk_in": p.walk_in} for p in stop.products
+        ],
+    }
+
+
+@bp.get("/tour/qr.svg")
+@limiter.limit(_public_limit)
+def schedule_qr() -> Response:
+    """A QR code to the schedule (the kiosk shows it on "not offered here")."""
+    return qr_svg(public_url("tour.schedule"))
+
+
+@bp.get("/privacy")
+@limiter.limit(_public_limit)
+def privacy() -> str:
+    """What we store, why, and for how long: in plain words."""
+    return render_template("tour/privacy.html", retention_days=setting("RETENTION_DAYS"))

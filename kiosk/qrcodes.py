@@ -1,0 +1,25 @@
+"""QR codes as SVG responses: the ticket, appointment and tour pages show them (sharp at any
+size, no image library needed in the browser)."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from flask import Response
+
+
+def qr_svg(url: str) -> Response:
+    """A QR code as SVG (sharp at any size, no image library)."""
+    image = qrcode.make(
+        url,
+        image_factory=qrcode.image.svg.SvgPathImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=4,
+    )
+    out = io.BytesIO()
+    image.save(out)
+    response = Response(out.getvalue(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -1,0 +1,476 @@
+"""The research report as tables with labels in the reader's language: what the dashboard shows
+under each chart, what the charts are drawn from, and what the CSV and XLSX exports hold. One
+set of tables for all of them, so a suppressed cell is suppressed everywhere alike.
+
+CSV is "long": one row per cell (table, row, column, value, note), so it parses back with any
+CSV reader; a suppressed cell has an empty value and the note "< 5". XLSX has a sheet per table
+(the dashboard's layout) in which a suppressed cell reads "< 5", and a first sheet that explains.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from babel.dates import get_day_names
+from flask import current_app
+from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import gettext as _
+
+from kiosk.models import DayPart, Moment
+from kiosk.research import (
+    DAY_PART_LABELS,
+    MOMENT_LABELS,
+    OTHER_HOMES,
+    SIGNAL_LABELS,
+    UNKNOWN_PLACE,
+    home_label,
+)
+from kiosk.services.research import (
+    HIDDEN,
+    MIN_PEOPLE,
+    Figure,
+    Filters,
+    Report,
+)
+
+HIDDEN_TEXT = "< 5"
+CSV_MIMETYPE = "text/csv"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Row:
+    labels: list[str]
+    values: list[Figure]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the report: label columns, value columns and how each value reads."""
+
+    key: str
+    title: str
+    sheet: str  # an XLSX sheet name: at most 31 characters
+    note: str
+    label_columns: list[str]
+    value_columns: list[str]
+    kinds: list[str]  # per value column: count, minutes, percent, hours, rate, rank
+    rows: list[Row] = field(default_factory=list)
+
+    def cells(self) -> Iterator[tuple[str, str, Figure]]:
+        """(row label, column, figure) for every value cell, in reading order."""
+        for row in self.rows:
+            for column, value in zip(self.value_columns, row.values, strict=True):
+                yield " – ".join(row.labels), column, value
+
+
+# -- labels ---------------------------------------------------------------------------------------
+
+
+def _language() -> str:
+    return str(get_locale() or "nl")
+
+
+def product_label(report: Report, product_id: int | None) -> str:
+    if product_id is None:
+        return _("Alle producten")
+    names = report.products.get(product_id) or {}
+    return names.get(_language()) or names.get("nl") or _("Onbekend product")
+
+
+def location_label(report: Report, location_id: int | None) -> str:
+    if location_id is None:
+        return _("Alle plekken")
+    return report.locations.get(location_id) or _("Onbekende plek")
+
+
+def place_label(report: Report, key: str) -> str:
+    label = report.places.get(key, key)
+    return _(UNKNOWN_PLACE) if label == UNKNOWN_PLACE else label
+
+
+def weekday_names() -> list[str]:
+    names = get_day_names("wide", locale=_language())
+    return [str(names[i]).capitalize() for i in range(7)]
+
+
+def period_label(day: date, granularity: str) -> str:
+    if granularity == "week":
+        return _("week van %(day)s", day=format_date(day, "d MMM yyyy"))
+    return str(format_date(day, "EEE d MMM"))
+
+
+def _percent(value: Figure) -> Figure:
+    if isinstance(value, float):
+        return round(value * 100, 1)
+    return value
+
+
+# -- the tables -----------------------------------------------------------------------------------
+
+
+def report_tables(report: Report) -> list[Table]:
+    """Every table of the report, in the dashboard's order."""
+    return [
+        where_next_table(report),
+        heat_table(report),
+        time_table(report, "per_location"),
+        time_table(report, "per_product"),
+        durations_table(report),
+        no_shows_table(report),
+        origin_table(report),
+        moments_table(report),
+        unmet_table(report),
+        not_offered_table(report),
+    ]
+
+
+def heat_table(report: Report) -> Table:
+    heat = report.heat_map
+    days = weekday_names()
+    return Table(
+        key="heat",
+        title=_("Nummers per uur en dag van de week"),
+        sheet=_("Per uur en dag"),
+        note=_(
+            "Hoeveel nummers er werden getrokken, ook voor afspraken, per uur (plaatselijke "
+            "tijd). 10 betekent: van 10:00 tot 11:00."
+        ),
+        label_columns=[_("Dag")],
+        value_columns=[f"{hour:02d}:00" for hour in heat.hours],
+        kinds=["count"] * len(heat.hours),
+        rows=[Row([days[day]], [heat.value(day, hour) for hour in heat.hours]) for day in range(7)],
+    )
+
+
+def time_table(report: Report, which: str) -> Table:
+    table = report.per_location if which == "per_location" else report.per_product
+    if which == "per_location":
+        title, sheet = _("Nummers per plek"), _("Per plek")
+        names = [location_label(report, s.key) for s in table.series]
+    else:
+        title, sheet = _("Nummers per product"), _("Per product")
+        names = [product_label(report, s.key) for s in table.series]
+    if table.granularity == "week":
+        note = _("Hoeveel nummers er werden getrokken, per week (van maandag tot en met zondag).")
+    else:
+        note = _("Hoeveel nummers er werden getrokken, per dag.")
+    return Table(
+        key=which,
+        title=title,
+        sheet=sheet,
+        note=note,
+        label_columns=[_("Week") if table.granularity == "week" else _("Dag")],
+        value_columns=names,
+        kinds=["count"] * len(names),
+        rows=[
+            Row(
+                [period_label(period, table.granularity)],
+                [series.values[i] for series in table.series],
+            )
+            for i, period in enumerate(table.periods)
+        ],
+    )
+
+
+def durations_table(report: Report) -> Table:
+    return Table(
+        key="durations",
+        title=_("Wachttijd en tijd aan de balie per product"),
+        sheet=_("Wachttijd"),
+        note=_(
+            "In minuten. Wachttijd: van het nummer (of het begin van de afspraak, als dat later "
+            "is) tot de oproep. Tijd aan de balie: van het begin tot het einde van de hulp. "
+            "Mediaan: de helft was sneller. 90e percentiel: 9 van de 10 waren even snel of "
+            "sneller."
+        ),
+        label_columns=[_("Product")],
+        value_columns=[
+            _("Opgeroepen"),
+            _("Wachttijd, mediaan"),
+            _("Wachttijd, 90e percentiel"),
+            _("Geholpen"),
+            _("Aan de balie, mediaan"),
+            _("Aan de balie, 90e percentiel"),
+        ],
+        kinds=["count", "minutes", "minutes", "count", "minutes", "minutes"],
+        rows=[
+            Row(
+                [product_label(report, r.product_id)],
+                [
+                    r.waited,
+                    r.wait_median,
+                    r.wait_p90,
+                    r.served,
+                    r.service_median,
+                    r.service_p90,
+                ],
+            )
+            for r in report.durations
+        ],
+    )
+
+
+def no_shows_table(report: Report) -> Table:
+    return Table(
+        key="no_shows",
+        title=_("Niet gekomen per plek"),
+        sheet=_("Niet gekomen"),
+        note=_(
+            "Nummers die werden opgeroepen, en hoeveel daarvan niet kwamen. Afspraken van "
+            "voor nu (niet afgezegd), en hoeveel daarvan niet kwamen. Deel in procenten."
+        ),
+        label_columns=[_("Plek")],
+        value_columns=[
+            _("Opgeroepen"),
+            _("Niet gekomen"),
+            _("Niet gekomen (%)"),
+            _("Afspraken"),
+            _("Afspraak gemist"),
+            _("Afspraak gemist (%)"),
+        ],
+        kinds=["count", "count", "percent", "count", "count", "percent"],
+        rows=[
+            Row(
+                [location_label(report, r.location_id)],
+                [
+                    r.called,
+                    r.no_shows,
+                    _percent(r.no_show_rate),
+                    r.appointments,
+                    r.missed,
+                    _percent(r.missed_rate),
+                ],
+            )
+            for r in report.no_shows
+        ],
+    )
+
+
+def origin_table(report: Report) -> Table:
+    return Table(
+        key="origin",
+        title=_("Waar wonen de bezoekers?"),
+        sheet=_("Wijk"),
+        note=_(
+            "Antwoorden op de vraag bij de kiosk, van mensen die de vraag beantwoordden. De "
+            "vraag is vrijwillig en anoniem."
+        ),
+        label_columns=[_("Wijk of postcode")],
+        value_columns=[_("Mensen")],
+        kinds=["count"],
+        rows=[Row([_home(r.key)], [r.value]) for r in report.origin],
+    )
+
+
+def _home(code: str) -> str:
+    """A neighbourhood's name (a proper noun), a postcode, or a translated other answer."""
+    return _(OTHER_HOMES[code]) if code in OTHER_HOMES else home_label(code)
+
+
+def moments_table(report: Report) -> Table:
+    return Table(
+        key="moments",
+        title=_("Wanneer komen bezoekers het liefst?"),
+        sheet=_("Liefst"),
+        note=_("Antwoorden op de tweede vraag bij de kiosk."),
+        label_columns=[_("Moment")],
+        value_columns=[_("Mensen")],
+        kinds=["count"],
+        rows=[Row([_(MOMENT_LABELS[Moment(r.key)])], [r.value]) for r in report.moments],
+    )
+
+
+def unmet_table(report: Report) -> Table:
+    return Table(
+        key="unmet",
+        title=_("Vraag die wij niet konden helpen"),
+        sheet=_("Niet geholpen"),
+        note=_(
+            "Getikt op de kiosk voor iets wat hier niet kan, of terwijl het loket dicht was; "
+            "een afspraak voor later gekozen op de kiosk; niet gekomen na een oproep of voor "
+            "een afspraak; weggegaan na meer dan %(minutes)s minuten wachten.",
+            minutes=_long_wait_minutes(),
+        ),
+        label_columns=[_("Wat")],
+        value_columns=[_("Aantal")],
+        kinds=["count"],
+        rows=[Row([_(SIGNAL_LABELS[r.key])], [r.value]) for r in report.unmet],
+    )
+
+
+def _long_wait_minutes() -> int:
+    return int(current_app.config["RESEARCH_LONG_WAIT_MINUTES"])
+
+
+def not_offered_table(report: Report) -> Table:
+    return Table(
+        key="not_offered",
+        title=_("Gevraagd, maar hier niet aangeboden"),
+        sheet=_("Niet aangeboden"),
+        note=_("Per product: hoe vaak iemand op de kiosk tikte dat hij of zij hiervoor kwam."),
+        label_columns=[_("Product")],
+        value_columns=[_("Aantal")],
+        kinds=["count"],
+        rows=[
+            Row([product_label(report, int(r.key)) if r.key else _("Onbekend product")], [r.value])
+            for r in report.not_offered
+        ],
+    )
+
+
+def where_next_table(report: Report) -> Table:
+    return Table(
+        key="where_next",
+        title=_("Waar en wanneer nu?"),
+        sheet=_("Waar en wanneer"),
+        note=_(
+            "Per wijk en dagdeel: het aantal nummers bij haltes in die wijk in dat dagdeel, "
+            "gedeeld door de openingsuren van die haltes in dat dagdeel. Hoe hoger, hoe drukker. "
+            "Wensen: bewoners van die wijk die dan het liefst komen. Doordeweeks overdag is "
+            "8:00–17:00, 's avonds 17:00–22:00, weekend 8:00–22:00."
+        ),
+        label_columns=[_("Wijk"), _("Dagdeel")],
+        value_columns=[
+            _("Rang"),
+            _("Bezoekers"),
+            _("Openingsuren"),
+            _("Bezoekers per openingsuur"),
+            _("Wensen"),
+        ],
+        kinds=["rank", "count", "hours", "rate", "count"],
+        rows=[
+            Row(
+                [place_label(report, r.place), _(DAY_PART_LABELS[DayPart(r.day_part)])],
+                [r.rank, r.visitors, r.hours, r.per_hour, r.wishes],
+            )
+            for r in report.where_next
+        ],
+    )
+
+
+# -- reading a figure -----------------------------------------------------------------------------
+
+
+def cell_text(value: Figure, kind: str = "count") -> str:
+    """A figure as the dashboard shows it: "< 5" when suppressed, "–" when there is none."""
+    if value is HIDDEN:
+        return HIDDEN_TEXT
+    if value is None:
+        return "–"
+    if kind == "percent":
+        return f"{format_decimal(value, '0.#')} %"
+    if kind in ("minutes", "hours", "rate"):
+        return str(format_decimal(value, "#,##0.#"))
+    return str(format_decimal(value, "#,##0"))
+
+
+def export_value(value: Figure) -> int | float | str:
+    """A figure in an export: the number, or "" (none, or suppressed: see the note)."""
+    if value is HIDDEN or value is None:
+        return ""
+    return value  # type: ignore[return-value]
+
+
+def suppression_rule() -> str:
+    return _(
+        "Getallen over minder dan %(min)s mensen tonen wij niet: daar staat < 5. Soms is ook "
+        "een iets groter getal verborgen, zodat u een verborgen getal niet kunt uitrekenen uit "
+        "een totaal.",
+        min=MIN_PEOPLE,
+    )
+
+
+def about_rows(filters: Filters, names: dict[str, str]) -> list[tuple[str, str]]:
+    """What the export covers: the filters and the suppression rule."""
+    return [
+        (_("Van"), filters.start.isoformat()),
+        (_("Tot en met"), filters.end.isoformat()),
+        (_("Plek"), names.get("location") or _("Alle plekken")),
+        (_("Halte"), names.get("stop") or _("Alle haltes")),
+        (_("Product"), names.get("product") or _("Alle producten")),
+        (_("Regel"), suppression_rule()),
+    ]
+
+
+# -- the files ------------------------------------------------------------------------------------
+
+
+def csv_header() -> list[str]:
+    return [_("tabel"), _("rij"), _("kolom"), _("waarde"), _("opmerking")]
+
+
+def to_csv(tables: list[Table], about: list[tuple[str, str]]) -> bytes:
+    """One row per cell; "Toelichting" rows first (the filters and the rule)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(csv_header())
+    for name, text in about:
+        writer.writerow([_("Toelichting"), name, "", text, ""])
+    for table in tables:
+        for row, column, value in table.cells():
+            note = HIDDEN_TEXT if value is HIDDEN else ""
+            writer.writerow([table.title, row, column, export_value(value), note])
+    return out.getvalue().encode("utf-8")
+
+
+def to_xlsx(tables: list[Table], about: list[tuple[str, str]]) -> bytes:
+    """A sheet "Toelichting" (filters, rule, what each table means), then a sheet per table."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    info = book.active
+    info.title = _("Toelichting")
+    bold = Font(bold=True)
+    for name, text in about:
+        info.append([name, text])
+    info.append([])
+    for table in tables:
+        info.append([table.title, table.note])
+        info.cell(row=info.max_row, column=1).font = bold
+    info.column_dimensions["A"].width = 40
+    info.column_dimensions["B"].width = 100
+
+    for table in tables:
+        sheet = book.create_sheet(_sheet_name(table.sheet))
+        sheet.append([*table.label_columns, *table.value_columns])
+        for cell in sheet[1]:
+            cell.font = bold
+        for row in table.rows:
+            sheet.append([*row.labels, *(_xlsx_value(v) for v in row.values)])
+        sheet.freeze_panes = f"{get_column_letter(len(table.label_columns) + 1)}2"
+        sheet.column_dimensions["A"].width = 28
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _xlsx_value(value: Figure) -> Any:
+    if value is HIDDEN:
+        return HIDDEN_TEXT
+    return None if value is None else value
+
+
+def _sheet_name(name: str) -> str:
+    cleaned = "".join(" " if ch in "[]:*?/\\" else ch for ch in name)
+    return cleaned[:31]
+
+
+def filename(filters: Filters, extension: str) -> str:
+    return f"onderzoek-{filters.start.isoformat()}-{filters.end.isoformat()}.{extension}"
+
+
+def export_bytes(report: Report, names: dict[str, str], fmt: str) -> tuple[bytes, str]:
+    """The report as a CSV or XLSX file, and its media type."""
+    tables = report_tables(report)
+    about = about_rows(report.filters, names)
+    if fmt == "xlsx":
+        return to_xlsx(tables, about), XLSX_MIMETYPE
+    return to_csv(tables, about), CSV_MIMETYPE

@@ -1,0 +1,325 @@
+"""The coordinators' use cases for people and devices: staff accounts and their roles, and the
+kiosks and boards (pair, rename, move to a stop, revoke).
+
+Who may do what with accounts:
+
+- a coordinator adds staff users, and resets the password of, renames, switches off and on
+  staff users (role "staff");
+- only an admin gives or changes roles, and manages coordinators and admins;
+- nobody changes their own role or switches off their own account here, and the last active
+  admin stays an active admin.
+
+Nobody is deleted: the event log names people by id, so an account is switched off instead.
+Passwords and pairing codes go through AccountService (Argon2id hashes, SHA-256 of codes).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from kiosk.models import Device, DeviceKind, Role, StaffUser, Stop
+from kiosk.services.accounts import (
+    MIN_PASSWORD_LENGTH,
+    AccountService,
+    PairingCode,
+    generate_password,
+)
+from kiosk.services.base import SYSTEM, Actor, Service
+from kiosk.services.errors import NotFound
+from kiosk.services.validation import N_, Errors, InUse, NotAllowed, rolls_back, text
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,59}$")
+
+
+@dataclass
+class UserInput:
+    username: str
+    display_name: str = ""
+    role: str = Role.STAFF.value
+    password: str = ""  # empty: one is made and shown once
+
+
+@dataclass
+class UserEdit:
+    display_name: str
+    role: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class NewPassword:
+    user: StaffUser
+    password: str | None  # the generated one, to show once; None when the coordinator typed it
+
+
+@dataclass
+class DeviceInput:
+    name: str
+    kind: str = DeviceKind.KIOSK.value
+    stop: str = ""  # a stop id, or empty: follows whichever stop is open
+
+
+def may_manage(by: StaffUser, user: StaffUser | None = None, role: Role | None = None) -> bool:
+    """Whether `by` may manage `user` (or give `role`): admins everyone, coordinators staff."""
+    if by.has_role(Role.ADMIN):
+        return True
+    if not by.has_role(Role.COORDINATOR):
+        return False
+    return (user is None or user.role == Role.STAFF) and role in (None, Role.STAFF)
+
+
+class AccountAdminService(Service):
+    """Staff accounts and devices, as coordinators and admins manage them."""
+
+    # -- users --------------------------------------------------------------------------------
+
+    def users(self) -> list[StaffUser]:
+        return list(
+            self.session.scalars(
+                select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.username)
+            )
+        )
+
+    def user(self, user_id: int | str) -> StaffUser:
+        found = self.session.get(StaffUser, _key(user_id))
+        if found is None:
+            raise NotFound("There is no such user.")
+        return found
+
+    @rolls_back
+    def create_user(self, data: UserInput, *, by: StaffUser, actor: Actor = SYSTEM) -> NewPassword:
+        """Add an account. Coordinators add staff; admins any role."""
+        errors = Errors()
+        username = (data.username or "").strip().lower()
+        if not USERNAME.match(username):
+            errors.add(
+                "username",
+                N_(
+                    "Een gebruikersnaam heeft 2 tot 60 tekens: kleine letters, cijfers, punt, "
+                    "streepje of liggend streepje."
+                ),
+            )
+        elif self.session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
+            errors.add("username", N_("Deze gebruikersnaam bestaat al."))
+        display_name = " ".join((data.display_name or "").split())
+        if len(display_name) > 120:
+            errors.add("display_name", N_("Gebruik hoogstens %(max)s tekens."), max=120)
+        role = _role(errors, data.role)
+        password = data.password or ""
+        if password and len(password) < MIN_PASSWORD_LENGTH:
+            errors.add(
+                "password",
+                N_("Een wachtwoord heeft minstens %(min)s tekens."),
+                min=MIN_PASSWORD_LENGTH,
+            )
+        errors.raise_if_any()
+        assert role is not None
+        if not may_manage(by, role=role):
+            raise NotAllowed(
+                text(N_("Alleen een beheerder kan coördinatoren en beheerders toevoegen."))
+            )
+        generated = None if password else generate_password()
+        user = AccountService(self.session, self.notifier, self.clock).add_user(
+            username,
+            password or generated or "",
+            role=role,
+            display_name=display_name,
+            actor=actor,
+        )
+        return NewPassword(user, generated)
+
+    @rolls_back
+    def update_user(
+        self, user_id: int | str, data: UserEdit, *, by: StaffUser, actor: Actor = SYSTEM
+    ) -> StaffUser:
+        """Change a name, a role (admins only) or switch an account off or on again. Its API
+        tokens stop working while it is off (AccountService checks `active`)."""
+        self.begin_write()
+        user = self.user(user_id)
+        errors = Errors()
+        display_name = " ".join((data.display_name or "").split())
+        if len(display_name) > 120:
+            errors.add("display_name", N_("Gebruik hoogstens %(max)s tekens."), max=120)
+        role = _role(errors, data.role)
+        errors.raise_if_any()
+        assert role is not None
+        if not may_manage(by, user):
+            raise NotAllowed(
+                text(N_("Alleen een beheerder kan coördinatoren en beheerders wijzigen."))
+            )
+        if role != user.role and not by.has_role(Role.ADMIN):
+            raise NotAllowed(text(N_("Alleen een beheerder kan rollen wijzigen.")))
+        if user.role == Role.ADMIN and user.active and (role != Role.ADMIN or not data.active):
+            admins = self.session.scalar(
+                select(func.count(StaffUser.id)).where(
+                    StaffUser.role == Role.ADMIN, StaffUser.active.is_(True)
+                )
+            )
+            if (admins or 0) <= 1:
+                raise InUse(
+                    text(N_("Dit is de laatste beheerder. Maak eerst iemand anders beheerder."))
+                )
+        if user.id == by.id and (role != user.role or not data.active):
+            raise NotAllowed(
+                text(
+                    N_(
+                        "Uw eigen rol en account kunt u hier niet wijzigen. Vraag dat aan een "
+                        "andere beheerder."
+                    )
+                )
+            )
+        before = _user_facts(user)
+        user.display_name = display_name or user.username
+        user.role = role
+        user.active = bool(data.active)
+        after = _user_facts(user)
+        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        if changes:
+            self.log("user.update", actor, object_type="user", object_id=user.id, changes=changes)
+        self.session.commit()
+        return user
+
+    @rolls_back
+    def reset_password(
+        self, user_id: int | str, password: str = "", *, by: StaffUser, actor: Actor = SYSTEM
+    ) -> NewPassword:
+        """Give a user a new password (typed, or made and shown once); their API tokens stop."""
+        user = self.user(user_id)
+        if not may_manage(by, user):
+            raise NotAllowed(
+                text(N_("Alleen een beheerder kan coördinatoren en beheerders wijzigen."))
+            )
+        if password and len(password) < MIN_PASSWORD_LENGTH:
+            errors = Errors()
+            errors.add(
+                "password",
+                N_("Een wachtwoord heeft minstens %(min)s tekens."),
+                min=MIN_PASSWORD_LENGTH,
+            )
+            errors.raise_if_any()
+        generated = None if password else generate_password()
+        AccountService(self.session, self.notifier, self.clock).set_password(
+            user, password or generated or "", actor=actor
+        )
+        return NewPassword(user, generated)
+
+    # -- devices ------------------------------------------------------------------------------
+
+    def devices(self) -> list[Device]:
+        return list(
+            self.session.scalars(
+                select(Device)
+                .options(selectinload(Device.stop).selectinload(Stop.location))
+                .order_by(Device.revoked_at.is_not(None), Device.kind, func.lower(Device.name))
+            )
+        )
+
+    def device(self, device_id: int | str) -> Device:
+        found = self.session.get(Device, _key(device_id))
+        if found is None:
+            raise NotFound("There is no such device.")
+        return found
+
+    @rolls_back
+    def add_device(
+        self, data: DeviceInput, *, ttl: timedelta, actor: Actor = SYSTEM
+    ) -> PairingCode:
+        """Register a kiosk or board; its one-time pairing code is shown once."""
+        errors = Errors()
+        name = self._device_name(errors, data.name, None)
+        if data.kind not in {k.value for k in DeviceKind}:
+            errors.add("kind", N_("Kies kiosk of scherm."))
+        stop = self._stop_field(errors, data.stop)
+        errors.raise_if_any()
+        return AccountService(self.session, self.notifier, self.clock).add_device(
+            DeviceKind(data.kind), name, stop=stop, ttl=ttl, actor=actor
+        )
+
+    @rolls_back
+    def update_device(
+        self, device_id: int | str, data: DeviceInput, *, actor: Actor = SYSTEM
+    ) -> Device:
+        """Rename a device or move it to another stop (or to "whichever stop is open")."""
+        self.begin_write()
+        device = self.device(device_id)
+        errors = Errors()
+        name = self._device_name(errors, data.name, device)
+        stop = self._stop_field(errors, data.stop)
+        errors.raise_if_any()
+        before = {"name": device.name, "stop": device.stop_id}
+        device.name = name
+        device.stop_id = stop.id if stop else None
+        after = {"name": device.name, "stop": device.stop_id}
+        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        if changes:
+            self.log(
+                "device.update", actor, object_type="device", object_id=device.id, changes=changes
+            )
+        self.session.commit()
+        self.session.refresh(device)
+        return device
+
+    @rolls_back
+    def new_pairing_code(
+        self, device_id: int | str, *, ttl: timedelta, actor: Actor = SYSTEM
+    ) -> PairingCode:
+        """Pair the device again (a new browser): the old credential stops working."""
+        device = self.device(device_id)
+        return AccountService(self.session, self.notifier, self.clock).new_pairing_code(
+            device, ttl=ttl, actor=actor
+        )
+
+    @rolls_back
+    def revoke_device(self, device_id: int | str, *, actor: Actor = SYSTEM) -> Device:
+        """Unpair a device for good: its credential and any pairing code stop working at once."""
+        device = self.device(device_id)
+        return AccountService(self.session, self.notifier, self.clock).revoke_device(
+            device.id, actor=actor
+        )
+
+    def _device_name(self, errors: Errors, raw: str, current: Device | None) -> str:
+        name = " ".join((raw or "").split())
+        if not name:
+            errors.add("name", N_("Geef het apparaat een naam."))
+        elif len(name) > 80:
+            errors.add("name", N_("Gebruik hoogstens %(max)s tekens."), max=80)
+        elif self.session.scalar(
+            select(Device.id).where(
+                func.lower(Device.name) == name.lower(),
+                Device.id != (current.id if current else -1),
+            )
+        ):
+            errors.add("name", N_("Er is al een apparaat met deze naam."))
+        return name
+
+    def _stop_field(self, errors: Errors, raw: str) -> Stop | None:
+        if not (raw or "").strip():
+            return None
+        stop = self.session.get(Stop, int(raw)) if raw.strip().isdigit() else None
+        if stop is None:
+            errors.add("stop", N_("Kies een loketdag uit de lijst."))
+        return stop
+
+
+def _role(errors: Errors, raw: str) -> Role | None:
+    try:
+        return Role(raw)
+    except ValueError:
+        errors.add("role", N_("Kies een rol."))
+        return None
+
+
+def _user_facts(user: StaffUser) -> dict[str, object]:
+    return {"display_name": user.display_name, "role": user.role.value, "active": user.active}
+
+
+def _key(value: int | str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None

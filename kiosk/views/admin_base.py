@@ -1,0 +1,204 @@
+"""What every coordinators' page shares: the blueprint and its guard, the services, and the
+plumbing between HTML forms and the services' field errors and refusals.
+
+A page's form is parsed here into the service's input, the service checks it; an `Invalid`
+comes back as a text per field (shown at the field, with aria-describedby, and in a summary at
+the top that links to each field), a `Refused` as one explanation. Texts from services are
+Dutch msgids (kiosk.services.validation) translated here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, current_app, make_response, render_template, request
+from flask_babel import format_date, gettext
+from flask_login import current_user
+
+from kiosk.auth import current_principal
+from kiosk.extensions import db_session
+from kiosk.i18n import current_language
+from kiosk.models import Location, Product, Role, StaffUser
+from kiosk.services.admin import AdminService, DeskInput
+from kiosk.services.admin_accounts import AccountAdminService
+from kiosk.services.base import Actor
+from kiosk.services.validation import Invalid, Refused, Text
+from kiosk.views.desk import role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+coordinator_required = role_required(
+    Role.COORDINATOR,
+    lambda: gettext("Log in om deze pagina te zien."),
+    lambda: gettext("Deze pagina is voor coördinatoren."),
+)
+
+# Rows for new desks on the stop and series forms (empty rows are left out).
+DESK_ROWS = 4
+
+# The navigation's sections by the first word of the endpoint's view name.
+SECTIONS = {
+    "overview": "overview",
+    "location": "locations",
+    "locations": "locations",
+    "product": "products",
+    "products": "products",
+    "stop": "stops",
+    "stops": "stops",
+    "desk": "stops",
+    "series": "series",
+    "user": "users",
+    "users": "users",
+    "device": "devices",
+    "devices": "devices",
+    "settings": "settings",
+    "printers": "printers",
+    "preview": "printers",
+    "test": "printers",
+}
+
+
+@bp.context_processor
+def _navigation() -> dict[str, Any]:
+    view = (request.endpoint or "").partition(".")[2]
+    return {
+        "admin_section": SECTIONS.get(view.split("_")[0], ""),
+        "is_admin": current_user.is_authenticated and current_user.has_role(Role.ADMIN),
+        "product_options": product_options,
+        "location_options": location_options,
+    }
+
+
+def location_options(locations: Iterable[Location]) -> list[tuple[str, str]]:
+    return [(str(location.id), location.name) for location in locations]
+
+
+def product_options(products: Iterable[Product]) -> list[tuple[str, str]]:
+    """(id, "A – Paspoort of ID-kaart aanvragen") for checkboxes, in the page's language."""
+    language = current_language()
+    return [
+        (str(p.id), f"{p.prefix} – {p.names.get(language) or p.names.get('nl') or p.code}")
+        for p in products
+    ]
+
+
+@bp.app_template_filter("change_value")
+def change_value(value: Any) -> str:
+    """A logged value, short and readable: lists joined, yes/no, "–" for nothing."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "–"
+    if isinstance(value, bool):
+        return gettext("ja") if value else gettext("nee")
+    if isinstance(value, list):
+        shown = ", ".join(change_value(v) for v in value)
+    elif isinstance(value, dict):
+        shown = "; ".join(f"{k}: {change_value(v)}" for k, v in value.items())
+    else:
+        shown = str(value)
+    return shown if len(shown) <= 80 else shown[:79] + "…"
+
+
+@bp.app_template_filter("iso_date")
+def iso_date(value: str, fmt: str = "d MMMM y") -> str:
+    """An ISO date (as series keep their exceptions) in the page's language."""
+    return str(format_date(date.fromisoformat(value), fmt))
+
+
+def admin_service() -> AdminService:
+    config = current_app.config
+    return AdminService(
+        db_session(),
+        current_app.extensions["loket.notifier"],
+        config["CLOCK"],
+        timezone=config["TIMEZONE"],
+    )
+
+
+def account_admin() -> AccountAdminService:
+    return AccountAdminService(
+        db_session(), current_app.extensions["loket.notifier"], current_app.config["CLOCK"]
+    )
+
+
+def actor() -> Actor:
+    return current_principal().actor
+
+
+def me() -> StaffUser:
+    user = current_principal().user
+    assert user is not None, "coordinator_required comes first"
+    return user
+
+
+def tr(value: Text | str) -> str:
+    """A service's text in the page's language (placeholders that are texts too, as well)."""
+    if isinstance(value, str):
+        return value
+    params = {k: tr(v) if isinstance(v, Text) else v for k, v in value.params.items()}
+    return gettext(value.msgid, **params) if params else gettext(value.msgid)
+
+
+def field_errors(error: Invalid) -> dict[str, str]:
+    return {name: tr(message) for name, message in error.errors.items()}
+
+
+def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    """A page; a form with errors answers 422, a refusal 409."""
+    return render_template(template, **context), status
+
+
+def invalid(template: str, error: Invalid, **context: Any) -> tuple[str, int]:
+    return page(template, 422, errors=field_errors(error), **context)
+
+
+def refused(template: str, error: Refused, **context: Any) -> tuple[str, int]:
+    return page(template, error.status, refusal=tr(error.reason), **context)
+
+
+def form() -> dict[str, Any]:
+    """The submitted form as the templates read it back: one value, or a list for checkboxes."""
+    values: dict[str, Any] = {}
+    for key in request.form:
+        items = request.form.getlist(key)
+        listed = key in LIST_FIELDS or key.endswith("-products")
+        values[key] = items if len(items) > 1 or listed else items[0]
+    return values
+
+
+LIST_FIELDS = {"products", "weekdays", "skip"}
+
+
+def text_of(name: str) -> str:
+    return request.form.get(name, "")
+
+
+def list_of(name: str) -> list[str]:
+    return request.form.getlist(name)
+
+
+def checked(name: str) -> bool:
+    return request.form.get(name) in ("1", "on", "true")
+
+
+def desk_rows(prefix: str = "desks") -> list[DeskInput]:
+    """The desk rows of a stop or series form: desks-0-name, desks-0-products, …"""
+    rows = []
+    index = 0
+    while f"{prefix}-{index}-name" in request.form and index < 20:
+        rows.append(
+            DeskInput(
+                name=request.form.get(f"{prefix}-{index}-name", ""),
+                products=request.form.getlist(f"{prefix}-{index}-products"),
+            )
+        )
+        index += 1
+    return rows
+
+
+def no_store(response: Response | tuple[str, int] | str) -> Response:
+    """A page with a secret shown once (a password, a pairing code): never cached."""
+    made = make_response(response)
+    made.headers["Cache-Control"] = "no-store"
+    return made

@@ -1,0 +1,408 @@
+"""People and devices (/admin): staff accounts and roles, kiosks and boards, and the settings
+coordinators may change. Passwords and pairing codes are shown once, on the answer to the POST
+that made them (never in a flash message: the session cookie is signed, not secret), and those
+pages are not cached."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from kiosk.extensions import db_session, mfa_service
+from kiosk.i18n import local_time
+from kiosk.models import Device, DeviceKind, Role, StaffUser
+from kiosk.services.accounts import MIN_PASSWORD_LENGTH, PairingCode
+from kiosk.services.admin_accounts import DeviceInput, UserEdit, UserInput, may_manage
+from kiosk.services.settings import SPECS, SettingsService
+from kiosk.services.validation import Invalid, Refused
+from kiosk.settings import defaults, forget, overrides
+from kiosk.urls import public_url
+from kiosk.views.admin_base import (
+    account_admin,
+    actor,
+    admin_service,
+    bp,
+    checked,
+    coordinator_required,
+    field_errors,
+    form,
+    invalid,
+    me,
+    no_store,
+    page,
+    refused,
+    text_of,
+    tr,
+)
+from kiosk.views.admin_tour import confirm_context
+
+Page = str | tuple[str, int] | Response
+
+
+def role_names() -> dict[str, str]:
+    return {
+        Role.STAFF.value: _("Medewerker"),
+        Role.COORDINATOR.value: _("Coördinator"),
+        Role.ADMIN.value: _("Beheerder"),
+    }
+
+
+def _roles_for(by: StaffUser) -> list[tuple[str, str]]:
+    """The roles `by` may give: staff for coordinators, every role for admins."""
+    names = role_names()
+    return [(r.value, names[r.value]) for r in Role if may_manage(by, role=r)]
+
+
+# -- users --------------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+@coordinator_required
+def users() -> str:
+    """Every account, the active ones first."""
+    return render_template(
+        "admin/users.html", users=account_admin().users(), roles=role_names(), by=me()
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@coordinator_required
+def user_new() -> Page:
+    """Add an account; a password left empty is made and shown once."""
+    context = {"roles": _roles_for(me()), "min_password": MIN_PASSWORD_LENGTH}
+    if request.method == "GET":
+        values = {"role": Role.STAFF.value}
+        return render_template("admin/user_new.html", values=values, errors={}, **context)
+    data = UserInput(
+        username=text_of("username"),
+        display_name=text_of("display_name"),
+        role=text_of("role"),
+        password=text_of("password"),
+    )
+    try:
+        made = account_admin().create_user(data, by=me(), actor=actor())
+    except Invalid as error:
+        values = {k: v for k, v in form().items() if k != "password"}
+        return invalid("admin/user_new.html", error, values=values, **context)
+    except Refused as error:
+        values = {k: v for k, v in form().items() if k != "password"}
+        return refused("admin/user_new.html", error, values=values, errors={}, **context)
+    if made.password is None:
+        flash(_("Account %(name)s is aangemaakt.", name=made.user.username))
+        return redirect(url_for("admin.users"))
+    return no_store(
+        render_template("admin/password.html", user=made.user, password=made.password, new=True)
+    )
+
+
+def _user_page(user: StaffUser, status: int = 200, **context: Any) -> tuple[str, int]:
+    by = me()
+    context.setdefault(
+        "values",
+        {
+            "display_name": user.display_name,
+            "role": user.role.value,
+            "active": "1" if user.active else "",
+        },
+    )
+    context.setdefault("errors", {})
+    context.setdefault("password_errors", {})
+    return page(
+        "admin/user.html",
+        status,
+        user=user,
+        roles=_roles_for(by) if by.has_role(Role.ADMIN) else [],
+        role_names=role_names(),
+        may_manage=may_manage(by, user),
+        is_me=user.id == by.id,
+        min_password=MIN_PASSWORD_LENGTH,
+        **context,
+    )
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@coordinator_required
+def user_edit(user_id: int) -> Page:
+    """Change a name or role, switch an account off or on again."""
+    service = account_admin()
+    user = service.user(user_id)
+    if request.method == "GET":
+        return _user_page(user)
+    by = me()
+    data = UserEdit(
+        display_name=text_of("display_name"),
+        # Only admins see the role field (and not on their own account).
+        role=(text_of("role") if by.has_role(Role.ADMIN) else "") or user.role.value,
+        active=checked("active"),
+    )
+    try:
+        service.update_user(user_id, data, by=by, actor=actor())
+    except Invalid as error:
+        return _user_page(service.user(user_id), 422, values=form(), errors=field_errors(error))
+    except Refused as error:
+        user = service.user(user_id)
+        return _user_page(user, error.status, values=form(), refusal=tr(error.reason))
+    flash(_("Account %(name)s is opgeslagen.", name=user.username))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@coordinator_required
+def user_password(user_id: int) -> Page:
+    """A new password for an account (typed, or made and shown once)."""
+    service = account_admin()
+    try:
+        made = service.reset_password(user_id, text_of("password"), by=me(), actor=actor())
+    except Invalid as error:
+        user = service.user(user_id)
+        return _user_page(user, 422, password_errors=field_errors(error))
+    except Refused as error:
+        return _user_page(service.user(user_id), error.status, refusal=tr(error.reason))
+    if made.password is None:
+        flash(_("Het wachtwoord van %(name)s is veranderd.", name=made.user.username))
+        return redirect(url_for("admin.user_edit", user_id=user_id))
+    return no_store(
+        render_template("admin/password.html", user=made.user, password=made.password, new=False)
+    )
+
+
+@bp.post("/users/<int:user_id>/reset-mfa")
+@coordinator_required
+def user_reset_mfa(user_id: int) -> Page:
+    """Forget an account's authenticator app (a lost phone): it sets one up at the next login."""
+    service = account_admin()
+    user = service.user(user_id)
+    by = me()
+    if not may_manage(by, user) or user.id == by.id:
+        return _user_page(user, 403, refusal=_("Alleen een beheerder kan dit voor dit account."))
+    mfa_service().reset(user, actor=actor())
+    flash(
+        _(
+            "De app van %(name)s is losgekoppeld. Bij het inloggen stelt hij of zij een nieuwe in.",
+            name=user.username,
+        )
+    )
+    return redirect(url_for("admin.user_edit", user_id=user_id))
+
+
+# -- devices ------------------------------------------------------------------------------------
+
+
+def _pairing_ttl() -> timedelta:
+    return timedelta(minutes=int(current_app.config["DEVICE_PAIRING_TTL_MINUTES"]))
+
+
+def _pairing_page(pairing: PairingCode) -> Response:
+    url = public_url("auth.pair_page", code=pairing.code)
+    return no_store(
+        render_template(
+            "admin/pairing.html",
+            device=pairing.device,
+            code=pairing.code,
+            url=url,
+            expires_at=pairing.expires_at,
+            minutes=int(_pairing_ttl().total_seconds() // 60),
+        )
+    )
+
+
+def device_state(device: Device, now: Any) -> str:
+    """paired | waiting | expired | revoked"""
+    if device.revoked_at is not None:
+        return "revoked"
+    if device.credential_hash is not None:
+        return "paired"
+    if device.pairing_expires_at is not None and device.pairing_expires_at > now:
+        return "waiting"
+    return "expired"
+
+
+def _stop_choices() -> list[tuple[str, str]]:
+    return [
+        (
+            str(s.id),
+            f"{s.location.name}, {local_time(s.starts_at, 'EEEE d MMMM y HH:mm')}"
+            f"–{local_time(s.ends_at)}",
+        )
+        for s in admin_service().stops()
+    ]
+
+
+def _kinds() -> list[tuple[str, str]]:
+    return [
+        (DeviceKind.KIOSK.value, _("Kiosk (touchscreen met printer)")),
+        (DeviceKind.BOARD.value, _("Scherm in de wachtruimte")),
+    ]
+
+
+@bp.get("/devices")
+@coordinator_required
+def devices() -> str:
+    """Every kiosk and board: where it belongs, whether it is paired, when it was last seen."""
+    service = account_admin()
+    now = service.now()
+    found = service.devices()
+    return render_template(
+        "admin/devices.html",
+        devices=found,
+        states={d.id: device_state(d, now) for d in found},
+        kinds=dict(_kinds()),
+    )
+
+
+@bp.route("/devices/new", methods=["GET", "POST"])
+@coordinator_required
+def device_new() -> Page:
+    """Add a kiosk or board and show its pairing link once."""
+    context = {"stops": _stop_choices(), "kinds": _kinds()}
+    if request.method == "GET":
+        values = {"kind": DeviceKind.KIOSK.value}
+        return render_template("admin/device_new.html", values=values, errors={}, **context)
+    data = DeviceInput(name=text_of("name"), kind=text_of("kind"), stop=text_of("stop"))
+    try:
+        pairing = account_admin().add_device(data, ttl=_pairing_ttl(), actor=actor())
+    except Invalid as error:
+        return invalid("admin/device_new.html", error, values=form(), **context)
+    return _pairing_page(pairing)
+
+
+def _device_page(device: Device, status: int = 200, **context: Any) -> tuple[str, int]:
+    context.setdefault("values", {"name": device.name, "stop": str(device.stop_id or "")})
+    context.setdefault("errors", {})
+    service = account_admin()
+    return page(
+        "admin/device.html",
+        status,
+        device=device,
+        state=device_state(device, service.now()),
+        stops=_stop_choices(),
+        kinds=dict(_kinds()),
+        **context,
+    )
+
+
+@bp.route("/devices/<int:device_id>", methods=["GET", "POST"])
+@coordinator_required
+def device_edit(device_id: int) -> Page:
+    """Rename a device or give it another stop."""
+    service = account_admin()
+    device = service.device(device_id)
+    if request.method == "GET":
+        return _device_page(device)
+    data = DeviceInput(name=text_of("name"), kind=device.kind.value, stop=text_of("stop"))
+    try:
+        service.update_device(device_id, data, actor=actor())
+    except Invalid as error:
+        device = service.device(device_id)
+        return _device_page(device, 422, values=form(), errors=field_errors(error))
+    flash(_("Apparaat %(name)s is opgeslagen.", name=device.name))
+    return redirect(url_for("admin.devices"))
+
+
+@bp.post("/devices/<int:device_id>/pair")
+@coordinator_required
+def device_pair(device_id: int) -> Response:
+    """A new pairing link (a new browser on the device): the old pairing stops working."""
+    pairing = account_admin().new_pairing_code(device_id, ttl=_pairing_ttl(), actor=actor())
+    return _pairing_page(pairing)
+
+
+@bp.route("/devices/<int:device_id>/revoke", methods=["GET", "POST"])
+@coordinator_required
+def device_revoke(device_id: int) -> Page:
+    """Unpair a device for good, after a confirmation."""
+    service = account_admin()
+    name = service.device(device_id).name
+    context = confirm_context(
+        _("Apparaat intrekken"),
+        _(
+            "Wilt u %(name)s intrekken? Het apparaat werkt dan meteen niet meer. U kunt het later "
+            "opnieuw koppelen.",
+            name=name,
+        ),
+        url_for("admin.device_revoke", device_id=device_id),
+        url_for("admin.device_edit", device_id=device_id),
+        button=_("Ja, intrekken"),
+    )
+    if request.method == "GET":
+        return render_template("admin/confirm.html", **context)
+    service.revoke_device(device_id, actor=actor())
+    flash(_("Apparaat %(name)s is ingetrokken.", name=name))
+    return redirect(url_for("admin.devices"))
+
+
+# -- settings -----------------------------------------------------------------------------------
+
+
+def setting_fields() -> list[dict[str, Any]]:
+    """The changeable settings with their label and hint, in the page's order."""
+    units = {"seconds": _("seconden"), "minutes": _("minuten"), "days": _("dagen")}
+    labels = {
+        "KIOSK_IDLE_SECONDS": (
+            _("Kiosk: terug naar het begin na"),
+            _(
+                "Seconden zonder aanraken. Daarna toont de kiosk weer het beginscherm, in het "
+                "Nederlands."
+            ),
+        ),
+        "CHECKIN_EARLY_MINUTES": (
+            _("Aanmelden voor een afspraak kan vanaf"),
+            _("Minuten vóór de tijd van de afspraak."),
+        ),
+        "CHECKIN_LATE_MINUTES": (
+            _("Aanmelden voor een afspraak kan tot"),
+            _("Minuten na de tijd van de afspraak."),
+        ),
+        "BOOK_LATER_WAIT_MINUTES": (
+            _("Kiosk biedt een tijd voor later aan bij een wachttijd van meer dan"),
+            _("Minuten. Vul 0 in om dit nooit aan te bieden."),
+        ),
+        "RETENTION_DAYS": (
+            _("Naam en e-mailadres van afspraken bewaren"),
+            _(
+                "Dagen na de afspraak. Daarna worden zij gewist, en werkt de link van een "
+                "nummer niet meer."
+            ),
+        ),
+    }
+    fields = []
+    for key, spec in SPECS.items():
+        label, hint = labels[key]
+        fields.append(
+            {
+                "key": key,
+                "label": label,
+                "hint": hint,
+                "unit": units[spec.unit],
+                "min": spec.minimum,
+                "max": spec.maximum,
+            }
+        )
+    return fields
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@coordinator_required
+def settings() -> Page:
+    """Kiosk idle time, the check-in window, "book later", retention: empty is the default."""
+    context = {"fields": setting_fields(), "defaults": defaults()}
+    stored = overrides()
+    if request.method == "GET":
+        # What is in effect now; saving the default (or nothing) removes the override.
+        values = {key: str(stored.get(key, default)) for key, default in defaults().items()}
+        return render_template("admin/settings.html", values=values, errors={}, **context)
+    service = SettingsService(
+        db_session(), current_app.extensions["loket.notifier"], current_app.config["CLOCK"]
+    )
+    submitted = {key: text_of(key) for key in SPECS}
+    try:
+        changes = service.update(submitted, defaults=defaults(), actor=actor())
+    except Invalid as error:
+        return invalid("admin/settings.html", error, values=form(), **context)
+    forget()
+    flash(_("De instellingen zijn opgeslagen.") if changes else _("Er is niets veranderd."))
+    return redirect(url_for("admin.settings"))

@@ -1,0 +1,150 @@
+"""The research dashboard for coordinators: where and when is the front office needed?
+Charts and tables from one suppressed report, filters in the address, CSV and XLSX export."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from kiosk.extensions import research_service
+from kiosk.i18n import local_time
+from kiosk.models import Role
+from kiosk.research_charts import dashboard_charts
+from kiosk.research_export import (
+    HIDDEN_TEXT,
+    cell_text,
+    export_bytes,
+    filename,
+    product_label,
+    report_tables,
+    suppression_rule,
+)
+from kiosk.services.research import Filters, InvalidFilters, Report, StopChoice
+from kiosk.views.desk import role_required
+
+bp = Blueprint("research", __name__, url_prefix="/admin/research")
+
+coordinator_required = role_required(
+    Role.COORDINATOR,
+    lambda: _("Log in om deze pagina te zien."),
+    lambda: _("Deze pagina is voor coördinatoren."),
+)
+
+
+def _date(text: str | None) -> date | None:
+    if not text:
+        return None
+    return date.fromisoformat(text)
+
+
+def _id(text: str | None) -> int | None:
+    if not text:
+        return None
+    value = int(text)
+    if not 0 < value < 2**31:
+        raise ValueError(text)
+    return value
+
+
+def filters_from(args: MultiDict[str, str]) -> tuple[Filters, str | None]:
+    """The filters in the address; the default range (last 4 weeks) for what is missing, and a
+    message when something could not be read."""
+    default = research_service().default_filters()
+    try:
+        return (
+            Filters(
+                start=_date(args.get("from")) or default.start,
+                end=_date(args.get("to")) or default.end,
+                location_id=_id(args.get("location")),
+                stop_id=_id(args.get("stop")),
+                product_id=_id(args.get("product")),
+            ),
+            None,
+        )
+    except (ValueError, InvalidFilters):
+        return default, _("Deze filters kloppen niet. U ziet de laatste 4 weken.")
+
+
+def filter_names(filters: Filters, report: Report, stops: list[StopChoice]) -> dict[str, str]:
+    """The chosen place, stop and product by name (for the export's explanation)."""
+    names: dict[str, str] = {}
+    if filters.location_id is not None:
+        names["location"] = report.locations.get(filters.location_id, str(filters.location_id))
+    if filters.stop_id is not None:
+        stop = next((s for s in stops if s.id == filters.stop_id), None)
+        names["stop"] = stop_label(stop) if stop else str(filters.stop_id)
+    if filters.product_id is not None:
+        names["product"] = product_label(report, filters.product_id)
+    return names
+
+
+def stop_label(stop: StopChoice) -> str:
+    return f"{stop.location}, {local_time(stop.starts_at, 'EEE d MMM yyyy HH:mm')}"
+
+
+def query_of(filters: Filters) -> dict[str, Any]:
+    """The filters as address parameters (for the export links)."""
+    query: dict[str, Any] = {"from": filters.start.isoformat(), "to": filters.end.isoformat()}
+    for name, value in (
+        ("location", filters.location_id),
+        ("stop", filters.stop_id),
+        ("product", filters.product_id),
+    ):
+        if value is not None:
+            query[name] = value
+    return query
+
+
+@bp.get("")
+@coordinator_required
+def dashboard() -> str:
+    """Charts of demand, waits, no-shows, origin, preferred moments and unmet demand, and the
+    ranking of neighbourhood x part of the week; each chart with its table."""
+    filters, error = filters_from(request.args)
+    service = research_service()
+    report = service.report(filters)
+    locations, stops = service.filter_choices(filters)
+    tables = report_tables(report)
+    return render_template(
+        "research/dashboard.html",
+        page_title=_("Onderzoek"),
+        admin_section="research",  # the coordinators' navigation marks this page
+        filters=filters,
+        error=error,
+        report=report,
+        tables=tables,
+        charts=dashboard_charts(tables),
+        locations=locations,
+        stops=[(s.id, stop_label(s)) for s in stops],
+        products=[(p.id, product_label(report, p.id)) for p in service.products()],
+        query=query_of(filters),
+        cell_text=cell_text,
+        hidden_text=HIDDEN_TEXT,
+        rule=suppression_rule(),
+    )
+
+
+@bp.get("/export.<any(csv, xlsx):fmt>")
+@coordinator_required
+def export(fmt: str) -> Response:
+    """The dashboard's tables as a file, with the same filters and the same hidden cells."""
+    filters, _error = filters_from(request.args)
+    return export_response(filters, fmt)
+
+
+def export_response(filters: Filters, fmt: str) -> Response:
+    """A CSV or XLSX download of the report (shared with the API)."""
+    service = research_service()
+    report = service.report(filters)
+    _locations, stops = service.filter_choices(filters)
+    body, mimetype = export_bytes(report, filter_names(filters, report, stops), fmt)
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{filename(filters, "xlsx" if fmt == "xlsx" else "csv")}"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
