@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from babel.dates import get_day_names
 from flask import current_app
@@ -25,6 +25,7 @@ from kiosk.models import DayPart, Moment
 from kiosk.research import (
     DAY_PART_LABELS,
     MOMENT_LABELS,
+    N_,
     OTHER_HOMES,
     SIGNAL_LABELS,
     UNKNOWN_PLACE,
@@ -33,14 +34,19 @@ from kiosk.research import (
 from kiosk.services.research import (
     HIDDEN,
     MIN_PEOPLE,
+    CountRow,
+    DurationRow,
     Figure,
     Filters,
+    NoShowRow,
+    PlaceTime,
     Report,
 )
 
 HIDDEN_TEXT = "< 5"
 CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -117,16 +123,16 @@ def _percent(value: Figure) -> Figure:
 def report_tables(report: Report) -> list[Table]:
     """Every table of the report, in the dashboard's order."""
     return [
-        where_next_table(report),
+        WHERE_NEXT.table(report),
         heat_table(report),
         time_table(report, "per_location"),
         time_table(report, "per_product"),
-        durations_table(report),
-        no_shows_table(report),
-        origin_table(report),
-        moments_table(report),
-        unmet_table(report),
-        not_offered_table(report),
+        DURATIONS.table(report),
+        NO_SHOWS.table(report),
+        ORIGIN.table(report),
+        MOMENTS.table(report),
+        UNMET.table(report, minutes=_long_wait_minutes()),
+        NOT_OFFERED.table(report),
     ]
 
 
@@ -178,94 +184,107 @@ def time_table(report: Report, which: str) -> Table:
     )
 
 
-def durations_table(report: Report) -> Table:
-    return Table(
-        key="durations",
-        title=_("Wachttijd en tijd aan de balie per product"),
-        sheet=_("Wachttijd"),
-        note=_(
-            "In minuten. Wachttijd: van het nummer (of het begin van de afspraak, als dat later "
-            "is) tot de oproep. Tijd aan de balie: van het begin tot het einde van de hulp. "
-            "Mediaan: de helft was sneller. 90e percentiel: 9 van de 10 waren even snel of "
-            "sneller."
-        ),
-        label_columns=[_("Product")],
-        value_columns=[
-            _("Opgeroepen"),
-            _("Wachttijd, mediaan"),
-            _("Wachttijd, 90e percentiel"),
-            _("Geholpen"),
-            _("Aan de balie, mediaan"),
-            _("Aan de balie, 90e percentiel"),
-        ],
-        kinds=["count", "minutes", "minutes", "count", "minutes", "minutes"],
-        rows=[
-            Row(
-                [product_label(report, r.product_id)],
-                [
-                    r.waited,
-                    r.wait_median,
-                    r.wait_p90,
-                    r.served,
-                    r.service_median,
-                    r.service_p90,
-                ],
-            )
-            for r in report.durations
-        ],
-    )
+@dataclass(frozen=True)
+class Column(Generic[R]):
+    """A value column of a table with a row per record: its heading, how its figures read (see
+    `Table.kinds`) and the figure of a record."""
+
+    heading: str  # a Dutch msgid, translated when the table is made
+    kind: str
+    figure: Callable[[R], Figure]
 
 
-def no_shows_table(report: Report) -> Table:
-    return Table(
-        key="no_shows",
-        title=_("Niet gekomen per plek"),
-        sheet=_("Niet gekomen"),
-        note=_(
-            "Nummers die werden opgeroepen, en hoeveel daarvan niet kwamen. Afspraken van "
-            "voor nu (niet afgezegd), en hoeveel daarvan niet kwamen. Deel in procenten."
-        ),
-        label_columns=[_("Plek")],
-        value_columns=[
-            _("Opgeroepen"),
-            _("Niet gekomen"),
-            _("Niet gekomen (%)"),
-            _("Afspraken"),
-            _("Afspraak gemist"),
-            _("Afspraak gemist (%)"),
-        ],
-        kinds=["count", "count", "percent", "count", "count", "percent"],
-        rows=[
-            Row(
-                [location_label(report, r.location_id)],
-                [
-                    r.called,
-                    r.no_shows,
-                    _percent(r.no_show_rate),
-                    r.appointments,
-                    r.missed,
-                    _percent(r.missed_rate),
-                ],
-            )
-            for r in report.no_shows
-        ],
-    )
+@dataclass(frozen=True)
+class Layout(Generic[R]):
+    """A table with a row per record of the report. Texts are Dutch msgids (marked with `N_`),
+    translated when the table is made, in the reader's language."""
+
+    key: str
+    title: str
+    sheet: str
+    note: str
+    label_columns: list[str]
+    records: Callable[[Report], Sequence[R]]
+    labels: Callable[[Report, R], list[str]]  # the row's label columns
+    columns: list[Column[R]]
+
+    def table(self, report: Report, **note: Any) -> Table:
+        """The table of this report; `note` fills the placeholders of the note."""
+        return Table(
+            key=self.key,
+            title=_(self.title),
+            sheet=_(self.sheet),
+            note=_(self.note, **note),
+            label_columns=[_(heading) for heading in self.label_columns],
+            value_columns=[_(column.heading) for column in self.columns],
+            kinds=[column.kind for column in self.columns],
+            rows=[
+                Row(self.labels(report, record), [c.figure(record) for c in self.columns])
+                for record in self.records(report)
+            ],
+        )
 
 
-def origin_table(report: Report) -> Table:
-    return Table(
-        key="origin",
-        title=_("Waar wonen de bezoekers?"),
-        sheet=_("Wijk"),
-        note=_(
-            "Antwoorden op de vraag bij de kiosk, van mensen die de vraag beantwoordden. De "
-            "vraag is vrijwillig en anoniem."
-        ),
-        label_columns=[_("Wijk of postcode")],
-        value_columns=[_("Mensen")],
-        kinds=["count"],
-        rows=[Row([_home(r.key)], [r.value]) for r in report.origin],
-    )
+DURATIONS = Layout[DurationRow](
+    key="durations",
+    title=N_("Wachttijd en tijd aan de balie per product"),
+    sheet=N_("Wachttijd"),
+    note=N_(
+        "In minuten. Wachttijd: van het nummer (of het begin van de afspraak, als dat later "
+        "is) tot de oproep. Tijd aan de balie: van het begin tot het einde van de hulp. "
+        "Mediaan: de helft was sneller. 90e percentiel: 9 van de 10 waren even snel of "
+        "sneller."
+    ),
+    label_columns=[N_("Product")],
+    records=lambda report: report.durations,
+    labels=lambda report, r: [product_label(report, r.product_id)],
+    columns=[
+        Column(N_("Opgeroepen"), "count", lambda r: r.waited),
+        Column(N_("Wachttijd, mediaan"), "minutes", lambda r: r.wait_median),
+        Column(N_("Wachttijd, 90e percentiel"), "minutes", lambda r: r.wait_p90),
+        Column(N_("Geholpen"), "count", lambda r: r.served),
+        Column(N_("Aan de balie, mediaan"), "minutes", lambda r: r.service_median),
+        Column(N_("Aan de balie, 90e percentiel"), "minutes", lambda r: r.service_p90),
+    ],
+)
+
+NO_SHOWS = Layout[NoShowRow](
+    key="no_shows",
+    title=N_("Niet gekomen per plek"),
+    sheet=N_("Niet gekomen"),
+    note=N_(
+        "Nummers die werden opgeroepen, en hoeveel daarvan niet kwamen. Afspraken van "
+        "voor nu (niet afgezegd), en hoeveel daarvan niet kwamen. Deel in procenten."
+    ),
+    label_columns=[N_("Plek")],
+    records=lambda report: report.no_shows,
+    labels=lambda report, r: [location_label(report, r.location_id)],
+    columns=[
+        Column(N_("Opgeroepen"), "count", lambda r: r.called),
+        Column(N_("Niet gekomen"), "count", lambda r: r.no_shows),
+        Column(N_("Niet gekomen (%)"), "percent", lambda r: _percent(r.no_show_rate)),
+        Column(N_("Afspraken"), "count", lambda r: r.appointments),
+        Column(N_("Afspraak gemist"), "count", lambda r: r.missed),
+        Column(N_("Afspraak gemist (%)"), "percent", lambda r: _percent(r.missed_rate)),
+    ],
+)
+
+PEOPLE = [Column[CountRow](N_("Mensen"), "count", lambda r: r.value)]
+TIMES = [Column[CountRow](N_("Aantal"), "count", lambda r: r.value)]
+
+ORIGIN = Layout[CountRow](
+    key="origin",
+    title=N_("Waar wonen de bezoekers?"),
+    sheet=N_("Wijk"),
+    note=N_(
+        "Antwoorden op de vraag bij de kiosk, van mensen die de vraag beantwoordden. De "
+        "vraag is vrijwillig en anoniem."
+    ),
+    label_columns=[N_("Wijk of postcode")],
+    records=lambda report: report.origin,
+    labels=lambda report, r: [_home(r.key)],
+    columns=PEOPLE,
+)
 
 
 def _home(code: str) -> str:
@@ -273,85 +292,74 @@ def _home(code: str) -> str:
     return _(OTHER_HOMES[code]) if code in OTHER_HOMES else home_label(code)
 
 
-def moments_table(report: Report) -> Table:
-    return Table(
-        key="moments",
-        title=_("Wanneer komen bezoekers het liefst?"),
-        sheet=_("Liefst"),
-        note=_("Antwoorden op de tweede vraag bij de kiosk."),
-        label_columns=[_("Moment")],
-        value_columns=[_("Mensen")],
-        kinds=["count"],
-        rows=[Row([_(MOMENT_LABELS[Moment(r.key)])], [r.value]) for r in report.moments],
-    )
+MOMENTS = Layout[CountRow](
+    key="moments",
+    title=N_("Wanneer komen bezoekers het liefst?"),
+    sheet=N_("Liefst"),
+    note=N_("Antwoorden op de tweede vraag bij de kiosk."),
+    label_columns=[N_("Moment")],
+    records=lambda report: report.moments,
+    labels=lambda report, r: [_(MOMENT_LABELS[Moment(r.key)])],
+    columns=PEOPLE,
+)
 
-
-def unmet_table(report: Report) -> Table:
-    return Table(
-        key="unmet",
-        title=_("Vraag die wij niet konden helpen"),
-        sheet=_("Niet geholpen"),
-        note=_(
-            "Getikt op de kiosk voor iets wat hier niet kan, of terwijl het loket dicht was; "
-            "een afspraak voor later gekozen op de kiosk; niet gekomen na een oproep of voor "
-            "een afspraak; weggegaan na meer dan %(minutes)s minuten wachten.",
-            minutes=_long_wait_minutes(),
-        ),
-        label_columns=[_("Wat")],
-        value_columns=[_("Aantal")],
-        kinds=["count"],
-        rows=[Row([_(SIGNAL_LABELS[r.key])], [r.value]) for r in report.unmet],
-    )
+UNMET = Layout[CountRow](
+    key="unmet",
+    title=N_("Vraag die wij niet konden helpen"),
+    sheet=N_("Niet geholpen"),
+    note=N_(
+        "Getikt op de kiosk voor iets wat hier niet kan, of terwijl het loket dicht was; "
+        "een afspraak voor later gekozen op de kiosk; niet gekomen na een oproep of voor "
+        "een afspraak; weggegaan na meer dan %(minutes)s minuten wachten."
+    ),
+    label_columns=[N_("Wat")],
+    records=lambda report: report.unmet,
+    labels=lambda report, r: [_(SIGNAL_LABELS[r.key])],
+    columns=TIMES,
+)
 
 
 def _long_wait_minutes() -> int:
     return int(current_app.config["RESEARCH_LONG_WAIT_MINUTES"])
 
 
-def not_offered_table(report: Report) -> Table:
-    return Table(
-        key="not_offered",
-        title=_("Gevraagd, maar hier niet aangeboden"),
-        sheet=_("Niet aangeboden"),
-        note=_("Per product: hoe vaak iemand op de kiosk tikte dat hij of zij hiervoor kwam."),
-        label_columns=[_("Product")],
-        value_columns=[_("Aantal")],
-        kinds=["count"],
-        rows=[
-            Row([product_label(report, int(r.key)) if r.key else _("Onbekend product")], [r.value])
-            for r in report.not_offered
-        ],
-    )
+NOT_OFFERED = Layout[CountRow](
+    key="not_offered",
+    title=N_("Gevraagd, maar hier niet aangeboden"),
+    sheet=N_("Niet aangeboden"),
+    note=N_("Per product: hoe vaak iemand op de kiosk tikte dat hij of zij hiervoor kwam."),
+    label_columns=[N_("Product")],
+    records=lambda report: report.not_offered,
+    labels=lambda report, r: [
+        product_label(report, int(r.key)) if r.key else _("Onbekend product")
+    ],
+    columns=TIMES,
+)
 
-
-def where_next_table(report: Report) -> Table:
-    return Table(
-        key="where_next",
-        title=_("Waar en wanneer nu?"),
-        sheet=_("Waar en wanneer"),
-        note=_(
-            "Per wijk en dagdeel: het aantal nummers bij haltes in die wijk in dat dagdeel, "
-            "gedeeld door de openingsuren van die haltes in dat dagdeel. Hoe hoger, hoe drukker. "
-            "Wensen: bewoners van die wijk die dan het liefst komen. Doordeweeks overdag is "
-            "8:00–17:00, 's avonds 17:00–22:00, weekend 8:00–22:00."
-        ),
-        label_columns=[_("Wijk"), _("Dagdeel")],
-        value_columns=[
-            _("Rang"),
-            _("Bezoekers"),
-            _("Openingsuren"),
-            _("Bezoekers per openingsuur"),
-            _("Wensen"),
-        ],
-        kinds=["rank", "count", "hours", "rate", "count"],
-        rows=[
-            Row(
-                [place_label(report, r.place), _(DAY_PART_LABELS[DayPart(r.day_part)])],
-                [r.rank, r.visitors, r.hours, r.per_hour, r.wishes],
-            )
-            for r in report.where_next
-        ],
-    )
+WHERE_NEXT = Layout[PlaceTime](
+    key="where_next",
+    title=N_("Waar en wanneer nu?"),
+    sheet=N_("Waar en wanneer"),
+    note=N_(
+        "Per wijk en dagdeel: het aantal nummers bij haltes in die wijk in dat dagdeel, "
+        "gedeeld door de openingsuren van die haltes in dat dagdeel. Hoe hoger, hoe drukker. "
+        "Wensen: bewoners van die wijk die dan het liefst komen. Doordeweeks overdag is "
+        "8:00–17:00, 's avonds 17:00–22:00, weekend 8:00–22:00."
+    ),
+    label_columns=[N_("Wijk"), N_("Dagdeel")],
+    records=lambda report: report.where_next,
+    labels=lambda report, r: [
+        place_label(report, r.place),
+        _(DAY_PART_LABELS[DayPart(r.day_part)]),
+    ],
+    columns=[
+        Column(N_("Rang"), "rank", lambda r: r.rank),
+        Column(N_("Bezoekers"), "count", lambda r: r.visitors),
+        Column(N_("Openingsuren"), "hours", lambda r: r.hours),
+        Column(N_("Bezoekers per openingsuur"), "rate", lambda r: r.per_hour),
+        Column(N_("Wensen"), "count", lambda r: r.wishes),
+    ],
+)
 
 
 # -- reading a figure -----------------------------------------------------------------------------

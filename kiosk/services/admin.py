@@ -12,15 +12,14 @@ changed fields ({"name": [old, new]}); the time is the event's own.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from kiosk.models import (
     ACTIVE_AT_DESK,
@@ -44,9 +43,26 @@ from kiosk.models import (
 )
 from kiosk.series import MAX_WEEKS, BadDate, Rule, SeriesError, expand, local_window, parse_date
 from kiosk.services.appointments import AppointmentService
-from kiosk.services.base import SYSTEM, Actor, Clock, Notifier, Service, utc_now
+from kiosk.services.base import SYSTEM, Actor, LocalService, diff
 from kiosk.services.errors import NotFound
-from kiosk.services.validation import N_, Errors, InUse, Refused, Text, rolls_back, text
+from kiosk.services.validation import (
+    N_,
+    Errors,
+    InUse,
+    Refused,
+    Text,
+    check_length,
+    clean,
+    coordinate_field,
+    date_field,
+    id_list,
+    number_field,
+    opening_hours,
+    rolls_back,
+    text,
+    text_field,
+    time_field,
+)
 
 ACTIVE_BOOKINGS = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
 WAITING_OR_AT_DESK = (TicketStatus.WAITING, *ACTIVE_AT_DESK)
@@ -135,6 +151,15 @@ class SeriesEdit:
     note: str = ""
 
 
+class OfferInput(Protocol):
+    """What the stop form, the series form and a series edit share: what a stop offers."""
+
+    products: Sequence[str]
+    desks: Sequence[DeskInput]
+    capacity: str
+    note: str
+
+
 # -- what the use cases give back ---------------------------------------------------------------
 
 
@@ -147,6 +172,40 @@ class PlannedDate:
     clash: Stop | None = None  # another stop at this location at the same time
 
 
+@dataclass(frozen=True)
+class Offer:
+    """What a stop offers, checked: its products, its desks (name, what each serves), how many
+    people it takes, a note; and how many places each new bookable slot gets."""
+
+    products: list[Product]
+    desks: list[tuple[str, list[Product]]]
+    capacity: int | None
+    note: str
+    slot_capacity: int | None = None
+
+    @classmethod
+    def of(cls, stop: Stop) -> Offer:
+        """What a stored stop offers."""
+        return cls(
+            list(stop.products),
+            [(d.name, list(d.products)) for d in stop.desks],
+            stop.capacity,
+            stop.note,
+        )
+
+    def desk_ids(self) -> list[tuple[str, list[int]]]:
+        """Each desk's name with the ids of what it serves."""
+        return [(name, [p.id for p in serves]) for name, serves in self.desks]
+
+    def stored_desks(self) -> list[dict[str, Any]]:
+        """The desks as a series keeps them."""
+        return [{"name": name, "products": ids} for name, ids in self.desk_ids()]
+
+    def key(self) -> tuple[Any, ...]:
+        """What makes two offers the same (the slots' places aside)."""
+        return [p.id for p in self.products], self.desk_ids(), self.capacity, self.note
+
+
 @dataclass
 class SeriesPlan:
     """A checked series that is not stored yet: the preview shows it, `create_series` makes it."""
@@ -154,12 +213,8 @@ class SeriesPlan:
     location: Location
     rule: Rule
     dates: list[PlannedDate]
-    products: list[Product]
-    desks: list[tuple[str, list[Product]]]
-    capacity: int | None
-    note: str
+    offer: Offer
     open_slots: bool
-    slot_capacity: int | None
 
     @property
     def stop_dates(self) -> list[PlannedDate]:
@@ -197,94 +252,8 @@ class Overview:
     changes: list[Change] = field(default_factory=list)
 
 
-# -- small parsers (each adds its own text to `errors`) -----------------------------------------
-
-
-def _clean(value: str | None) -> str:
-    return " ".join((value or "").split())
-
-
-def _length(errors: Errors, name: str, value: str, maximum: int) -> None:
-    if len(value) > maximum:
-        errors.add(name, N_("Gebruik hoogstens %(max)s tekens."), max=maximum)
-
-
-def _number(
-    errors: Errors, name: str, raw: str, minimum: int, maximum: int, *, required: bool = False
-) -> int | None:
-    value = (raw or "").strip()
-    if not value:
-        if required:
-            errors.add(name, N_("Vul een getal in."))
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        errors.add(name, N_("Vul een heel getal in, zonder letters."))
-        return None
-    if not minimum <= number <= maximum:
-        errors.add(
-            name, N_("Kies een getal van %(min)s tot en met %(max)s."), min=minimum, max=maximum
-        )
-        return None
-    return number
-
-
-def _coordinate(errors: Errors, name: str, raw: str, limit: float) -> float | None:
-    value = (raw or "").strip().replace(",", ".")
-    if not value:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        errors.add(name, N_("Vul een getal in met een punt, bijvoorbeeld 52.6425."))
-        return None
-    if not -limit <= number <= limit:
-        errors.add(name, N_("Dit getal moet tussen -%(limit)s en %(limit)s liggen."), limit=limit)
-        return None
-    return number
-
-
-def _date(errors: Errors, name: str, raw: str, *, required: bool = True) -> date | None:
-    value = (raw or "").strip()
-    if not value:
-        if required:
-            errors.add(name, N_("Vul een datum in, bijvoorbeeld 24-11-2026."))
-        return None
-    try:
-        return parse_date(value)
-    except BadDate:
-        errors.add(name, N_("Vul een datum in, bijvoorbeeld 24-11-2026."))
-        return None
-
-
-def _time(errors: Errors, name: str, raw: str) -> time | None:
-    value = (raw or "").strip().replace(".", ":")
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
-    if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        errors.add(name, N_("Vul een tijd in, bijvoorbeeld 18:00."))
-        return None
-    return time(int(match[1]), int(match[2]))
-
-
-def _ids(raw: Iterable[str | int]) -> list[int]:
-    found = []
-    for value in raw:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            continue
-        if number not in found:
-            found.append(number)
-    return found
-
-
 def _day(value: date) -> str:
     return value.strftime("%d-%m-%Y")
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    return {key: [before.get(key), after[key]] for key in after if before.get(key) != after[key]}
 
 
 def _codes(products: Iterable[Product]) -> list[str]:
@@ -294,24 +263,16 @@ def _codes(products: Iterable[Product]) -> list[str]:
 # -- the service --------------------------------------------------------------------------------
 
 
-class AdminService(Service):
+class AdminService(LocalService):
     """Plans the tour. Local dates and times use `timezone`; storage is UTC."""
 
-    def __init__(
-        self,
-        session: Session,
-        notifier: Notifier | None = None,
-        clock: Clock = utc_now,
-        timezone: str = "Europe/Amsterdam",
-    ) -> None:
-        super().__init__(session, notifier, clock)
-        self.tz = ZoneInfo(timezone)
+    def _day_of(self, moment: datetime) -> str:
+        """A moment's local date as the texts show it (24-11-2026)."""
+        return _day(self.local(moment).date())
 
-    def today(self) -> date:
-        return self.now().astimezone(self.tz).date()
-
-    def local(self, moment: datetime) -> datetime:
-        return moment.astimezone(self.tz)
+    def _time_of(self, moment: datetime) -> str:
+        """A moment's local time as the texts show it (18:00)."""
+        return self.local(moment).strftime("%H:%M")
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -372,10 +333,7 @@ class AdminService(Service):
         )
 
     def location(self, location_id: int | str) -> Location:
-        found = self.session.get(Location, _key(location_id))
-        if found is None:
-            raise NotFound("There is no such location.")
-        return found
+        return self.fetch(Location, location_id, "There is no such location.")
 
     def products(self, *, active_only: bool = False) -> list[Product]:
         query = select(Product).order_by(Product.sort_order, Product.id)
@@ -384,10 +342,7 @@ class AdminService(Service):
         return list(self.session.scalars(query))
 
     def product(self, product_id: int | str) -> Product:
-        found = self.session.get(Product, _key(product_id))
-        if found is None:
-            raise NotFound("There is no such product.")
-        return found
+        return self.fetch(Product, product_id, "There is no such product.")
 
     def stops(self, *, past: bool = False, limit: int = 200) -> list[Stop]:
         """Stops still to come (or running), soonest first; or the ones that ended, latest first."""
@@ -402,14 +357,11 @@ class AdminService(Service):
         return list(self.session.scalars(query.limit(limit)))
 
     def stop(self, stop_id: int | str) -> Stop:
-        found = self.session.get(Stop, _key(stop_id))
-        if found is None:
-            raise NotFound("There is no such stop.")
-        return found
+        return self.fetch(Stop, stop_id, "There is no such stop.")
 
     def desk(self, stop: Stop, desk_id: int | str) -> Desk:
-        found = self.session.get(Desk, _key(desk_id))
-        if found is None or found.stop_id != stop.id:
+        found = self.fetch(Desk, desk_id, "There is no such desk.")
+        if found.stop_id != stop.id:
             raise NotFound("There is no such desk.")
         return found
 
@@ -445,10 +397,7 @@ class AdminService(Service):
         )
 
     def series(self, series_id: int | str) -> StopSeries:
-        found = self.session.get(StopSeries, _key(series_id))
-        if found is None:
-            raise NotFound("There is no such series.")
-        return found
+        return self.fetch(StopSeries, series_id, "There is no such series.")
 
     def remaining_stops(self, series: StopSeries) -> list[Stop]:
         """The stops of a series still to come and not opened yet: what an edit changes."""
@@ -461,19 +410,7 @@ class AdminService(Service):
     def create_location(self, data: LocationInput, *, actor: Actor = SYSTEM) -> Location:
         """A new place the pop-up may visit, with the products that may be offered there."""
         self.begin_write()
-        values = self._location_values(data, None)
-        location = Location(**values)
-        self.session.add(location)
-        self.session.flush()
-        self.log(
-            "location.create",
-            actor,
-            object_type="location",
-            object_id=location.id,
-            values=_location_facts(location),
-        )
-        self.session.commit()
-        return location
+        return self._create(LOCATION, Location(**self._location_values(data, None)), actor)
 
     @rolls_back
     def update_location(
@@ -483,7 +420,7 @@ class AdminService(Service):
         cannot be taken off its list."""
         self.begin_write()
         location = self.location(location_id)
-        before = _location_facts(location)
+        before = LOCATION.facts(location)
         values = self._location_values(data, location)
         removed = [p for p in location.allowed_products if p not in values["allowed_products"]]
         errors = Errors()
@@ -508,32 +445,19 @@ class AdminService(Service):
                         "Haal het product daar eerst weg."
                     ),
                     product=product.name("nl"),
-                    date=_day(self.local(stop.starts_at).date()),
+                    date=self._day_of(stop.starts_at),
                 )
         errors.raise_if_any()
         for key, value in values.items():
             setattr(location, key, value)
-        changes = _diff(before, _location_facts(location))
-        if changes:
-            self.log(
-                "location.update",
-                actor,
-                object_type="location",
-                object_id=location.id,
-                changes=changes,
-            )
-        self.session.commit()
-        return location
+        return self._update(LOCATION, location, before, actor)
 
     @rolls_back
     def delete_location(self, location_id: int | str, *, actor: Actor = SYSTEM) -> None:
         """Remove a location that was never used; one with stops stays for the record."""
         self.begin_write()
         location = self.location(location_id)
-        stops = self.session.scalar(
-            select(func.count(Stop.id)).where(Stop.location_id == location.id)
-        )
-        if stops:
+        if self.session.scalar(select(func.count(Stop.id)).where(Stop.location_id == location.id)):
             raise InUse(
                 text(
                     N_(
@@ -546,25 +470,17 @@ class AdminService(Service):
             raise InUse(
                 text(N_("Deze locatie hoort bij een reeks loketdagen. Daarom kan zij niet weg."))
             )
-        facts = _location_facts(location)
-        self.session.delete(location)
-        self.log(
-            "location.delete", actor, object_type="location", object_id=location.id, values=facts
-        )
-        self._commit_delete()
+        self._delete(LOCATION, location, actor)
 
     def _location_values(self, data: LocationInput, current: Location | None) -> dict[str, Any]:
         errors = Errors()
-        name = _clean(data.name)
-        if not name:
-            errors.add("name", N_("Vul de naam van de locatie in."))
-        _length(errors, "name", name, 120)
-        address = _clean(data.address)
-        _length(errors, "address", address, 200)
-        neighbourhood = _clean(data.neighbourhood)
-        _length(errors, "neighbourhood", neighbourhood, 80)
-        latitude = _coordinate(errors, "latitude", data.latitude, 90)
-        longitude = _coordinate(errors, "longitude", data.longitude, 180)
+        name = text_field(
+            errors, "name", data.name, 120, required=N_("Vul de naam van de locatie in.")
+        )
+        address = text_field(errors, "address", data.address, 200)
+        neighbourhood = text_field(errors, "neighbourhood", data.neighbourhood, 80)
+        latitude = coordinate_field(errors, "latitude", data.latitude, 90)
+        longitude = coordinate_field(errors, "longitude", data.longitude, 180)
         if (latitude is None) != (longitude is None) and not (
             "latitude" in errors or "longitude" in errors
         ):
@@ -597,20 +513,7 @@ class AdminService(Service):
         """A new product: code, ticket letter, names and what to bring, length, how residents
         come (walk-in, appointment or both)."""
         self.begin_write()
-        values = self._product_values(data, None)
-        product = Product(**values)
-        self.session.add(product)
-        self.session.flush()
-        self.log(
-            "product.create",
-            actor,
-            object_type="product",
-            object_id=product.id,
-            product_id=product.id,
-            values=_product_facts(product),
-        )
-        self.session.commit()
-        return product
+        return self._create(PRODUCT, Product(**self._product_values(data, None)), actor)
 
     @rolls_back
     def update_product(
@@ -620,22 +523,10 @@ class AdminService(Service):
         its history and hides it from new stops, the kiosk and booking."""
         self.begin_write()
         product = self.product(product_id)
-        before = _product_facts(product)
-        values = self._product_values(data, product)
-        for key, value in values.items():
+        before = PRODUCT.facts(product)
+        for key, value in self._product_values(data, product).items():
             setattr(product, key, value)
-        changes = _diff(before, _product_facts(product))
-        if changes:
-            self.log(
-                "product.update",
-                actor,
-                object_type="product",
-                object_id=product.id,
-                product_id=product.id,
-                changes=changes,
-            )
-        self.session.commit()
-        return product
+        return self._update(PRODUCT, product, before, actor)
 
     @rolls_back
     def delete_product(self, product_id: int | str, *, actor: Actor = SYSTEM) -> None:
@@ -684,21 +575,7 @@ class AdminService(Service):
                     )
                 )
             )
-        facts = _product_facts(product)
-        self.session.execute(
-            delete(location_products).where(location_products.c.product_id == product.id)
-        )
-        self.session.execute(delete(Slot).where(Slot.product_id == product.id))
-        self.session.delete(product)
-        self.log(
-            "product.delete",
-            actor,
-            object_type="product",
-            object_id=product.id,
-            product_id=product.id,
-            values=facts,
-        )
-        self._commit_delete()
+        self._delete(PRODUCT, product, actor, remove=self._remove_product)
 
     def _product_values(self, data: ProductInput, current: Product | None) -> dict[str, Any]:
         errors = Errors()
@@ -725,20 +602,16 @@ class AdminService(Service):
             )
         ):
             errors.add("prefix", N_("Een ander product gebruikt deze letter al."))
-        name_nl = _clean(data.name_nl)
-        if not name_nl:
-            errors.add("name_nl", N_("Vul de naam in het Nederlands in."))
-        _length(errors, "name_nl", name_nl, 80)
-        name_en = _clean(data.name_en)
-        _length(errors, "name_en", name_en, 80)
-        bring_nl = _clean(data.bring_nl)
-        _length(errors, "bring_nl", bring_nl, 300)
-        bring_en = _clean(data.bring_en)
-        _length(errors, "bring_en", bring_en, 300)
-        duration = _number(errors, "duration", data.duration, 1, 240, required=True)
+        name_nl = text_field(
+            errors, "name_nl", data.name_nl, 80, required=N_("Vul de naam in het Nederlands in.")
+        )
+        name_en = text_field(errors, "name_en", data.name_en, 80)
+        bring_nl = text_field(errors, "bring_nl", data.bring_nl, 300)
+        bring_en = text_field(errors, "bring_en", data.bring_en, 300)
+        duration = number_field(errors, "duration", data.duration, 1, 240, required=True)
         if data.mode not in PRODUCT_MODES:
             errors.add("mode", N_("Kies hoe bewoners voor dit product komen."))
-        sort_order = _number(errors, "sort_order", data.sort_order, 0, 999)
+        sort_order = number_field(errors, "sort_order", data.sort_order, 0, 999)
         errors.raise_if_any()
         if sort_order is None:
             sort_order = (
@@ -765,7 +638,7 @@ class AdminService(Service):
         return values
 
     def _products_by_id(self, raw: Sequence[str]) -> list[Product]:
-        ids = _ids(raw)
+        ids = id_list(raw)
         if not ids:
             return []
         found = {p.id: p for p in self.session.scalars(select(Product).where(Product.id.in_(ids)))}
@@ -780,35 +653,17 @@ class AdminService(Service):
         self.begin_write()
         errors = Errors()
         location = self._location_field(errors, data.location)
-        day = _date(errors, "date", data.date)
+        day = date_field(errors, "date", data.date)
         if day is not None and day < self.today():
             errors.add("date", N_("Deze datum is al voorbij."))
         window = self._window(errors, day, data.start, data.end)
-        products = self._stop_products(errors, location, data.products)
-        desks = self._desk_rows(errors, data.desks, products, required=True)
-        capacity = _number(errors, "capacity", data.capacity, 1, 10000)
-        slot_capacity = _number(errors, "slot_capacity", data.slot_capacity, 1, 50)
-        note = _clean(data.note)
-        _length(errors, "note", note, 200)
-        if location is not None and window is not None and not errors:
-            clash = self._clash(location, *window)
-            if clash is not None:
-                self._add_clash(errors, "start", clash)
+        offer = self._offer(errors, location, data, slot_capacity=data.slot_capacity)
+        self._check_clash(errors, location, window)
         errors.raise_if_any()
         assert location is not None and window is not None
-        stop = self._build_stop(location, window, products, desks, capacity, note)
-        self.session.flush()
-        self.log(
-            "stop.create",
-            actor,
-            object_type="stop",
-            object_id=stop.id,
-            stop_id=stop.id,
-            values=_stop_facts(stop),
-        )
-        self.session.commit()
+        stop = self._create(STOP, self._build_stop(location, window, offer), actor)
         if data.open_slots:
-            self._open_slots([stop], slot_capacity, actor)
+            self._open_slots([stop], offer.slot_capacity, actor)
         return stop
 
     @rolls_back
@@ -823,19 +678,13 @@ class AdminService(Service):
             )
         errors = Errors()
         location = self._location_field(errors, data.location)
-        day = _date(errors, "date", data.date)
+        day = date_field(errors, "date", data.date)
         old_day = self.local(stop.starts_at).date()
         if day is not None and day != old_day and day < self.today():
             errors.add("date", N_("Deze datum is al voorbij."))
         window = self._window(errors, day, data.start, data.end)
-        products = self._stop_products(errors, location, data.products)
-        capacity = _number(errors, "capacity", data.capacity, 1, 10000)
-        note = _clean(data.note)
-        _length(errors, "note", note, 200)
-        if location is not None and window is not None and not errors:
-            clash = self._clash(location, *window, besides=stop)
-            if clash is not None:
-                self._add_clash(errors, "start", clash)
+        offer = self._offer(errors, location, data, desks=False)
+        self._check_clash(errors, location, window, besides=stop)
         errors.raise_if_any()
         assert location is not None and window is not None
         if location.id != stop.location_id and self.usage(stop).used:
@@ -847,23 +696,12 @@ class AdminService(Service):
                     )
                 )
             )
-        before = _stop_facts(stop)
-        self._reshape(stop, window, products)
+        before = STOP.facts(stop)
+        self._reshape(stop, window, offer.products)
         stop.location = location
-        stop.capacity = capacity
-        stop.note = note
-        changes = _diff(before, _stop_facts(stop))
-        if changes:
-            self.log(
-                "stop.update",
-                actor,
-                object_type="stop",
-                object_id=stop.id,
-                stop_id=stop.id,
-                changes=changes,
-            )
-        self.session.commit()
-        return stop
+        stop.capacity = offer.capacity
+        stop.note = offer.note
+        return self._update(STOP, stop, before, actor)
 
     @rolls_back
     def delete_stop(self, stop_id: int | str, *, actor: Actor = SYSTEM) -> None:
@@ -883,22 +721,13 @@ class AdminService(Service):
                     )
                 )
             )
-        facts = _stop_facts(stop)
         series = stop.series
         if series is not None:
             day = self.local(stop.starts_at).date().isoformat()
             series.exceptions = sorted({*series.exceptions, day})
-        self._remove_stop(stop)
-        self.log(
-            "stop.delete",
-            actor,
-            object_type="stop",
-            object_id=stop.id,
-            stop_id=stop.id,
-            values=facts,
-            series=series.id if series else None,
+        self._delete(
+            STOP, stop, actor, remove=self._remove_stop, series=series.id if series else None
         )
-        self._commit_delete()
 
     @rolls_back
     def open_slots(self, stop_id: int | str, capacity: str = "", *, actor: Actor = SYSTEM) -> int:
@@ -906,7 +735,7 @@ class AdminService(Service):
         desks serving each product); returns how many new slots there are."""
         stop = self.stop(stop_id)
         errors = Errors()
-        places = _number(errors, "slot_capacity", capacity, 1, 50)
+        places = number_field(errors, "slot_capacity", capacity, 1, 50)
         errors.raise_if_any()
         if stop.status == StopStatus.CLOSED or stop.ends_at <= self.now():
             raise Refused(text(N_("Deze loketdag is voorbij of gesloten.")))
@@ -931,7 +760,7 @@ class AdminService(Service):
         return opened
 
     def _location_field(self, errors: Errors, raw: str) -> Location | None:
-        location = self.session.get(Location, _key(raw)) if str(raw or "").isdigit() else None
+        location = self.session.get(Location, int(raw)) if str(raw or "").isdigit() else None
         if location is None:
             errors.add("location", N_("Kies een locatie."))
         return location
@@ -939,20 +768,34 @@ class AdminService(Service):
     def _window(
         self, errors: Errors, day: date | None, start_raw: str, end_raw: str
     ) -> tuple[datetime, datetime] | None:
-        start = _time(errors, "start", start_raw)
-        end = _time(errors, "end", end_raw)
-        if start is None or end is None:
-            return None
-        if end <= start:
-            errors.add("end", N_("De eindtijd moet later zijn dan de begintijd."))
-            return None
-        if day is None:
+        times = opening_hours(errors, start_raw, end_raw)
+        if times is None or day is None:
             return None
         try:
-            return local_window(day, start, end, self.tz)
+            return local_window(day, *times, self.tz)
         except SeriesError as error:
             self._series_error(errors, error)
             return None
+
+    def _offer(
+        self,
+        errors: Errors,
+        location: Location | None,
+        data: OfferInput,
+        *,
+        desks: bool = True,
+        slot_capacity: str | None = None,
+    ) -> Offer:
+        """The offer of a stop or series form: products allowed at the location, desks (when the
+        form has them), capacity, the places per slot (when asked) and the note."""
+        products = self._stop_products(errors, location, data.products)
+        rows = self._desk_rows(errors, data.desks, products, required=True) if desks else []
+        capacity = number_field(errors, "capacity", data.capacity, 1, 10000)
+        places = None
+        if slot_capacity is not None:
+            places = number_field(errors, "slot_capacity", slot_capacity, 1, 50)
+        note = text_field(errors, "note", data.note, 200)
+        return Offer(products, rows, capacity, note, places)
 
     def _stop_products(
         self, errors: Errors, location: Location | None, raw: Sequence[str]
@@ -997,14 +840,14 @@ class AdminService(Service):
         names: set[str] = set()
         offered = {p.id: p for p in products}
         for index, row in enumerate(rows):
-            name = _clean(row.name)
-            ids = _ids(row.products)
+            name = clean(row.name)
+            ids = id_list(row.products)
             if not name:
                 if ids:
                     errors.add(f"{prefix}-{index}-name", N_("Geef deze balie een naam."))
                 continue
             key = f"{prefix}-{index}-name"
-            _length(errors, key, name, 40)
+            check_length(errors, key, name, 40)
             if name.lower() in names:
                 errors.add(key, N_("Twee balies hebben dezelfde naam."))
             names.add(name.lower())
@@ -1041,34 +884,35 @@ class AdminService(Service):
             .limit(1)
         )
 
-    def _add_clash(self, errors: Errors, name: str, clash: Stop) -> None:
-        errors.add(
-            name,
-            N_("Op deze locatie is op %(date)s al een loketdag van %(start)s tot %(end)s."),
-            date=_day(self.local(clash.starts_at).date()),
-            start=self.local(clash.starts_at).strftime("%H:%M"),
-            end=self.local(clash.ends_at).strftime("%H:%M"),
-        )
+    def _check_clash(
+        self,
+        errors: Errors,
+        location: Location | None,
+        window: tuple[datetime, datetime] | None,
+        *,
+        besides: Stop | None = None,
+    ) -> None:
+        """Once the rest of the form is right: the stop may not overlap another one there."""
+        if location is None or window is None or errors:
+            return
+        clash = self._clash(location, *window, besides=besides)
+        if clash is not None:
+            reason = self._clash_text(clash)
+            errors.add("start", reason.msgid, **reason.params)
 
     def _build_stop(
-        self,
-        location: Location,
-        window: tuple[datetime, datetime],
-        products: list[Product],
-        desks: list[tuple[str, list[Product]]],
-        capacity: int | None,
-        note: str,
+        self, location: Location, window: tuple[datetime, datetime], offer: Offer
     ) -> Stop:
         stop = Stop(
             location=location,
             starts_at=window[0],
             ends_at=window[1],
             status=StopStatus.PLANNED,
-            products=list(products),
-            capacity=capacity,
-            note=note,
+            products=list(offer.products),
+            capacity=offer.capacity,
+            note=offer.note,
         )
-        stop.desks = [Desk(name=name, products=list(serves)) for name, serves in desks]
+        stop.desks = [Desk(name=name, products=list(serves)) for name, serves in offer.desks]
         self.session.add(stop)
         return stop
 
@@ -1114,8 +958,8 @@ class AdminService(Service):
                             "Er zijn afspraken buiten de nieuwe tijden (de eerste op %(date)s om "
                             "%(time)s). Zeg die eerst af, of kies tijden waar zij in passen."
                         ),
-                        date=_day(self.local(outside[0]).date()),
-                        time=self.local(outside[0]).strftime("%H:%M"),
+                        date=self._day_of(outside[0]),
+                        time=self._time_of(outside[0]),
                     )
                 )
         empty = ~exists().where(Appointment.slot_id == Slot.id)
@@ -1164,18 +1008,7 @@ class AdminService(Service):
         stop = self.stop(stop_id)
         name, serves = self._desk_values(stop, data, None)
         desk = Desk(stop=stop, name=name, products=serves, active=bool(data.active))
-        self.session.add(desk)
-        self.session.flush()
-        self.log(
-            "desk.create",
-            actor,
-            object_type="desk",
-            object_id=desk.id,
-            stop_id=stop.id,
-            values=_desk_facts(desk),
-        )
-        self.session.commit()
-        return desk
+        return self._create(DESK, desk, actor)
 
     @rolls_back
     def update_desk(
@@ -1185,23 +1018,12 @@ class AdminService(Service):
         self.begin_write()
         stop = self.stop(stop_id)
         desk = self.desk(stop, desk_id)
-        before = _desk_facts(desk)
+        before = DESK.facts(desk)
         name, serves = self._desk_values(stop, data, desk)
         if desk.active and not data.active and self._at_desk(desk):
             raise Refused(text(N_("Aan deze balie wordt nu iemand geholpen. Rond dat eerst af.")))
         desk.name, desk.products, desk.active = name, serves, bool(data.active)
-        changes = _diff(before, _desk_facts(desk))
-        if changes:
-            self.log(
-                "desk.update",
-                actor,
-                object_type="desk",
-                object_id=desk.id,
-                stop_id=stop.id,
-                changes=changes,
-            )
-        self.session.commit()
-        return desk
+        return self._update(DESK, desk, before, actor)
 
     @rolls_back
     def delete_desk(self, stop_id: int | str, desk_id: int | str, *, actor: Actor = SYSTEM) -> None:
@@ -1218,31 +1040,17 @@ class AdminService(Service):
                     )
                 )
             )
-        facts = _desk_facts(desk)
-        stop.desks.remove(desk)
-        self.session.delete(desk)
-        self.log(
-            "desk.delete",
-            actor,
-            object_type="desk",
-            object_id=desk.id,
-            stop_id=stop.id,
-            values=facts,
-        )
-        self._commit_delete()
+        self._delete(DESK, desk, actor, remove=self._remove_desk)
 
     def _desk_values(
         self, stop: Stop, data: DeskInput, current: Desk | None
     ) -> tuple[str, list[Product]]:
         errors = Errors()
-        name = _clean(data.name)
-        if not name:
-            errors.add("name", N_("Geef deze balie een naam."))
-        _length(errors, "name", name, 40)
+        name = text_field(errors, "name", data.name, 40, required=N_("Geef deze balie een naam."))
         if name and any(d.name.lower() == name.lower() and d is not current for d in stop.desks):
             errors.add("name", N_("Er is op deze loketdag al een balie met deze naam."))
         offered = {p.id: p for p in stop.products}
-        ids = _ids(data.products)
+        ids = id_list(data.products)
         if any(i not in offered for i in ids):
             errors.add("products", N_("Een balie doet alleen producten die op de loketdag staan."))
         errors.raise_if_any()
@@ -1265,13 +1073,13 @@ class AdminService(Service):
         errors = Errors()
         location = self._location_field(errors, data.location)
         weekdays = frozenset(int(d) for d in data.weekdays if str(d).isdigit())
-        start = _time(errors, "start", data.start)
-        end = _time(errors, "end", data.end)
-        first = _date(errors, "first_date", data.first_date)
+        start = time_field(errors, "start", data.start)
+        end = time_field(errors, "end", data.end)
+        first = date_field(errors, "first_date", data.first_date)
         if first is not None and first < self.today():
             errors.add("first_date", N_("De eerste datum is al voorbij."))
-        weeks = _number(errors, "weeks", data.weeks, 1, MAX_WEEKS)
-        last = _date(errors, "last_date", data.last_date, required=False)
+        weeks = number_field(errors, "weeks", data.weeks, 1, MAX_WEEKS)
+        last = date_field(errors, "last_date", data.last_date, required=False)
         if weeks is None and last is None and not ("weeks" in errors or "last_date" in errors):
             errors.add("weeks", N_("Vul het aantal weken in, of de laatste datum."))
         if weeks is not None and last is not None:
@@ -1295,12 +1103,7 @@ class AdminService(Service):
                 exceptions.add(date.fromisoformat(raw))
             except ValueError:
                 continue
-        products = self._stop_products(errors, location, data.products)
-        desks = self._desk_rows(errors, data.desks, products, required=True)
-        capacity = _number(errors, "capacity", data.capacity, 1, 10000)
-        slot_capacity = _number(errors, "slot_capacity", data.slot_capacity, 1, 50)
-        note = _clean(data.note)
-        _length(errors, "note", note, 200)
+        offer = self._offer(errors, location, data, slot_capacity=data.slot_capacity)
         if not weekdays or any(d > 6 for d in weekdays):
             errors.add("weekdays", N_("Kies minstens één dag van de week."))
         if start is not None and end is not None and end <= start:
@@ -1325,17 +1128,7 @@ class AdminService(Service):
             )
             for o in occurrences
         ]
-        return SeriesPlan(
-            location,
-            rule,
-            dates,
-            products,
-            desks,
-            capacity,
-            note,
-            data.open_slots,
-            slot_capacity,
-        )
+        return SeriesPlan(location, rule, dates, offer, data.open_slots)
 
     @rolls_back
     def create_series(
@@ -1355,7 +1148,7 @@ class AdminService(Service):
                     dates=", ".join(_day(d.day) for d in plan.clashes),
                 )
             )
-        rule = plan.rule
+        rule, offer = plan.rule, plan.offer
         series = StopSeries(
             location=plan.location,
             weekdays=sorted(rule.weekdays),
@@ -1365,40 +1158,33 @@ class AdminService(Service):
             last_date=rule.until,
             weeks=rule.weeks,
             exceptions=sorted(d.isoformat() for d in rule.exceptions),
-            desks=[{"name": n, "products": [p.id for p in ps]} for n, ps in plan.desks],
-            capacity=plan.capacity,
+            desks=offer.stored_desks(),
+            capacity=offer.capacity,
             open_slots=plan.open_slots,
-            slot_capacity=plan.slot_capacity,
-            note=plan.note,
+            slot_capacity=offer.slot_capacity,
+            note=offer.note,
             created_by=created_by,
             created_at=self.now(),
-            products=list(plan.products),
+            products=list(offer.products),
         )
         self.session.add(series)
         stops = [
-            self._build_stop(
-                plan.location,
-                (d.starts_at, d.ends_at),
-                plan.products,
-                plan.desks,
-                plan.capacity,
-                plan.note,
-            )
+            self._build_stop(plan.location, (d.starts_at, d.ends_at), offer)
             for d in plan.stop_dates
         ]
         series.stops = stops
         self.session.flush()
-        self.log(
-            "series.create",
+        self._log(
+            SERIES,
+            "create",
+            series,
             actor,
-            object_type="stop_series",
-            object_id=series.id,
-            values=_series_facts(series),
+            values=SERIES.facts(series),
             stops=[s.id for s in stops],
         )
         self.session.commit()
         if plan.open_slots:
-            self._open_slots(stops, plan.slot_capacity, actor)
+            self._open_slots(stops, offer.slot_capacity, actor)
         return series
 
     @rolls_back
@@ -1410,27 +1196,20 @@ class AdminService(Service):
         the new end go, if nobody booked them). Stops that opened or passed stay as they were."""
         self.begin_write()
         series = self.series(series_id)
-        if series.cancelled_at is not None:
-            raise Refused(text(N_("Deze reeks is gestopt. U kunt hem niet meer wijzigen.")))
+        _refuse_if_stopped(series)
         errors = Errors()
-        start = _time(errors, "start", data.start)
-        end = _time(errors, "end", data.end)
-        if start is not None and end is not None and end <= start:
-            errors.add("end", N_("De eindtijd moet later zijn dan de begintijd."))
-        last = _date(errors, "last_date", data.last_date)
+        times = opening_hours(errors, data.start, data.end)
+        last = date_field(errors, "last_date", data.last_date)
         if last is not None and last < series.first_date:
             errors.add("last_date", N_("De laatste datum ligt voor de eerste datum."))
         elif last is not None and last > series.first_date + timedelta(weeks=MAX_WEEKS):
             errors.add("last_date", N_("Een reeks duurt hoogstens %(max)s weken."), max=MAX_WEEKS)
-        products = self._stop_products(errors, series.location, data.products)
-        desks = self._desk_rows(errors, data.desks, products, required=True)
-        capacity = _number(errors, "capacity", data.capacity, 1, 10000)
-        note = _clean(data.note)
-        _length(errors, "note", note, 200)
+        offer = self._offer(errors, series.location, data)
         errors.raise_if_any()
-        assert start is not None and end is not None and last is not None
+        assert times is not None and last is not None
+        start, end = times
 
-        before = _series_facts(series)
+        before = SERIES.facts(series)
         exceptions = frozenset(
             d for d in (date.fromisoformat(x) for x in series.exceptions) if d <= last
         )
@@ -1459,22 +1238,21 @@ class AdminService(Service):
                             "Voor de loketdag van %(date)s zijn al afspraken gemaakt. Zeg die "
                             "eerst af, of laat de reeks langer duren."
                         ),
-                        date=_day(self.local(stop.starts_at).date()),
+                        date=self._day_of(stop.starts_at),
                     )
                 )
         changed: list[Stop] = []
-        new_desks = [(n, [p.id for p in ps]) for n, ps in desks]
         for day, stop in remaining.items():
             if day not in wanted:
                 continue
             window = wanted[day]
-            if _stop_shape(stop) == _shape(window, products, desks, capacity, note):
+            if (stop.starts_at, stop.ends_at) == window and Offer.of(stop).key() == offer.key():
                 continue
             clash = self._clash(series.location, *window, besides=stop)
             if clash is not None:
                 raise Refused(self._clash_text(clash))
             try:
-                self._reshape(stop, window, products)
+                self._reshape(stop, window, offer.products)
             except Refused as refused:
                 raise Refused(
                     text(
@@ -1483,7 +1261,7 @@ class AdminService(Service):
                         reason=refused.reason,
                     )
                 ) from None
-            if [(d.name, [p.id for p in d.products]) for d in stop.desks] != new_desks:
+            if Offer.of(stop).desk_ids() != offer.desk_ids():
                 if self.session.scalar(select(Ticket.id).where(Ticket.stop_id == stop.id).limit(1)):
                     raise Refused(
                         text(N_("De loketdag van %(date)s heeft al nummers."), date=_day(day))
@@ -1492,8 +1270,8 @@ class AdminService(Service):
                     self.session.delete(desk)
                 # The old desks go before the new ones come: names are unique per stop.
                 self.session.flush()
-                stop.desks = [Desk(name=n, products=list(ps)) for n, ps in desks]
-            stop.capacity, stop.note = capacity, note
+                stop.desks = [Desk(name=n, products=list(ps)) for n, ps in offer.desks]
+            stop.capacity, stop.note = offer.capacity, offer.note
             changed.append(stop)
         for stop in dropped:
             self._remove_stop(stop)
@@ -1504,24 +1282,23 @@ class AdminService(Service):
             clash = self._clash(series.location, *window)
             if clash is not None:
                 raise Refused(self._clash_text(clash))
-            added.append(self._build_stop(series.location, window, products, desks, capacity, note))
+            added.append(self._build_stop(series.location, window, offer))
         series.stops.extend(added)
         series.start_time, series.end_time = start, end
         if last != series.last_date:
             series.weeks = None
         series.last_date = last
         series.exceptions = sorted(d.isoformat() for d in exceptions)
-        series.products = list(products)
-        series.desks = [{"name": n, "products": [p.id for p in ps]} for n, ps in desks]
-        series.capacity, series.note = capacity, note
+        series.products = list(offer.products)
+        series.desks = offer.stored_desks()
+        series.capacity, series.note = offer.capacity, offer.note
         self.session.flush()
-        changes = _diff(before, _series_facts(series))
-        self.log(
-            "series.update",
+        self._log(
+            SERIES,
+            "update",
+            series,
             actor,
-            object_type="stop_series",
-            object_id=series.id,
-            changes=changes,
+            changes=diff(before, SERIES.facts(series)),
             changed_stops=[s.id for s in changed],
             added_stops=[s.id for s in added],
             removed_stops=[s.id for s in dropped],
@@ -1538,11 +1315,10 @@ class AdminService(Service):
         self.begin_write()
         series = self.series(series_id)
         errors = Errors()
-        day = _date(errors, "day", raw)
+        day = date_field(errors, "day", raw)
         errors.raise_if_any()
         assert day is not None
-        if series.cancelled_at is not None:
-            raise Refused(text(N_("Deze reeks is gestopt. U kunt hem niet meer wijzigen.")))
+        _refuse_if_stopped(series)
         rule = series_rule(series)
         if day not in rule.all_dates():
             errors.add("day", N_("Deze datum hoort niet bij de reeks."))
@@ -1565,11 +1341,11 @@ class AdminService(Service):
                 )
             self._remove_stop(stop)
         series.exceptions = sorted({*series.exceptions, day.isoformat()})
-        self.log(
-            "series.skip",
+        self._log(
+            SERIES,
+            "skip",
+            series,
             actor,
-            object_type="stop_series",
-            object_id=series.id,
             day=day.isoformat(),
             removed_stop=stop.id if stop is not None else None,
         )
@@ -1593,17 +1369,17 @@ class AdminService(Service):
                         "Voor %(dates)s zijn al afspraken gemaakt. Zeg die eerst af, of sla de "
                         "andere datums één voor één over."
                     ),
-                    dates=", ".join(_day(self.local(s.starts_at).date()) for s in booked),
+                    dates=", ".join(self._day_of(s.starts_at) for s in booked),
                 )
             )
         for stop in remaining:
             self._remove_stop(stop)
         series.cancelled_at = self.now()
-        self.log(
-            "series.cancel",
+        self._log(
+            SERIES,
+            "cancel",
+            series,
             actor,
-            object_type="stop_series",
-            object_id=series.id,
             removed_stops=[s.id for s in remaining],
         )
         self.session.commit()
@@ -1612,9 +1388,9 @@ class AdminService(Service):
     def _clash_text(self, clash: Stop) -> Text:
         return text(
             N_("Op deze locatie is op %(date)s al een loketdag van %(start)s tot %(end)s."),
-            date=_day(self.local(clash.starts_at).date()),
-            start=self.local(clash.starts_at).strftime("%H:%M"),
-            end=self.local(clash.ends_at).strftime("%H:%M"),
+            date=self._day_of(clash.starts_at),
+            start=self._time_of(clash.starts_at),
+            end=self._time_of(clash.ends_at),
         )
 
     def _series_error(self, errors: Errors, error: SeriesError) -> None:
@@ -1652,6 +1428,69 @@ class AdminService(Service):
 
     # -- shared -------------------------------------------------------------------------------
 
+    def _log(
+        self,
+        kind: Audited[Row],
+        verb: str,
+        row: Row,
+        actor: Actor,
+        *,
+        scope: dict[str, Any] | None = None,
+        **data: Any,
+    ) -> None:
+        """Log `verb` (create, update…) of one row, with the stop or product it belongs to."""
+        self.log(
+            f"{kind.name}.{verb}",
+            actor,
+            object_type=kind.object_type,
+            object_id=row.id,
+            **(kind.scope(row) if scope is None else scope),
+            **data,
+        )
+
+    def _create(self, kind: Audited[Row], row: Row, actor: Actor) -> Row:
+        """Store a new row, log it with its facts, commit."""
+        self.session.add(row)
+        self.session.flush()
+        self._log(kind, "create", row, actor, values=kind.facts(row))
+        self.session.commit()
+        return row
+
+    def _update(self, kind: Audited[Row], row: Row, before: dict[str, Any], actor: Actor) -> Row:
+        """Log the fields of a changed row that differ from `before` (if any), commit."""
+        changes = diff(before, kind.facts(row))
+        if changes:
+            self._log(kind, "update", row, actor, changes=changes)
+        self.session.commit()
+        return row
+
+    def _delete(
+        self,
+        kind: Audited[Row],
+        row: Row,
+        actor: Actor,
+        *,
+        remove: Callable[[Row], None] | None = None,
+        **data: Any,
+    ) -> None:
+        """Remove a row (`remove`, or a plain delete), log what it was, commit."""
+        facts, scope = kind.facts(row), kind.scope(row)  # read while the row is still there
+        (remove or self.session.delete)(row)
+        self._log(kind, "delete", row, actor, scope=scope, values=facts, **data)
+        self._commit_delete()
+
+    def _remove_product(self, product: Product) -> None:
+        """Delete a product with the locations' lists that name it and its (empty) slots."""
+        self.session.execute(
+            delete(location_products).where(location_products.c.product_id == product.id)
+        )
+        self.session.execute(delete(Slot).where(Slot.product_id == product.id))
+        self.session.delete(product)
+
+    def _remove_desk(self, desk: Desk) -> None:
+        desk.stop.desks.remove(desk)
+        self.session.delete(desk)
+
     def _remove_stop(self, stop: Stop) -> None:
         """Delete a stop's row; the database removes its desks, slots and series link (ON DELETE
         CASCADE), which the ORM would try to orphan instead."""
@@ -1672,6 +1511,27 @@ class AdminService(Service):
             ) from None
 
 
+def _refuse_if_stopped(series: StopSeries) -> None:
+    if series.cancelled_at is not None:
+        raise Refused(text(N_("Deze reeks is gestopt. U kunt hem niet meer wijzigen.")))
+
+
+def series_rule(series: StopSeries) -> Rule:
+    """The stored series as a rule (its dates, with the exceptions)."""
+    return Rule(
+        frozenset(series.weekdays),
+        series.start_time,
+        series.end_time,
+        series.first_date,
+        None,
+        series.last_date,
+        frozenset(date.fromisoformat(d) for d in series.exceptions),
+    )
+
+
+# -- the change log ----------------------------------------------------------------------------
+
+
 AUDITED_OBJECTS = (
     "location",
     "product",
@@ -1686,24 +1546,18 @@ AUDITED_OBJECTS = (
 NOT_CHANGES = ("user.login", "token.issue")
 
 
-def _key(value: int | str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+Row = TypeVar("Row", Location, Product, Stop, Desk, StopSeries)
 
 
-def series_rule(series: StopSeries) -> Rule:
-    """The stored series as a rule (its dates, with the exceptions)."""
-    return Rule(
-        frozenset(series.weekdays),
-        series.start_time,
-        series.end_time,
-        series.first_date,
-        None,
-        series.last_date,
-        frozenset(date.fromisoformat(d) for d in series.exceptions),
-    )
+@dataclass(frozen=True)
+class Audited(Generic[Row]):
+    """How the change log names a kind of row: `name` in its actions (location.create), its
+    object type, the facts it keeps of it, and the stop or product it belongs to."""
+
+    name: str
+    object_type: str
+    facts: Callable[[Row], dict[str, Any]]
+    scope: Callable[[Row], dict[str, Any]] = lambda _row: {}
 
 
 def _location_facts(location: Location) -> dict[str, Any]:
@@ -1765,27 +1619,8 @@ def _series_facts(series: StopSeries) -> dict[str, Any]:
     }
 
 
-def _shape(
-    window: tuple[datetime, datetime],
-    products: list[Product],
-    desks: list[tuple[str, list[Product]]],
-    capacity: int | None,
-    note: str,
-) -> tuple[Any, ...]:
-    return (
-        window,
-        [p.id for p in products],
-        [(n, [p.id for p in ps]) for n, ps in desks],
-        capacity,
-        note,
-    )
-
-
-def _stop_shape(stop: Stop) -> tuple[Any, ...]:
-    return _shape(
-        (stop.starts_at, stop.ends_at),
-        list(stop.products),
-        [(d.name, list(d.products)) for d in stop.desks],
-        stop.capacity,
-        stop.note,
-    )
+LOCATION = Audited[Location]("location", "location", _location_facts)
+PRODUCT = Audited[Product]("product", "product", _product_facts, lambda p: {"product_id": p.id})
+STOP = Audited[Stop]("stop", "stop", _stop_facts, lambda s: {"stop_id": s.id})
+DESK = Audited[Desk]("desk", "desk", _desk_facts, lambda d: {"stop_id": d.stop_id})
+SERIES = Audited[StopSeries]("series", "stop_series", _series_facts)

@@ -30,8 +30,7 @@ from kiosk.services.accounts import (
     generate_password,
 )
 from kiosk.services.base import SYSTEM, Actor, Service
-from kiosk.services.errors import NotFound
-from kiosk.services.validation import N_, Errors, InUse, NotAllowed, rolls_back, text
+from kiosk.services.validation import N_, Errors, InUse, NotAllowed, rolls_back, text, text_field
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,59}$")
 
@@ -86,10 +85,7 @@ class AccountAdminService(Service):
         )
 
     def user(self, user_id: int | str) -> StaffUser:
-        found = self.session.get(StaffUser, _key(user_id))
-        if found is None:
-            raise NotFound("There is no such user.")
-        return found
+        return self.fetch(StaffUser, user_id, "There is no such user.")
 
     @rolls_back
     def create_user(self, data: UserInput, *, by: StaffUser, actor: Actor = SYSTEM) -> NewPassword:
@@ -106,9 +102,7 @@ class AccountAdminService(Service):
             )
         elif self.session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
             errors.add("username", N_("Deze gebruikersnaam bestaat al."))
-        display_name = " ".join((data.display_name or "").split())
-        if len(display_name) > 120:
-            errors.add("display_name", N_("Gebruik hoogstens %(max)s tekens."), max=120)
+        display_name = text_field(errors, "display_name", data.display_name, 120)
         role = _role(errors, data.role)
         password = data.password or ""
         if password and len(password) < MIN_PASSWORD_LENGTH:
@@ -142,9 +136,7 @@ class AccountAdminService(Service):
         self.begin_write()
         user = self.user(user_id)
         errors = Errors()
-        display_name = " ".join((data.display_name or "").split())
-        if len(display_name) > 120:
-            errors.add("display_name", N_("Gebruik hoogstens %(max)s tekens."), max=120)
+        display_name = text_field(errors, "display_name", data.display_name, 120)
         role = _role(errors, data.role)
         errors.raise_if_any()
         assert role is not None
@@ -177,10 +169,9 @@ class AccountAdminService(Service):
         user.display_name = display_name or user.username
         user.role = role
         user.active = bool(data.active)
-        after = _user_facts(user)
-        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-        if changes:
-            self.log("user.update", actor, object_type="user", object_id=user.id, changes=changes)
+        self.log_changes(
+            "user.update", actor, before, _user_facts(user), object_type="user", object_id=user.id
+        )
         self.session.commit()
         return user
 
@@ -220,10 +211,7 @@ class AccountAdminService(Service):
         )
 
     def device(self, device_id: int | str) -> Device:
-        found = self.session.get(Device, _key(device_id))
-        if found is None:
-            raise NotFound("There is no such device.")
-        return found
+        return self.fetch(Device, device_id, "There is no such device.")
 
     @rolls_back
     def add_device(
@@ -251,15 +239,17 @@ class AccountAdminService(Service):
         name = self._device_name(errors, data.name, device)
         stop = self._stop_field(errors, data.stop)
         errors.raise_if_any()
-        before = {"name": device.name, "stop": device.stop_id}
+        before = _device_facts(device)
         device.name = name
         device.stop_id = stop.id if stop else None
-        after = {"name": device.name, "stop": device.stop_id}
-        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-        if changes:
-            self.log(
-                "device.update", actor, object_type="device", object_id=device.id, changes=changes
-            )
+        self.log_changes(
+            "device.update",
+            actor,
+            before,
+            _device_facts(device),
+            object_type="device",
+            object_id=device.id,
+        )
         self.session.commit()
         self.session.refresh(device)
         return device
@@ -283,12 +273,8 @@ class AccountAdminService(Service):
         )
 
     def _device_name(self, errors: Errors, raw: str, current: Device | None) -> str:
-        name = " ".join((raw or "").split())
-        if not name:
-            errors.add("name", N_("Geef het apparaat een naam."))
-        elif len(name) > 80:
-            errors.add("name", N_("Gebruik hoogstens %(max)s tekens."), max=80)
-        elif self.session.scalar(
+        name = text_field(errors, "name", raw, 80, required=N_("Geef het apparaat een naam."))
+        if "name" not in errors and self.session.scalar(
             select(Device.id).where(
                 func.lower(Device.name) == name.lower(),
                 Device.id != (current.id if current else -1),
@@ -318,8 +304,5 @@ def _user_facts(user: StaffUser) -> dict[str, object]:
     return {"display_name": user.display_name, "role": user.role.value, "active": user.active}
 
 
-def _key(value: int | str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+def _device_facts(device: Device) -> dict[str, object]:
+    return {"name": device.name, "stop": device.stop_id}

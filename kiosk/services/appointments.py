@@ -34,7 +34,15 @@ from kiosk.models import (
     StopStatus,
     Ticket,
 )
-from kiosk.services.base import SYSTEM, Actor, Clock, Notifier, Service, utc_now
+from kiosk.services.base import (
+    DEFAULT_TIMEZONE,
+    SYSTEM,
+    Actor,
+    Clock,
+    LocalService,
+    Notifier,
+    utc_now,
+)
 from kiosk.services.errors import Conflict, DomainError, NotFound, UnknownProduct
 from kiosk.services.queue import QueueService, new_token
 
@@ -132,7 +140,7 @@ def new_code() -> str:
     return f"{raw[:3]}-{raw[3:]}"
 
 
-class AppointmentService(Service):
+class AppointmentService(LocalService):
     """Slots, bookings and check-in; see the module docstring."""
 
     def __init__(
@@ -142,11 +150,10 @@ class AppointmentService(Service):
         clock: Clock = utc_now,
         *,
         window: CheckInWindow | None = None,
-        timezone: str = "Europe/Amsterdam",
+        timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
-        super().__init__(session, notifier, clock)
+        super().__init__(session, notifier, clock, timezone=timezone)
         self.window = window or CheckInWindow()
-        self.tz = ZoneInfo(timezone)
 
     # -- slots ---------------------------------------------------------------------------------
 

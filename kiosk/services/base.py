@@ -1,19 +1,24 @@
-"""What every service shares: a clock, a notifier, an actor and the event log."""
+"""What every service shares: a clock, a notifier, an actor, the event log and look-ups by id;
+and, for the services that work with local days, the time zone."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from datetime import UTC, date, datetime
+from typing import Any, Protocol, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from kiosk.database import begin_write
 from kiosk.models import Event
+from kiosk.services.errors import NotFound
 
 Clock = Callable[[], datetime]
+M = TypeVar("M")
+DEFAULT_TIMEZONE = "Europe/Amsterdam"
 
 # On the table, not the mapped class: a plain Core INSERT, without the ORM's bulk-insert steps.
 _INSERT_EVENT = insert(cast(Table, Event.__table__))
@@ -22,6 +27,19 @@ _INSERT_EVENT = insert(cast(Table, Event.__table__))
 def utc_now() -> datetime:
     """The real clock: an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def row_id(value: int | str) -> int:
+    """An id from an address or a form; one that is not a number finds nothing (NotFound)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """What changed between two sets of facts, as the log keeps it: {"name": [old, new]}."""
+    return {key: [before.get(key), after[key]] for key in after if before.get(key) != after[key]}
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,13 @@ class Service:
     def now(self) -> datetime:
         return self.clock()
 
+    def fetch(self, model: type[M], key: int | str, message: str) -> M:
+        """The row of `model` with this id, or NotFound with `message`."""
+        found = self.session.get(model, row_id(key))
+        if found is None:
+            raise NotFound(message)
+        return found
+
     def log(
         self,
         action: str,
@@ -128,6 +153,14 @@ class Service:
             },
         )
 
+    def log_changes(
+        self, action: str, actor: Actor, before: dict[str, Any], after: dict[str, Any], **kw: Any
+    ) -> None:
+        """Append an update event with the fields that changed; none changed, no event."""
+        changes = diff(before, after)
+        if changes:
+            self.log(action, actor, changes=changes, **kw)
+
     def begin_write(self) -> None:
         """Open this use case's write transaction before its first read (see kiosk.database)."""
         begin_write(self.session)
@@ -159,3 +192,26 @@ class Service:
         """End the read that built the payloads: no snapshot is held past the use case."""
         if self.session.in_transaction():
             self.session.commit()
+
+
+class LocalService(Service):
+    """Base for services that work with local days and times (`timezone`); storage is UTC."""
+
+    def __init__(
+        self,
+        session: Session,
+        notifier: Notifier | None = None,
+        clock: Clock = utc_now,
+        *,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> None:
+        super().__init__(session, notifier, clock)
+        self.tz = ZoneInfo(timezone)
+
+    def local(self, moment: datetime) -> datetime:
+        """A moment in the configured time zone."""
+        return moment.astimezone(self.tz)
+
+    def today(self) -> date:
+        """The local date now."""
+        return self.local(self.now()).date()

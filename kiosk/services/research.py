@@ -26,7 +26,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -63,7 +62,7 @@ from kiosk.research import (
     neighbourhood_code,
     valid_home,
 )
-from kiosk.services.base import Clock, Notifier, Service, utc_now
+from kiosk.services.base import DEFAULT_TIMEZONE, Clock, LocalService, Notifier, utc_now
 from kiosk.services.errors import DomainError, UnknownProduct
 
 # No published figure describes fewer people than this.
@@ -394,7 +393,7 @@ _WISH_PARTS: Final = {
 }
 
 
-class ResearchService(Service):
+class ResearchService(LocalService):
     """Counts the kiosk's anonymous answers and unmet demand, and reports the figures."""
 
     def __init__(
@@ -403,16 +402,15 @@ class ResearchService(Service):
         notifier: Notifier | None = None,
         clock: Clock = utc_now,
         *,
-        timezone: str = "Europe/Amsterdam",
+        timezone: str = DEFAULT_TIMEZONE,
         long_wait_minutes: int = LONG_WAIT_MINUTES,
     ) -> None:
-        super().__init__(session, notifier, clock)
-        self.tz = ZoneInfo(timezone)
+        super().__init__(session, notifier, clock, timezone=timezone)
         self.long_wait = timedelta(minutes=long_wait_minutes)
 
     def local_now(self) -> datetime:
         """Now, in the configured time zone."""
-        return self.now().astimezone(self.tz)
+        return self.local(self.now())
 
     # -- the kiosk's questions -------------------------------------------------------------------
 
@@ -612,9 +610,6 @@ class ResearchService(Service):
             query = query.where(Stop.location_id == filters.location_id)
         return {stop.id: (stop, location) for stop, location in self.session.execute(query)}
 
-    def _local(self, moment: datetime) -> datetime:
-        return moment.astimezone(self.tz)
-
     def _tickets(
         self, filters: Filters, stops: dict[int, tuple[Stop, Location]]
     ) -> list[_TicketRow]:
@@ -664,7 +659,7 @@ class ResearchService(Service):
     def _heat_map(self, tickets: list[_TicketRow]) -> HeatMap:
         counts: Counter[tuple[int, int]] = Counter()
         for t in tickets:
-            local = self._local(t.issued_at)
+            local = self.local(t.issued_at)
             counts[(local.weekday(), local.hour)] += 1
         used = [hour for _, hour in counts]
         first = min([HEAT_HOURS[0], *used])
@@ -691,7 +686,7 @@ class ResearchService(Service):
         periods = self._periods(filters)
         counts: dict[int, Counter[date]] = defaultdict(Counter)
         for t in tickets:
-            counts[key(t)][self._period_of(filters, self._local(t.issued_at).date())] += 1
+            counts[key(t)][self._period_of(filters, self.local(t.issued_at).date())] += 1
         keys = sorted(counts)
         flat = [counts[k][p] for k in keys for p in periods]
         shown = protect(flat)
@@ -919,7 +914,7 @@ class ResearchService(Service):
 
     def opening_hours(self, starts_at: datetime, ends_at: datetime) -> dict[DayPart, float]:
         """Hours of a window (UTC) in each part of the week, local time."""
-        begin, end = self._local(starts_at), self._local(ends_at)
+        begin, end = self.local(starts_at), self.local(ends_at)
         hours: dict[DayPart, float] = defaultdict(float)
         day = begin.date()
         while day <= end.date():
@@ -976,7 +971,7 @@ class ResearchService(Service):
 
         visitors: Counter[tuple[str, DayPart]] = Counter()
         for t in tickets:
-            part = day_part(self._local(t.issued_at))
+            part = day_part(self.local(t.issued_at))
             if part is not DayPart.OTHER and t.stop_id in place_of:
                 visitors[(place_of[t.stop_id], part)] += 1
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from kiosk.models import Desk, Location, Product, Stop, StopStatus, stop_products
 from kiosk.payloads import stop_payload
-from kiosk.services.base import SYSTEM, Actor, Clock, Notifier, Pending, Service, utc_now
+from kiosk.services.base import SYSTEM, Actor, LocalService, Pending
 from kiosk.services.errors import NoOpenStop
 from kiosk.services.queue import stop_room
 
@@ -60,18 +59,8 @@ class DemoResult:
     created: bool
 
 
-class TourService(Service):
+class TourService(LocalService):
     """Plans and runs stops. Local days use the configured time zone; storage is UTC."""
-
-    def __init__(
-        self,
-        session: Session,
-        notifier: Notifier | None = None,
-        clock: Clock = utc_now,
-        timezone: str = "Europe/Amsterdam",
-    ) -> None:
-        super().__init__(session, notifier, clock)
-        self.tz = ZoneInfo(timezone)
 
     def current_stop(self) -> Stop:
         """The open stop: the one whose window holds now, else the one that started last."""

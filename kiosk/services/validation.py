@@ -1,5 +1,5 @@
 """What the coordinators' forms are told when the domain refuses: a text per field, or one
-explanation for the whole request.
+explanation for the whole request; and the readers of form fields that add those texts.
 
 Texts are Dutch source strings marked with `N_` (a no-op that Babel extracts), with their
 placeholders kept apart; the adapter translates them with ``gettext(text.msgid, **text.params)``.
@@ -7,13 +7,16 @@ placeholders kept apart; the adapter translates them with ``gettext(text.msgid, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date, time
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
+from kiosk.series import BadDate, parse_date
 from kiosk.services.errors import DomainError
 
 P = ParamSpec("P")
@@ -119,3 +122,115 @@ def rolls_back(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S
             raise
 
     return wrapped
+
+
+# -- reading form fields (each adds its own text to `errors`) ----------------------------------
+
+
+def clean(value: str | None) -> str:
+    """Text with its white space folded: no spaces at the ends, one between words."""
+    return " ".join((value or "").split())
+
+
+def check_length(errors: Errors, name: str, value: str, maximum: int) -> None:
+    """At most `maximum` characters."""
+    if len(value) > maximum:
+        errors.add(name, N_("Gebruik hoogstens %(max)s tekens."), max=maximum)
+
+
+def text_field(
+    errors: Errors, name: str, raw: str, maximum: int, *, required: str | None = None
+) -> str:
+    """A line of text with its white space folded; `required` is the text when it is empty."""
+    value = clean(raw)
+    if required and not value:
+        errors.add(name, required)
+    check_length(errors, name, value, maximum)
+    return value
+
+
+def number_field(
+    errors: Errors, name: str, raw: str, minimum: int, maximum: int, *, required: bool = False
+) -> int | None:
+    """A whole number from `minimum` to `maximum`; empty is None (or an error, if `required`)."""
+    value = (raw or "").strip()
+    if not value:
+        if required:
+            errors.add(name, N_("Vul een getal in."))
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        errors.add(name, N_("Vul een heel getal in, zonder letters."))
+        return None
+    if not minimum <= number <= maximum:
+        errors.add(
+            name, N_("Kies een getal van %(min)s tot en met %(max)s."), min=minimum, max=maximum
+        )
+        return None
+    return number
+
+
+def coordinate_field(errors: Errors, name: str, raw: str, limit: float) -> float | None:
+    """A latitude or longitude (a decimal comma is taken too); empty is None."""
+    value = (raw or "").strip().replace(",", ".")
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        errors.add(name, N_("Vul een getal in met een punt, bijvoorbeeld 52.6425."))
+        return None
+    if not -limit <= number <= limit:
+        errors.add(name, N_("Dit getal moet tussen -%(limit)s en %(limit)s liggen."), limit=limit)
+        return None
+    return number
+
+
+def date_field(errors: Errors, name: str, raw: str, *, required: bool = True) -> date | None:
+    """A date as people type it (24-11-2026, or ISO from a date input)."""
+    value = (raw or "").strip()
+    if not value:
+        if required:
+            errors.add(name, N_("Vul een datum in, bijvoorbeeld 24-11-2026."))
+        return None
+    try:
+        return parse_date(value)
+    except BadDate:
+        errors.add(name, N_("Vul een datum in, bijvoorbeeld 24-11-2026."))
+        return None
+
+
+def time_field(errors: Errors, name: str, raw: str) -> time | None:
+    """A time of day, 18:00 or 18.00."""
+    value = (raw or "").strip().replace(".", ":")
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        errors.add(name, N_("Vul een tijd in, bijvoorbeeld 18:00."))
+        return None
+    return time(int(match[1]), int(match[2]))
+
+
+def opening_hours(errors: Errors, start_raw: str, end_raw: str) -> tuple[time, time] | None:
+    """Opening hours: a start and a later end."""
+    start = time_field(errors, "start", start_raw)
+    end = time_field(errors, "end", end_raw)
+    if start is None or end is None:
+        return None
+    if end <= start:
+        errors.add("end", N_("De eindtijd moet later zijn dan de begintijd."))
+        return None
+    return start, end
+
+
+def id_list(raw: Iterable[str | int]) -> list[int]:
+    """The ids of ticked checkboxes, in order, once each; what is not a number is left out."""
+    found = []
+    for value in raw:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            continue
+        if number not in found:
+            found.append(number)
+    return found

@@ -5,17 +5,32 @@ A page's form is parsed here into the service's input, the service checks it; an
 comes back as a text per field (shown at the field, with aria-describedby, and in a summary at
 the top that links to each field), a `Refused` as one explanation. Texts from services are
 Dutch msgids (kiosk.services.validation) translated here.
+
+Every form goes the same way (`answer`): the use case runs; its field errors or refusal go back
+to the page that sent the form, and what it gave is answered, mostly with a flash message and a
+redirect (`saved`). `FormPage` is a page that is one form, `confirmed` a confirmation page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Blueprint, Response, current_app, make_response, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from flask_babel import format_date, gettext
 from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk.auth import current_principal
 from kiosk.extensions import db_session
@@ -28,6 +43,9 @@ from kiosk.services.validation import Invalid, Refused, Text
 from kiosk.views.desk import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+Page = str | tuple[str, int] | BaseResponse
+T = TypeVar("T")
 
 coordinator_required = role_required(
     Role.COORDINATOR,
@@ -155,6 +173,114 @@ def invalid(template: str, error: Invalid, **context: Any) -> tuple[str, int]:
 
 def refused(template: str, error: Refused, **context: Any) -> tuple[str, int]:
     return page(template, error.status, refusal=tr(error.reason), **context)
+
+
+def answer(
+    call: Callable[[], T],
+    then: Callable[[T], Page],
+    *,
+    on_invalid: Callable[[Invalid], Page] | None = None,
+    on_refused: Callable[[Refused], Page] | None = None,
+) -> Page:
+    """Run a form's use case: its field errors and its refusal go to the page that shows them
+    (without one, they go up to the error handler); what it gave goes to `then`."""
+    try:
+        result = call()
+    except Invalid as error:
+        if on_invalid is None:
+            raise
+        return on_invalid(error)
+    except Refused as error:
+        if on_refused is None:
+            raise
+        return on_refused(error)
+    return then(result)
+
+
+def saved(
+    message: str | Callable[[T], str], to: str | Callable[[T], str]
+) -> Callable[[T], BaseResponse]:
+    """The answer to a form that did its work: a flash message and a redirect, either of which
+    may read what the use case gave (a new row's id, a changed name)."""
+
+    def then(result: T) -> BaseResponse:
+        flash(message(result) if callable(message) else message)
+        return redirect(to(result) if callable(to) else to)
+
+    return then
+
+
+def again(show: Callable[..., Page], reload: Callable[[], Any]) -> dict[str, Callable[..., Page]]:
+    """`answer`'s handlers for a page that shows its own form again, with what was typed and
+    the field errors or the refusal: `show(row, status, **context)`, the row read anew by
+    `reload` (the use case rolled back)."""
+    return {
+        "on_invalid": lambda error: show(reload(), 422, values=form(), errors=field_errors(error)),
+        "on_refused": lambda error: show(
+            reload(), error.status, values=form(), refusal=tr(error.reason)
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class FormPage:
+    """A page that is one form: shown with `values` (GET), or sent back with the field errors
+    or the refusal and what was typed (`sent`), or saved."""
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def show(self, values: dict[str, Any]) -> str:
+        return render_template(self.template, values=values, errors={}, **self.context)
+
+    def invalid(self, error: Invalid, values: dict[str, Any]) -> Page:
+        return invalid(self.template, error, values=values, **self.context)
+
+    def refused(self, error: Refused, values: dict[str, Any]) -> Page:
+        return refused(self.template, error, values=values, errors={}, **self.context)
+
+    def save(
+        self,
+        call: Callable[[], T],
+        then: Callable[[T], Page],
+        *,
+        sent: Callable[[], dict[str, Any]] | None = None,
+    ) -> Page:
+        """Run the use case; on field errors or a refusal, the form again with `sent()` (by
+        default the form as it was sent)."""
+        typed = sent or form
+        return answer(
+            call,
+            then,
+            on_invalid=lambda error: self.invalid(error, typed()),
+            on_refused=lambda error: self.refused(error, typed()),
+        )
+
+
+def confirmed(
+    title: str,
+    question: str,
+    action: str,
+    back: str,
+    call: Callable[[], T],
+    then: Callable[[T], Page],
+    *,
+    button: str | None = None,
+) -> Page:
+    """A confirmation page (admin/confirm.html): GET asks `question`, POST does it (`call`) or
+    shows the refusal there."""
+    context = {
+        "title": title,
+        "question": question,
+        "action": action,
+        "back": back,
+        "button": button or gettext("Ja, verwijderen"),
+    }
+    if request.method == "GET":
+        return render_template("admin/confirm.html", **context)
+    return answer(
+        call, then, on_refused=lambda error: refused("admin/confirm.html", error, **context)
+    )
 
 
 def form() -> dict[str, Any]:

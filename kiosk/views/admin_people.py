@@ -16,31 +16,38 @@ from kiosk.extensions import db_session, mfa_service
 from kiosk.i18n import local_time
 from kiosk.models import Device, DeviceKind, Role, StaffUser
 from kiosk.services.accounts import MIN_PASSWORD_LENGTH, PairingCode
-from kiosk.services.admin_accounts import DeviceInput, UserEdit, UserInput, may_manage
+from kiosk.services.admin_accounts import (
+    DeviceInput,
+    NewPassword,
+    UserEdit,
+    UserInput,
+    may_manage,
+)
 from kiosk.services.settings import SPECS, SettingsService
-from kiosk.services.validation import Invalid, Refused
+from kiosk.services.validation import Invalid
 from kiosk.settings import defaults, forget, overrides
 from kiosk.urls import public_url
 from kiosk.views.admin_base import (
+    FormPage,
+    Page,
     account_admin,
     actor,
     admin_service,
+    again,
+    answer,
     bp,
     checked,
+    confirmed,
     coordinator_required,
     field_errors,
     form,
-    invalid,
     me,
     no_store,
     page,
-    refused,
+    saved,
     text_of,
     tr,
 )
-from kiosk.views.admin_tour import confirm_context
-
-Page = str | tuple[str, int] | Response
 
 
 def role_names() -> dict[str, str]:
@@ -73,29 +80,36 @@ def users() -> str:
 @coordinator_required
 def user_new() -> Page:
     """Add an account; a password left empty is made and shown once."""
-    context = {"roles": _roles_for(me()), "min_password": MIN_PASSWORD_LENGTH}
+    form_page = FormPage(
+        "admin/user_new.html", {"roles": _roles_for(me()), "min_password": MIN_PASSWORD_LENGTH}
+    )
     if request.method == "GET":
-        values = {"role": Role.STAFF.value}
-        return render_template("admin/user_new.html", values=values, errors={}, **context)
+        return form_page.show({"role": Role.STAFF.value})
     data = UserInput(
         username=text_of("username"),
         display_name=text_of("display_name"),
         role=text_of("role"),
         password=text_of("password"),
     )
-    try:
-        made = account_admin().create_user(data, by=me(), actor=actor())
-    except Invalid as error:
-        values = {k: v for k, v in form().items() if k != "password"}
-        return invalid("admin/user_new.html", error, values=values, **context)
-    except Refused as error:
-        values = {k: v for k, v in form().items() if k != "password"}
-        return refused("admin/user_new.html", error, values=values, errors={}, **context)
+    return form_page.save(
+        lambda: account_admin().create_user(data, by=me(), actor=actor()),
+        lambda made: _password_page(
+            made,
+            _("Account %(name)s is aangemaakt.", name=made.user.username),
+            url_for("admin.users"),
+            new=True,
+        ),
+        sent=lambda: {k: v for k, v in form().items() if k != "password"},
+    )
+
+
+def _password_page(made: NewPassword, message: str, to: str, *, new: bool) -> Page:
+    """A typed password: the message and a redirect. A made one: shown once, never cached."""
     if made.password is None:
-        flash(_("Account %(name)s is aangemaakt.", name=made.user.username))
-        return redirect(url_for("admin.users"))
+        flash(message)
+        return redirect(to)
     return no_store(
-        render_template("admin/password.html", user=made.user, password=made.password, new=True)
+        render_template("admin/password.html", user=made.user, password=made.password, new=new)
     )
 
 
@@ -139,15 +153,14 @@ def user_edit(user_id: int) -> Page:
         role=(text_of("role") if by.has_role(Role.ADMIN) else "") or user.role.value,
         active=checked("active"),
     )
-    try:
-        service.update_user(user_id, data, by=by, actor=actor())
-    except Invalid as error:
-        return _user_page(service.user(user_id), 422, values=form(), errors=field_errors(error))
-    except Refused as error:
-        user = service.user(user_id)
-        return _user_page(user, error.status, values=form(), refusal=tr(error.reason))
-    flash(_("Account %(name)s is opgeslagen.", name=user.username))
-    return redirect(url_for("admin.users"))
+    return answer(
+        lambda: service.update_user(user_id, data, by=by, actor=actor()),
+        saved(
+            lambda user: _("Account %(name)s is opgeslagen.", name=user.username),
+            url_for("admin.users"),
+        ),
+        **again(_user_page, lambda: service.user(user_id)),
+    )
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -155,18 +168,20 @@ def user_edit(user_id: int) -> Page:
 def user_password(user_id: int) -> Page:
     """A new password for an account (typed, or made and shown once)."""
     service = account_admin()
-    try:
-        made = service.reset_password(user_id, text_of("password"), by=me(), actor=actor())
-    except Invalid as error:
-        user = service.user(user_id)
-        return _user_page(user, 422, password_errors=field_errors(error))
-    except Refused as error:
-        return _user_page(service.user(user_id), error.status, refusal=tr(error.reason))
-    if made.password is None:
-        flash(_("Het wachtwoord van %(name)s is veranderd.", name=made.user.username))
-        return redirect(url_for("admin.user_edit", user_id=user_id))
-    return no_store(
-        render_template("admin/password.html", user=made.user, password=made.password, new=False)
+    return answer(
+        lambda: service.reset_password(user_id, text_of("password"), by=me(), actor=actor()),
+        lambda made: _password_page(
+            made,
+            _("Het wachtwoord van %(name)s is veranderd.", name=made.user.username),
+            url_for("admin.user_edit", user_id=user_id),
+            new=False,
+        ),
+        on_invalid=lambda error: _user_page(
+            service.user(user_id), 422, password_errors=field_errors(error)
+        ),
+        on_refused=lambda error: _user_page(
+            service.user(user_id), error.status, refusal=tr(error.reason)
+        ),
     )
 
 
@@ -258,16 +273,14 @@ def devices() -> str:
 @coordinator_required
 def device_new() -> Page:
     """Add a kiosk or board and show its pairing link once."""
-    context = {"stops": _stop_choices(), "kinds": _kinds()}
+    form_page = FormPage("admin/device_new.html", {"stops": _stop_choices(), "kinds": _kinds()})
     if request.method == "GET":
-        values = {"kind": DeviceKind.KIOSK.value}
-        return render_template("admin/device_new.html", values=values, errors={}, **context)
+        return form_page.show({"kind": DeviceKind.KIOSK.value})
     data = DeviceInput(name=text_of("name"), kind=text_of("kind"), stop=text_of("stop"))
-    try:
-        pairing = account_admin().add_device(data, ttl=_pairing_ttl(), actor=actor())
-    except Invalid as error:
-        return invalid("admin/device_new.html", error, values=form(), **context)
-    return _pairing_page(pairing)
+    return form_page.save(
+        lambda: account_admin().add_device(data, ttl=_pairing_ttl(), actor=actor()),
+        _pairing_page,
+    )
 
 
 def _device_page(device: Device, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -294,13 +307,14 @@ def device_edit(device_id: int) -> Page:
     if request.method == "GET":
         return _device_page(device)
     data = DeviceInput(name=text_of("name"), kind=device.kind.value, stop=text_of("stop"))
-    try:
-        service.update_device(device_id, data, actor=actor())
-    except Invalid as error:
-        device = service.device(device_id)
-        return _device_page(device, 422, values=form(), errors=field_errors(error))
-    flash(_("Apparaat %(name)s is opgeslagen.", name=device.name))
-    return redirect(url_for("admin.devices"))
+    return answer(
+        lambda: service.update_device(device_id, data, actor=actor()),
+        saved(
+            lambda device: _("Apparaat %(name)s is opgeslagen.", name=device.name),
+            url_for("admin.devices"),
+        ),
+        **again(_device_page, lambda: service.device(device_id)),
+    )
 
 
 @bp.post("/devices/<int:device_id>/pair")
@@ -317,22 +331,19 @@ def device_revoke(device_id: int) -> Page:
     """Unpair a device for good, after a confirmation."""
     service = account_admin()
     name = service.device(device_id).name
-    context = confirm_context(
+    return confirmed(
         _("Apparaat intrekken"),
         _(
-            "Wilt u %(name)s intrekken? Het apparaat werkt dan meteen niet meer. U kunt het later "
-            "opnieuw koppelen.",
+            "Wilt u %(name)s intrekken? Het apparaat werkt dan meteen niet meer. U kunt het "
+            "later opnieuw koppelen.",
             name=name,
         ),
         url_for("admin.device_revoke", device_id=device_id),
         url_for("admin.device_edit", device_id=device_id),
+        lambda: service.revoke_device(device_id, actor=actor()),
+        saved(_("Apparaat %(name)s is ingetrokken.", name=name), url_for("admin.devices")),
         button=_("Ja, intrekken"),
     )
-    if request.method == "GET":
-        return render_template("admin/confirm.html", **context)
-    service.revoke_device(device_id, actor=actor())
-    flash(_("Apparaat %(name)s is ingetrokken.", name=name))
-    return redirect(url_for("admin.devices"))
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -389,12 +400,15 @@ def setting_fields() -> list[dict[str, Any]]:
 @coordinator_required
 def settings() -> Page:
     """Kiosk idle time, the check-in window, "book later", retention: empty is the default."""
-    context = {"fields": setting_fields(), "defaults": defaults()}
+    form_page = FormPage(
+        "admin/settings.html", {"fields": setting_fields(), "defaults": defaults()}
+    )
     stored = overrides()
     if request.method == "GET":
         # What is in effect now; saving the default (or nothing) removes the override.
-        values = {key: str(stored.get(key, default)) for key, default in defaults().items()}
-        return render_template("admin/settings.html", values=values, errors={}, **context)
+        return form_page.show(
+            {key: str(stored.get(key, default)) for key, default in defaults().items()}
+        )
     service = SettingsService(
         db_session(), current_app.extensions["loket.notifier"], current_app.config["CLOCK"]
     )
@@ -402,7 +416,7 @@ def settings() -> Page:
     try:
         changes = service.update(submitted, defaults=defaults(), actor=actor())
     except Invalid as error:
-        return invalid("admin/settings.html", error, values=form(), **context)
+        return form_page.invalid(error, form())
     forget()
     flash(_("De instellingen zijn opgeslagen.") if changes else _("Er is niets veranderd."))
     return redirect(url_for("admin.settings"))

@@ -25,27 +25,30 @@ from kiosk.services.admin import (
     series_rule,
 )
 from kiosk.services.errors import NotFound
-from kiosk.services.validation import Invalid, Refused
+from kiosk.services.validation import Invalid
 from kiosk.views.admin_base import (
     DESK_ROWS,
+    FormPage,
+    Page,
     actor,
     admin_service,
+    again,
+    answer,
     bp,
     checked,
+    confirmed,
     coordinator_required,
     desk_rows,
     field_errors,
     form,
-    invalid,
     list_of,
     me,
     page,
     refused,
+    saved,
     text_of,
     tr,
 )
-
-Page = str | tuple[str, int] | Response
 
 
 def weekday_names() -> list[tuple[str, str]]:
@@ -103,6 +106,12 @@ def _location_values(location: Location) -> dict[str, Any]:
     }
 
 
+def _location_form(location: Location | None) -> FormPage:
+    return FormPage(
+        "admin/location_form.html", {"location": location, "products": admin_service().products()}
+    )
+
+
 @bp.get("/locations")
 @coordinator_required
 def locations() -> str:
@@ -115,15 +124,16 @@ def locations() -> str:
 def location_new() -> Page:
     """Add a location."""
     service = admin_service()
-    context = {"location": None, "products": service.products()}
+    form_page = _location_form(None)
     if request.method == "GET":
-        return render_template("admin/location_form.html", values={}, errors={}, **context)
-    try:
-        location = service.create_location(_location_input(), actor=actor())
-    except Invalid as error:
-        return invalid("admin/location_form.html", error, values=form(), **context)
-    flash(_("Locatie %(name)s is toegevoegd.", name=location.name))
-    return redirect(url_for("admin.locations"))
+        return form_page.show({})
+    return form_page.save(
+        lambda: service.create_location(_location_input(), actor=actor()),
+        saved(
+            lambda location: _("Locatie %(name)s is toegevoegd.", name=location.name),
+            url_for("admin.locations"),
+        ),
+    )
 
 
 @bp.route("/locations/<int:location_id>", methods=["GET", "POST"])
@@ -132,17 +142,16 @@ def location_edit(location_id: int) -> Page:
     """Change a location."""
     service = admin_service()
     location = service.location(location_id)
-    context = {"location": location, "products": service.products()}
+    form_page = _location_form(location)
     if request.method == "GET":
-        return render_template(
-            "admin/location_form.html", values=_location_values(location), errors={}, **context
-        )
-    try:
-        service.update_location(location_id, _location_input(), actor=actor())
-    except Invalid as error:
-        return invalid("admin/location_form.html", error, values=form(), **context)
-    flash(_("Locatie %(name)s is opgeslagen.", name=location.name))
-    return redirect(url_for("admin.locations"))
+        return form_page.show(_location_values(location))
+    return form_page.save(
+        lambda: service.update_location(location_id, _location_input(), actor=actor()),
+        saved(
+            lambda location: _("Locatie %(name)s is opgeslagen.", name=location.name),
+            url_for("admin.locations"),
+        ),
+    )
 
 
 @bp.route("/locations/<int:location_id>/delete", methods=["GET", "POST"])
@@ -151,33 +160,14 @@ def location_delete(location_id: int) -> Page:
     """Remove a location, after a confirmation; refused while it has stops."""
     service = admin_service()
     name = service.location(location_id).name
-    context = confirm_context(
+    return confirmed(
         _("Locatie verwijderen"),
         _("Wilt u de locatie %(name)s verwijderen?", name=name),
         url_for("admin.location_delete", location_id=location_id),
         url_for("admin.location_edit", location_id=location_id),
+        lambda: service.delete_location(location_id, actor=actor()),
+        saved(_("Locatie %(name)s is verwijderd.", name=name), url_for("admin.locations")),
     )
-    if request.method == "GET":
-        return render_template("admin/confirm.html", **context)
-    try:
-        service.delete_location(location_id, actor=actor())
-    except Refused as error:
-        return refused("admin/confirm.html", error, **context)
-    flash(_("Locatie %(name)s is verwijderd.", name=name))
-    return redirect(url_for("admin.locations"))
-
-
-def confirm_context(
-    title: str, question: str, action: str, back: str, button: str | None = None
-) -> dict[str, Any]:
-    """What the confirmation page (admin/confirm.html) shows."""
-    return {
-        "title": title,
-        "question": question,
-        "action": action,
-        "back": back,
-        "button": button or _("Ja, verwijderen"),
-    }
 
 
 # -- products -----------------------------------------------------------------------------------
@@ -229,15 +219,16 @@ def products() -> str:
 @coordinator_required
 def product_new() -> Page:
     """Add a product."""
+    form_page = FormPage("admin/product_form.html", {"product": None})
     if request.method == "GET":
-        values = {"duration": "10", "mode": "walk_in", "active": "1"}
-        return render_template("admin/product_form.html", product=None, values=values, errors={})
-    try:
-        product = admin_service().create_product(_product_input(), actor=actor())
-    except Invalid as error:
-        return invalid("admin/product_form.html", error, product=None, values=form())
-    flash(_("Product %(name)s is toegevoegd.", name=product.name("nl")))
-    return redirect(url_for("admin.products"))
+        return form_page.show({"duration": "10", "mode": "walk_in", "active": "1"})
+    return form_page.save(
+        lambda: admin_service().create_product(_product_input(), actor=actor()),
+        saved(
+            lambda product: _("Product %(name)s is toegevoegd.", name=product.name("nl")),
+            url_for("admin.products"),
+        ),
+    )
 
 
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"])
@@ -246,18 +237,19 @@ def product_edit(product_id: int) -> Page:
     """Change a product (its code stays)."""
     service = admin_service()
     product = service.product(product_id)
+    form_page = FormPage("admin/product_form.html", {"product": product})
     if request.method == "GET":
-        values = _product_values(product)
-        return render_template("admin/product_form.html", product=product, values=values, errors={})
+        return form_page.show(_product_values(product))
     data = _product_input()
     data.code = product.code
-    try:
-        service.update_product(product_id, data, actor=actor())
-    except Invalid as error:
-        values = {**form(), "code": product.code}
-        return invalid("admin/product_form.html", error, product=product, values=values)
-    flash(_("Product %(name)s is opgeslagen.", name=product.name("nl")))
-    return redirect(url_for("admin.products"))
+    return form_page.save(
+        lambda: service.update_product(product_id, data, actor=actor()),
+        saved(
+            lambda product: _("Product %(name)s is opgeslagen.", name=product.name("nl")),
+            url_for("admin.products"),
+        ),
+        sent=lambda: {**form(), "code": product.code},
+    )
 
 
 @bp.route("/products/<int:product_id>/delete", methods=["GET", "POST"])
@@ -265,22 +257,15 @@ def product_edit(product_id: int) -> Page:
 def product_delete(product_id: int) -> Page:
     """Remove a product that was never used, after a confirmation."""
     service = admin_service()
-    product = service.product(product_id)
-    name = product.name("nl")
-    context = confirm_context(
+    name = service.product(product_id).name("nl")
+    return confirmed(
         _("Product verwijderen"),
         _("Wilt u het product %(name)s verwijderen?", name=name),
         url_for("admin.product_delete", product_id=product_id),
         url_for("admin.product_edit", product_id=product_id),
+        lambda: service.delete_product(product_id, actor=actor()),
+        saved(_("Product %(name)s is verwijderd.", name=name), url_for("admin.products")),
     )
-    if request.method == "GET":
-        return render_template("admin/confirm.html", **context)
-    try:
-        service.delete_product(product_id, actor=actor())
-    except Refused as error:
-        return refused("admin/confirm.html", error, **context)
-    flash(_("Product %(name)s is verwijderd.", name=name))
-    return redirect(url_for("admin.products"))
 
 
 # -- stops --------------------------------------------------------------------------------------
@@ -328,32 +313,34 @@ def stop_new() -> Page:
     """Plan a stop: first the location, then the rest (its products limited to the location's)."""
     service = admin_service()
     location = _chosen_location(request.values.get("location"))
-    context = {
-        "location": location,
-        "locations": service.locations(),
-        "rows": DESK_ROWS,
-    }
-    if location is None or request.method == "GET":
-        values = {
-            "date": service.today().isoformat(),
-            "products": [str(p.id) for p in location.allowed_products if p.active]
-            if location
-            else [],
-            **_new_desk_values(),
-        }
-        return render_template("admin/stop_new.html", values=values, errors={}, **context)
-    try:
-        stop = service.create_stop(_stop_input(desks=True), actor=actor())
-    except Invalid as error:
-        return invalid("admin/stop_new.html", error, values=form(), **context)
-    flash(
-        _(
-            "De loketdag in %(place)s op %(date)s is gepland.",
-            place=stop.location.name,
-            date=_local_day(stop),
-        )
+    form_page = FormPage(
+        "admin/stop_new.html",
+        {"location": location, "locations": service.locations(), "rows": DESK_ROWS},
     )
-    return redirect(url_for("admin.stop_edit", stop_id=stop.id))
+    if location is None or request.method == "GET":
+        return form_page.show(
+            {
+                "date": service.today().isoformat(),
+                "products": _active_products(location),
+                **_new_desk_values(),
+            }
+        )
+    return form_page.save(
+        lambda: service.create_stop(_stop_input(desks=True), actor=actor()),
+        saved(
+            lambda stop: _(
+                "De loketdag in %(place)s op %(date)s is gepland.",
+                place=stop.location.name,
+                date=_local_day(stop),
+            ),
+            lambda stop: url_for("admin.stop_edit", stop_id=stop.id),
+        ),
+    )
+
+
+def _active_products(location: Location | None) -> list[str]:
+    """A new stop or series at a location offers its active products unless unticked."""
+    return [str(p.id) for p in location.allowed_products if p.active] if location else []
 
 
 def _local_day(stop: Stop) -> str:
@@ -407,16 +394,11 @@ def stop_edit(stop_id: int) -> Page:
     stop = service.stop(stop_id)
     if request.method == "GET":
         return _stop_page(stop)
-    try:
-        service.update_stop(stop_id, _stop_input(desks=False), actor=actor())
-    except Invalid as error:
-        stop = service.stop(stop_id)
-        return _stop_page(stop, 422, values=form(), errors=field_errors(error))
-    except Refused as error:
-        stop = service.stop(stop_id)
-        return _stop_page(stop, error.status, values=form(), refusal=tr(error.reason))
-    flash(_("De loketdag is opgeslagen."))
-    return redirect(url_for("admin.stop_edit", stop_id=stop_id))
+    return answer(
+        lambda: service.update_stop(stop_id, _stop_input(desks=False), actor=actor()),
+        saved(_("De loketdag is opgeslagen."), url_for("admin.stop_edit", stop_id=stop_id)),
+        **again(_stop_page, lambda: service.stop(stop_id)),
+    )
 
 
 @bp.post("/stops/<int:stop_id>/status")
@@ -439,24 +421,27 @@ def stop_status(stop_id: int) -> Response:
 def stop_slots(stop_id: int) -> Page:
     """Open bookable slots for the stop's bookable products."""
     service = admin_service()
-    try:
-        opened = service.open_slots(stop_id, text_of("slot_capacity"), actor=actor())
-    except Invalid as error:
-        stop = service.stop(stop_id)
-        return _stop_page(stop, 422, slot_errors=field_errors(error), slot_values=form())
-    except Refused as error:
-        stop = service.stop(stop_id)
-        return _stop_page(stop, error.status, refusal=tr(error.reason))
-    flash(
-        ngettext(
-            "%(num)s tijd voor afspraken is geopend.",
-            "%(num)s tijden voor afspraken zijn geopend.",
-            opened,
-        )
-        if opened
-        else _("Er waren al tijden voor afspraken: er zijn geen nieuwe bij gekomen.")
+    return answer(
+        lambda: service.open_slots(stop_id, text_of("slot_capacity"), actor=actor()),
+        saved(
+            lambda opened: (
+                ngettext(
+                    "%(num)s tijd voor afspraken is geopend.",
+                    "%(num)s tijden voor afspraken zijn geopend.",
+                    opened,
+                )
+                if opened
+                else _("Er waren al tijden voor afspraken: er zijn geen nieuwe bij gekomen.")
+            ),
+            url_for("admin.stop_edit", stop_id=stop_id),
+        ),
+        on_invalid=lambda error: _stop_page(
+            service.stop(stop_id), 422, slot_errors=field_errors(error), slot_values=form()
+        ),
+        on_refused=lambda error: _stop_page(
+            service.stop(stop_id), error.status, refusal=tr(error.reason)
+        ),
     )
-    return redirect(url_for("admin.stop_edit", stop_id=stop_id))
 
 
 @bp.route("/stops/<int:stop_id>/delete", methods=["GET", "POST"])
@@ -465,7 +450,7 @@ def stop_delete(stop_id: int) -> Page:
     """Remove a stop nobody used, after a confirmation."""
     service = admin_service()
     stop = service.stop(stop_id)
-    context = confirm_context(
+    return confirmed(
         _("Loketdag verwijderen"),
         _(
             "Wilt u de loketdag in %(place)s op %(date)s verwijderen?",
@@ -474,15 +459,9 @@ def stop_delete(stop_id: int) -> Page:
         ),
         url_for("admin.stop_delete", stop_id=stop_id),
         url_for("admin.stop_edit", stop_id=stop_id),
+        lambda: service.delete_stop(stop_id, actor=actor()),
+        saved(_("De loketdag is verwijderd."), url_for("admin.stops")),
     )
-    if request.method == "GET":
-        return render_template("admin/confirm.html", **context)
-    try:
-        service.delete_stop(stop_id, actor=actor())
-    except Refused as error:
-        return refused("admin/confirm.html", error, **context)
-    flash(_("De loketdag is verwijderd."))
-    return redirect(url_for("admin.stops"))
 
 
 # -- desks --------------------------------------------------------------------------------------
@@ -501,14 +480,23 @@ def _desk_input(prefix: str = "") -> DeskInput:
 def desk_new(stop_id: int) -> Page:
     """Add a desk to a stop."""
     service = admin_service()
-    try:
-        desk = service.add_desk(stop_id, _desk_input("desk-"), actor=actor())
-    except Invalid as error:
-        stop = service.stop(stop_id)
-        errors = {f"desk-{name}": text for name, text in field_errors(error).items()}
-        return _stop_page(stop, 422, desk_values=form(), desk_errors=errors)
-    flash(_("Balie %(name)s is toegevoegd.", name=desk.name))
-    return redirect(url_for("admin.stop_edit", stop_id=stop_id) + "#balies")
+    return answer(
+        lambda: service.add_desk(stop_id, _desk_input("desk-"), actor=actor()),
+        saved(
+            lambda desk: _("Balie %(name)s is toegevoegd.", name=desk.name),
+            _desks_of(stop_id),
+        ),
+        on_invalid=lambda error: _stop_page(
+            service.stop(stop_id),
+            422,
+            desk_values=form(),
+            desk_errors={f"desk-{name}": text for name, text in field_errors(error).items()},
+        ),
+    )
+
+
+def _desks_of(stop_id: int) -> str:
+    return url_for("admin.stop_edit", stop_id=stop_id) + "#balies"
 
 
 @bp.route("/stops/<int:stop_id>/desks/<int:desk_id>", methods=["GET", "POST"])
@@ -518,22 +506,19 @@ def desk_edit(stop_id: int, desk_id: int) -> Page:
     service = admin_service()
     stop = service.stop(stop_id)
     desk = service.desk(stop, desk_id)
-    context = {"stop": stop, "desk": desk}
+    form_page = FormPage("admin/desk_form.html", {"stop": stop, "desk": desk})
     if request.method == "GET":
-        values = {
-            "name": desk.name,
-            "products": [str(p.id) for p in desk.products],
-            "active": "1" if desk.active else "",
-        }
-        return render_template("admin/desk_form.html", values=values, errors={}, **context)
-    try:
-        service.update_desk(stop_id, desk_id, _desk_input(), actor=actor())
-    except Invalid as error:
-        return invalid("admin/desk_form.html", error, values=form(), **context)
-    except Refused as error:
-        return refused("admin/desk_form.html", error, values=form(), errors={}, **context)
-    flash(_("Balie %(name)s is opgeslagen.", name=desk.name))
-    return redirect(url_for("admin.stop_edit", stop_id=stop_id) + "#balies")
+        return form_page.show(
+            {
+                "name": desk.name,
+                "products": [str(p.id) for p in desk.products],
+                "active": "1" if desk.active else "",
+            }
+        )
+    return form_page.save(
+        lambda: service.update_desk(stop_id, desk_id, _desk_input(), actor=actor()),
+        saved(lambda desk: _("Balie %(name)s is opgeslagen.", name=desk.name), _desks_of(stop_id)),
+    )
 
 
 @bp.route("/stops/<int:stop_id>/desks/<int:desk_id>/delete", methods=["GET", "POST"])
@@ -541,23 +526,15 @@ def desk_edit(stop_id: int, desk_id: int) -> Page:
 def desk_delete(stop_id: int, desk_id: int) -> Page:
     """Remove a desk that never served anyone, after a confirmation."""
     service = admin_service()
-    stop = service.stop(stop_id)
-    desk = service.desk(stop, desk_id)
-    name = desk.name
-    context = confirm_context(
+    name = service.desk(service.stop(stop_id), desk_id).name
+    return confirmed(
         _("Balie verwijderen"),
         _("Wilt u %(name)s verwijderen?", name=name),
         url_for("admin.desk_delete", stop_id=stop_id, desk_id=desk_id),
         url_for("admin.desk_edit", stop_id=stop_id, desk_id=desk_id),
+        lambda: service.delete_desk(stop_id, desk_id, actor=actor()),
+        saved(_("Balie %(name)s is verwijderd.", name=name), _desks_of(stop_id)),
     )
-    if request.method == "GET":
-        return render_template("admin/confirm.html", **context)
-    try:
-        service.delete_desk(stop_id, desk_id, actor=actor())
-    except Refused as error:
-        return refused("admin/confirm.html", error, **context)
-    flash(_("Balie %(name)s is verwijderd.", name=name))
-    return redirect(url_for("admin.stop_edit", stop_id=stop_id) + "#balies")
 
 
 # -- series -------------------------------------------------------------------------------------
@@ -607,55 +584,52 @@ def series_new() -> Page:
         "rows": DESK_ROWS,
         "weekdays": weekday_names(),
     }
+    form_page = FormPage("admin/series_form.html", context)
     step = request.form.get("step", "preview")
     if location is None or request.method == "GET" or step == "edit":
         if request.method == "POST":
-            values = _series_form_values()
-        else:
-            values = {
+            return form_page.show(_series_form_values())
+        return form_page.show(
+            {
                 "first_date": service.today().isoformat(),
                 "weeks": "8",
-                "products": [str(p.id) for p in location.allowed_products if p.active]
-                if location
-                else [],
+                "products": _active_products(location),
                 **_new_desk_values(),
             }
-        return render_template("admin/series_form.html", values=values, errors={}, **context)
+        )
     data = _series_input()
-    if step == "create":
-        data.exceptions = ""  # the preview's ticks are the exceptions now
-        try:
-            series = service.create_series(data, actor=actor(), created_by=me().id)
-        except Invalid as error:
-            values = _series_form_values()
-            return invalid("admin/series_form.html", error, values=values, **context)
-        except Refused as error:
-            try:
-                plan = service.plan_series(data)
-            except Invalid as invalid_error:
-                values = _series_form_values()
-                return invalid("admin/series_form.html", invalid_error, values=values, **context)
-            return refused(
-                "admin/series_preview.html",
-                error,
-                plan=plan,
-                values=_preview_values(),
-                **context,
-            )
-        flash(
-            ngettext(
+
+    def back_to_form(error: Invalid) -> Page:
+        return form_page.invalid(error, _series_form_values())
+
+    if step != "create":
+        return answer(
+            lambda: service.plan_series(data),
+            lambda plan: render_template(
+                "admin/series_preview.html", plan=plan, values=_preview_values(), **context
+            ),
+            on_invalid=back_to_form,
+        )
+    data.exceptions = ""  # the preview's ticks are the exceptions now
+    return answer(
+        lambda: service.create_series(data, actor=actor(), created_by=me().id),
+        saved(
+            lambda series: ngettext(
                 "De reeks is opgeslagen: %(num)s loketdag gepland.",
                 "De reeks is opgeslagen: %(num)s loketdagen gepland.",
                 len(series.stops),
-            )
-        )
-        return redirect(url_for("admin.series_edit", series_id=series.id))
-    try:
-        plan = service.plan_series(data)
-    except Invalid as error:
-        return invalid("admin/series_form.html", error, values=_series_form_values(), **context)
-    return render_template(
-        "admin/series_preview.html", plan=plan, values=_preview_values(), **context
+            ),
+            lambda series: url_for("admin.series_edit", series_id=series.id),
+        ),
+        on_invalid=back_to_form,
+        # A date clashes with another stop: the preview again, with the reason.
+        on_refused=lambda error: answer(
+            lambda: service.plan_series(data),
+            lambda plan: refused(
+                "admin/series_preview.html", error, plan=plan, values=_preview_values(), **context
+            ),
+            on_invalid=back_to_form,
+        ),
     )
 
 
@@ -747,17 +721,14 @@ def series_edit(series_id: int) -> Page:
         capacity=text_of("capacity"),
         note=text_of("note"),
     )
-    try:
-        service.update_series(series_id, data, actor=actor())
-    except Invalid as error:
-        series = service.series(series_id)
-        return _series_page(series, 422, values=form(), errors=field_errors(error))
-    except Refused as error:
-        return _series_page(
-            service.series(series_id), error.status, values=form(), refusal=tr(error.reason)
-        )
-    flash(_("De komende loketdagen van de reeks zijn aangepast."))
-    return redirect(url_for("admin.series_edit", series_id=series_id))
+    return answer(
+        lambda: service.update_series(series_id, data, actor=actor()),
+        saved(
+            _("De komende loketdagen van de reeks zijn aangepast."),
+            url_for("admin.series_edit", series_id=series_id),
+        ),
+        **again(_series_page, lambda: service.series(series_id)),
+    )
 
 
 @bp.post("/series/<int:series_id>/skip")
@@ -765,16 +736,21 @@ def series_edit(series_id: int) -> Page:
 def series_skip(series_id: int) -> Page:
     """Skip one date of a series (its stop goes, if nobody booked it)."""
     service = admin_service()
-    try:
-        service.skip_date(series_id, text_of("day"), actor=actor())
-    except Invalid as error:
-        return _series_page(service.series(series_id), 422, skip_errors=field_errors(error))
-    except Refused as error:
-        return _series_page(service.series(series_id), error.status, refusal=tr(error.reason))
     day = text_of("day")
     shown = format_date(date.fromisoformat(day), "EEEE d MMMM y") if _iso(day) else day
-    flash(_("De reeks slaat %(date)s over.", date=shown))
-    return redirect(url_for("admin.series_edit", series_id=series_id))
+    return answer(
+        lambda: service.skip_date(series_id, day, actor=actor()),
+        saved(
+            _("De reeks slaat %(date)s over.", date=shown),
+            url_for("admin.series_edit", series_id=series_id),
+        ),
+        on_invalid=lambda error: _series_page(
+            service.series(series_id), 422, skip_errors=field_errors(error)
+        ),
+        on_refused=lambda error: _series_page(
+            service.series(series_id), error.status, refusal=tr(error.reason)
+        ),
+    )
 
 
 def _iso(value: str) -> bool:
@@ -791,7 +767,7 @@ def series_cancel(series_id: int) -> Page:
     """Stop a series: its stops still to come go, after a confirmation."""
     service = admin_service()
     series = service.series(series_id)
-    context = confirm_context(
+    return confirmed(
         _("Reeks stoppen"),
         _(
             "Wilt u de reeks in %(place)s stoppen? De loketdagen die nog komen, worden "
@@ -800,19 +776,14 @@ def series_cancel(series_id: int) -> Page:
         ),
         url_for("admin.series_cancel", series_id=series_id),
         url_for("admin.series_edit", series_id=series_id),
+        lambda: service.cancel_series(series_id, actor=actor()),
+        saved(
+            lambda removed: ngettext(
+                "De reeks is gestopt. %(num)s loketdag is verwijderd.",
+                "De reeks is gestopt. %(num)s loketdagen zijn verwijderd.",
+                removed,
+            ),
+            url_for("admin.series_edit", series_id=series_id),
+        ),
         button=_("Ja, reeks stoppen"),
     )
-    if request.method == "GET":
-        return render_template("admin/confirm.html", **context)
-    try:
-        removed = service.cancel_series(series_id, actor=actor())
-    except Refused as error:
-        return refused("admin/confirm.html", error, **context)
-    flash(
-        ngettext(
-            "De reeks is gestopt. %(num)s loketdag is verwijderd.",
-            "De reeks is gestopt. %(num)s loketdagen zijn verwijderd.",
-            removed,
-        )
-    )
-    return redirect(url_for("admin.series_edit", series_id=series_id))
