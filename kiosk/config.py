@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_TICKET_LIVE": "60/minute",
     # Per address: bookings (so nobody fills a day's slots by script).
     "RATELIMIT_BOOK": "10/minute;30/hour",
+    # Per kiosk: times booked for later with one tap (nobody fills a day's slots by tapping).
+    "RATELIMIT_KIOSK_BOOK": "6/minute;60/hour",
     # Roles that log in with a second step: a code from an authenticator app (TOTP).
     "MFA_ROLES": ["coordinator", "admin"],
     # Minutes between the password and the code before the login starts again.

@@ -382,3 +382,24 @@ def test_the_booking_screen_hears_how_its_slip_is_doing(kiosk_client, app, db, s
     finally:
         kiosk.disconnect(namespace="/board")
         stranger.disconnect(namespace="/board")
+
+
+def test_one_kiosk_cannot_book_a_whole_day(make_app, db, clock, stop):
+    """Times booked with one tap are limited per kiosk; the resident reads it in plain words."""
+    app = make_app(RATELIMIT_KIOSK_BOOK="2/minute")
+    client = app.test_client()
+    pair_browser(client, AccountService(db, clock=clock), stop, "kiosk")
+    page = client.get("/kiosk/later/driving-licence").get_data(as_text=True)
+    slots = re.findall(r'name="slot" value="(\d+)"', page)
+    token = csrf_token_in(page)
+
+    def tap(slot: str):
+        return client.post(
+            "/kiosk/later", data={"slot": slot, "product": "driving-licence", "csrf_token": token}
+        )
+
+    assert [tap(s).status_code for s in slots[:2]] == [302, 302]
+    refused = tap(slots[2])
+    assert refused.status_code == 429 and "Traceback" not in refused.get_data(as_text=True)
+    db.rollback()
+    assert len(db.scalars(select(Appointment)).all()) == 2

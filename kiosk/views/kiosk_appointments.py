@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from werkzeug.wrappers import Response
 
 from kiosk.auth import current_principal
-from kiosk.extensions import appointment_service, print_service, queue_service
+from kiosk.extensions import appointment_service, limiter, print_service, queue_service
 from kiosk.i18n import current_language
 from kiosk.models import (
     AppointmentSource,
@@ -36,7 +36,7 @@ from kiosk.services.appointments import (
 from kiosk.services.errors import DomainError, NotFound
 from kiosk.settings import setting
 from kiosk.urls import public_url
-from kiosk.views.kiosk_base import CONFIRMATION_WINDOW, kiosk_screen, screen_context
+from kiosk.views.kiosk_base import CONFIRMATION_WINDOW, kiosk_screen, per_kiosk, screen_context
 
 bp = Blueprint("kiosk_appointments", __name__, url_prefix="/kiosk")
 
@@ -177,6 +177,7 @@ def later(device: Device, stop: Stop | None, product_code: str) -> str | tuple[s
 
 
 @bp.post("/later")
+@limiter.limit(lambda: current_app.config["RATELIMIT_KIOSK_BOOK"], key_func=per_kiosk)
 @kiosk_screen
 def book_later(device: Device, stop: Stop | None) -> Response | str | tuple[str, int]:
     """One tap on a time books it, without any personal data; the slip carries it."""

@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 
 from flask import render_template
+from flask_limiter.util import get_remote_address
 
 from kiosk.auth import current_principal
 from kiosk.extensions import queue_service, tour_service
@@ -58,3 +59,10 @@ def screen_context(stop: Stop | None) -> dict[str, object]:
         "idle_seconds": setting("KIOSK_IDLE_SECONDS"),
         "next_opening": upcoming,
     }
+
+
+def per_kiosk() -> str:
+    """Rate limits on kiosk screens count per kiosk: several kiosks may share one address on
+    the bus's LAN."""
+    device = kiosk_device()
+    return f"kiosk:{device.id}" if device is not None else get_remote_address()

@@ -22,7 +22,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
 from kiosk.extensions import limiter, research_service
@@ -30,7 +29,7 @@ from kiosk.models import Device, Moment, Product, SignalKind, Stop
 from kiosk.research import MOMENT_LABELS, NEIGHBOURHOODS, OTHER_HOMES
 from kiosk.services.errors import DomainError
 from kiosk.services.research import AnswerKey, InvalidAnswer
-from kiosk.views.kiosk_base import kiosk_device, kiosk_screen, screen_context
+from kiosk.views.kiosk_base import kiosk_screen, per_kiosk, screen_context
 
 bp = Blueprint("kiosk_survey", __name__, url_prefix="/kiosk/vragen")
 
@@ -40,12 +39,6 @@ MOMENTS = (Moment.WEEKDAY, Moment.EVENING, Moment.WEEKEND, Moment.ANY)
 
 def _limit() -> str:
     return str(current_app.config["RESEARCH_RATELIMIT"])
-
-
-def _per_kiosk() -> str:
-    """Rate limits count per kiosk: several kiosks may share one address on the bus's LAN."""
-    device = kiosk_device()
-    return f"kiosk:{device.id}" if device is not None else get_remote_address()
 
 
 def _homes() -> list[tuple[str, str]]:
@@ -78,7 +71,7 @@ def postcode(device: Device, stop: Stop | None) -> Response | str:
 
 
 @bp.post("")
-@limiter.limit(_limit, key_func=_per_kiosk)
+@limiter.limit(_limit, key_func=per_kiosk)
 @kiosk_screen
 def answer_home(device: Device, stop: Stop | None) -> Response | tuple[str, int]:
     """Count the first answer (empty: skipped) and go on to question 2."""
@@ -112,7 +105,7 @@ def moment(device: Device, stop: Stop | None) -> Response | str:
 
 
 @bp.post("/moment")
-@limiter.limit(_limit, key_func=_per_kiosk)
+@limiter.limit(_limit, key_func=per_kiosk)
 @kiosk_screen
 def answer_moment(device: Device, stop: Stop | None) -> Response | tuple[str, int]:
     """Count the second answer (with the first, if there was one) and say thank you."""
@@ -145,7 +138,7 @@ def thanks(device: Device, stop: Stop | None) -> str:
 
 
 @bp.post("/gemist")
-@limiter.limit(_limit, key_func=_per_kiosk)
+@limiter.limit(_limit, key_func=per_kiosk)
 @kiosk_screen
 def missed(device: Device, stop: Stop | None) -> Response:
     """ "I came for this": a product this stop does not offer, or anything while closed."""
