@@ -49,19 +49,19 @@ def init_app(app: Flask) -> None:
     def _domain(error: DomainError) -> Any:
         if wants_json():
             return api_error(error.status, error.code, error.message, **error.details)
-        return _page(error.status, error.message)
+        return _page(error.status)
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Any:
         message = "The form has expired or its CSRF token is missing. Reload the page."
         if wants_json():
             return api_error(400, "csrf_failed", message)
-        return _page(400, message)
+        return _page(400)
 
     @app.errorhandler(RateLimitExceeded)
     def _limited(error: RateLimitExceeded) -> Any:
         code, message = HTTP_CODES[429]
-        return api_error(429, code, message) if wants_json() else _page(429, message)
+        return api_error(429, code, message) if wants_json() else _page(429)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:
@@ -76,10 +76,7 @@ def init_app(app: Flask) -> None:
             details["fields"] = messages.get("json", messages.get("query", messages))
         elif data.get("message"):
             message = data["message"]
-        if wants_json():
-            response = api_error(status, code, message, **details)
-        else:
-            response = _page(status, message)
+        response = api_error(status, code, message, **details) if wants_json() else _page(status)
         if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
@@ -88,10 +85,11 @@ def init_app(app: Flask) -> None:
     def _unexpected(error: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.path)
         code, message = HTTP_CODES[500]
-        return api_error(500, code, message) if wants_json() else _page(500, message)
+        return api_error(500, code, message) if wants_json() else _page(500)
 
 
-def _page(status: int, message: str) -> Response:
-    return make_response(
-        render_template("errors/error.html", status=status, message=message), status
-    )
+def _page(status: int) -> Response:
+    """The page people see: in plain words what the status means. The technical English
+    message is for the API and the logs (views that render the template themselves may pass a
+    friendly, translated `message`)."""
+    return make_response(render_template("errors/error.html", status=status), status)

@@ -24,3 +24,13 @@ def test_a_kiosk_error_leads_back_to_the_kiosk(client, db, clock, stop):
     pair_browser(client, AccountService(db, clock=clock), stop, "kiosk")
     page = client.get("/kiosk/bestaat-niet")
     assert page.status_code == 404 and 'href="/kiosk"' in page.text
+
+
+def test_an_expired_form_gets_plain_words_not_the_technical_message(client, db, clock, stop):
+    from kiosk.services.accounts import AccountService
+
+    pair_browser(client, AccountService(db, clock=clock), stop, "kiosk")
+    page = client.post("/kiosk/tickets", data={"product": "id-apply"})  # no CSRF token
+    assert page.status_code == 400
+    assert "Dat lukte niet. Ga terug en probeer het opnieuw." in page.text
+    assert "CSRF" not in page.text and 'href="/kiosk"' in page.text
