@@ -73,7 +73,7 @@ def build(url: str, workdir: Path) -> Any:
 
 
 def measure(url: str, label: str, bookings: int, racers: int, races: int) -> dict[str, Any]:
-    from kiosk.extensions import account_service, appointment_service, tour_service
+    from kiosk.factories import account_service, appointment_service, tour_service
     from kiosk.models import DeviceKind
 
     workdir = Path(tempfile.mkdtemp(prefix=f"loket-bench-{label}-"))

@@ -45,7 +45,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 def in_request(tickets: int, qr_mode: str, workdir: Path) -> dict[str, Any]:
     from kiosk import create_app, migrate
-    from kiosk.extensions import account_service, queue_service, tour_service
+    from kiosk.factories import account_service, queue_service, tour_service
     from kiosk.models import DeviceKind
 
     database = workdir / f"loket-{qr_mode}.db"

@@ -169,7 +169,7 @@ def main() -> None:
     )
     app.instance_path = str(workdir / "instance")
     with app.app_context():
-        from kiosk.extensions import db_session
+        from kiosk.factories import db_session
 
         AccountService(db_session()).add_user("bench", "bench-password-123", role=Role.COORDINATOR)
     client = app.test_client()

@@ -24,9 +24,9 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError as Refused
 from flask_socketio import SocketIO, join_room, leave_room, rooms
 
+from display.namespace import NAMESPACE
 from kiosk.auth import current_principal
-from kiosk.extensions import (
-    BOARD_NAMESPACE,
+from kiosk.factories import (
     appointment_service,
     presence_service,
     print_service,
@@ -35,11 +35,10 @@ from kiosk.extensions import (
 )
 from kiosk.models import Device, DeviceKind, PrintJob
 from kiosk.payloads import ticket_status_payload
-from kiosk.printing import FAULT_STATES
 from kiosk.services.base import Actor
 from kiosk.services.errors import DomainError, NoOpenStop
-from kiosk.services.printing import booking_room
-from kiosk.services.queue import stop_room, ticket_room
+from kiosk.services.printing import FAULT_STATES
+from kiosk.services.rooms import booking_room, stop_room, ticket_room
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ log = logging.getLogger(__name__)
 def register(sio: SocketIO) -> None:
     """Attach the handlers; call before ``sio.init_app(app)``."""
 
-    @sio.on("connect", namespace=BOARD_NAMESPACE)
+    @sio.on("connect", namespace=NAMESPACE)
     def connect(auth: dict[str, Any] | None = None) -> None:
         """Sent by a board or status page on each (re)connect; answered with snapshots."""
         auth = auth if isinstance(auth, dict) else {}
@@ -61,7 +60,7 @@ def register(sio: SocketIO) -> None:
                 _join_stop(auth.get("stop"))
         except NoOpenStop:
             # A board may start before the stop opens: it waits for a stop_updated/reconnect.
-            sio.emit("board_state", None, namespace=BOARD_NAMESPACE, to=_sid())
+            sio.emit("board_state", None, namespace=NAMESPACE, to=_sid())
         except DomainError as error:
             # python-socketio sends str(first arg) as `message` and the second arg as `data`;
             # a lone dict would arrive as its Python repr, which no client can parse.
@@ -72,14 +71,14 @@ def register(sio: SocketIO) -> None:
             # Desks hear of every connect (the device itself needs no echo).
             _devices_changed(device_id, True, _stop_ids(), skip_sid=_sid())
 
-    @sio.on("heartbeat", namespace=BOARD_NAMESPACE)
+    @sio.on("heartbeat", namespace=NAMESPACE)
     def heartbeat(_data: Any = None) -> None:
         """Sent every 30 s by a kiosk or board page (connectLive with `heartbeat: true`)."""
         device_id = _device_id()
         if device_id is not None and presence_service().seen(device_id):
             _devices_changed(device_id, True, _stop_ids())
 
-    @sio.on("disconnect", namespace=BOARD_NAMESPACE)
+    @sio.on("disconnect", namespace=NAMESPACE)
     def disconnect(_reason: Any = None) -> None:
         """Sent by Socket.IO when a connection closes; a device's may mean it is gone."""
         device_id = _device_id()
@@ -107,7 +106,7 @@ def register(sio: SocketIO) -> None:
 
         sio.start_background_task(check_later)
 
-    @sio.on("watch_ticket", namespace=BOARD_NAMESPACE)
+    @sio.on("watch_ticket", namespace=NAMESPACE)
     def watch_ticket(data: Any) -> dict[str, Any]:
         """Sent by a status page to follow one ticket; acknowledged with its status."""
         token = data.get("token") if isinstance(data, dict) else None
@@ -118,7 +117,7 @@ def register(sio: SocketIO) -> None:
         except DomainError as error:
             return {"error": {"code": error.code, "message": error.message}}
 
-    @sio.on("unwatch_ticket", namespace=BOARD_NAMESPACE)
+    @sio.on("unwatch_ticket", namespace=NAMESPACE)
     def unwatch_ticket(data: Any) -> None:
         """Sent by a status page that stops following a ticket."""
         token = data.get("token") if isinstance(data, dict) else None
@@ -150,7 +149,7 @@ def register(sio: SocketIO) -> None:
             sio.emit(
                 "devices_changed",
                 body,
-                namespace=BOARD_NAMESPACE,
+                namespace=NAMESPACE,
                 to=stop_room(stop_id),
                 skip_sid=skip_sid,
             )
@@ -159,7 +158,7 @@ def register(sio: SocketIO) -> None:
         """The stops whose rooms this connection is in."""
         return [
             int(room.removeprefix("stop:"))
-            for room in rooms(namespace=BOARD_NAMESPACE)
+            for room in rooms(namespace=NAMESPACE)
             if room.startswith("stop:")
         ]
 
@@ -178,7 +177,7 @@ def register(sio: SocketIO) -> None:
             stop = tour_service().current_stop()
         join_room(stop_room(stop.id))
         state = queue.board_state(stop, calls=current_app.config["DISPLAY_CALLS"])
-        sio.emit("board_state", state, namespace=BOARD_NAMESPACE, to=_sid())
+        sio.emit("board_state", state, namespace=NAMESPACE, to=_sid())
 
     def _print_snapshot(token: str) -> None:
         """A kiosk's confirmation screen hears how its slip is doing, even if that changed
@@ -193,7 +192,7 @@ def register(sio: SocketIO) -> None:
             body = {"status": job.status.value, "attempts": job.attempts}
             if device.printer_state in FAULT_STATES:
                 body["fault"] = device.printer_state
-            sio.emit("print_status", body, namespace=BOARD_NAMESPACE, to=_sid())
+            sio.emit("print_status", body, namespace=NAMESPACE, to=_sid())
 
     def _watch_booking(token: str) -> None:
         """A kiosk's screen for a time just booked: how its slip is doing, now and later."""
@@ -211,5 +210,5 @@ def register(sio: SocketIO) -> None:
         # The stop's public events tell the page when the queue moved; it then asks again.
         join_room(stop_room(ticket.stop_id))
         payload = ticket_status_payload(ticket, queue.position(ticket))
-        sio.emit("ticket_updated", payload, namespace=BOARD_NAMESPACE, to=_sid())
+        sio.emit("ticket_updated", payload, namespace=NAMESPACE, to=_sid())
         return payload

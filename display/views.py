@@ -1,34 +1,26 @@
-"""Public pages: the display board, a ticket's status page (the QR target) and its QR code, and
-an appointment's private page with its calendar file and check-in QR code."""
+"""Public screens that show the queue: the display board, and a ticket's status page (the QR
+target of its slip) with its QR code. Read-only; kept live by display/events.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
     current_app,
-    flash,
-    redirect,
     render_template,
     request,
-    url_for,
 )
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response as BaseResponse
 
-from kiosk.appointments import appointment_ics
 from kiosk.auth import current_principal
-from kiosk.extensions import appointment_service, limiter, queue_service, tour_service
-from kiosk.models import Appointment, AppointmentStatus, DeviceKind, Stop
+from kiosk.extensions import limiter
+from kiosk.factories import queue_service, tour_service
+from kiosk.models import DeviceKind, Stop
 from kiosk.payloads import ticket_status_payload
 from kiosk.qrcodes import qr_svg
-from kiosk.services.appointments import UnknownAppointment
 from kiosk.services.errors import DomainError, NoOpenStop, UnknownTicket
-from kiosk.settings import setting
 from kiosk.urls import public_url
 
 bp = Blueprint("display", __name__)
@@ -84,84 +76,6 @@ def ticket_qr(token: str) -> Response | tuple[str, int]:
     except UnknownTicket:
         return render_template("display/ticket_unknown.html"), 404
     return qr_svg(public_url("display.ticket_status", token=token))
-
-
-# -- an appointment's private page ------------------------------------------------------------
-
-
-def _with_appointment(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Look the token up once: the view gets the appointment, an unknown token a friendly 404."""
-
-    @wraps(view)
-    def wrapped(token: str) -> Any:
-        try:
-            found = appointment_service().by_token(token)
-        except UnknownAppointment:
-            return render_template("display/appointment_unknown.html"), 404
-        return view(found, token)
-
-    return wrapped
-
-
-@bp.get("/a/<token>")
-@limiter.limit(_public_limit)
-@_with_appointment
-def appointment(found: Appointment, token: str) -> str:
-    """The resident's appointment: what, when, where, what to bring; calendar and cancel. After
-    check-in it follows the ticket live: place in the queue, then the desk to go to."""
-    ticket = found.ticket if found.status is AppointmentStatus.CHECKED_IN else None
-    queue = queue_service()
-    return render_template(
-        "display/appointment.html",
-        appointment=found,
-        token=token,
-        ticket=ticket_status_payload(ticket, queue.position(ticket)) if ticket else None,
-        ticket_token=ticket.token if ticket else None,
-        early_minutes=setting("CHECKIN_EARLY_MINUTES"),
-    )
-
-
-@bp.post("/a/<token>/cancel")
-@limiter.limit(_public_limit)
-@_with_appointment
-def appointment_cancel(found: Appointment, token: str) -> BaseResponse:
-    """Cancel from the private page (a form with CSRF); the place is free again."""
-    try:
-        appointment_service().cancel(token, actor=current_principal().actor)
-    except DomainError:
-        flash(_("Deze afspraak kunt u niet meer afzeggen."))
-    else:
-        flash(_("Uw afspraak is afgezegd. De tijd is weer vrij voor iemand anders."))
-    return redirect(url_for("display.appointment", token=token))
-
-
-@bp.get("/a/<token>.ics")
-@limiter.limit(_public_limit)
-@_with_appointment
-def appointment_ics_file(found: Appointment, token: str) -> Response:
-    """The appointment for a calendar app."""
-    url = public_url("display.appointment", token=token)
-    response = Response(appointment_ics(found, url), mimetype="text/calendar")
-    response.headers["Content-Disposition"] = 'attachment; filename="afspraak.ics"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-@bp.get("/a/<token>/qr.svg")
-@limiter.limit(_public_limit)
-@_with_appointment
-def appointment_qr(found: Appointment, token: str) -> Response:
-    """The QR code the kiosk's scanner reads to check in: it holds the booking code."""
-    return qr_svg(found.code)
-
-
-@bp.get("/a/<token>/link.svg")
-@limiter.limit(_public_limit)
-@_with_appointment
-def appointment_link_qr(found: Appointment, token: str) -> Response:
-    """A QR code of the appointment page's address, for a phone (the kiosk's screens show it; the
-    kiosk's scanner reads it too)."""
-    return qr_svg(public_url("display.appointment", token=token))
 
 
 def _board_stop() -> tuple[Stop | None, bool]:

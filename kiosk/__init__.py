@@ -22,29 +22,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_babel import lazy_gettext
     from flask_socketio import SocketIO
 
-    from display import booking
     from display import events as display_events
-    from display import tour as tour_views
     from display import views as display_views
+    from display.namespace import SocketIONotifier
     from kiosk import config, errors, i18n, security
     from kiosk.cli import register_cli
     from kiosk.database import make_engine, make_sessionmaker
-    from kiosk.extensions import (
-        SocketIONotifier,
-        babel,
-        close_db_session,
-        csrf,
-        limiter,
-        login_manager,
-    )
+    from kiosk.extensions import babel, csrf, limiter, login_manager
+    from kiosk.factories import close_db_session
     from kiosk.i18n import select_locale
-    from kiosk.printing import Printing
+    from kiosk.printing.stations import Printing
     from kiosk.services.base import utc_now
-    from kiosk.views import admin, auth, kiosk_appointments
+    from kiosk.views import admin, appointment, auth, booking, kiosk_appointments
     from kiosk.views import desk as desk_views
     from kiosk.views import kiosk as kiosk_views
     from kiosk.views import kiosk_survey as survey_views
     from kiosk.views import research as research_views
+    from kiosk.views import tour as tour_views
     from kiosk.views.api import init_api
 
     root = Path(__file__).resolve().parent.parent
@@ -81,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(research_views.bp)
     app.register_blueprint(display_views.bp)
+    app.register_blueprint(appointment.bp)
     app.register_blueprint(booking.bp)
     app.register_blueprint(tour_views.bp)
     init_api(app)

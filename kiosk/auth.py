@@ -13,11 +13,13 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from kiosk.extensions import account_service, csrf, db_session, login_manager
+from kiosk.extensions import csrf, login_manager
+from kiosk.factories import account_service, db_session
 from kiosk.models import Device, DeviceKind, Role, StaffUser
 from kiosk.services.accounts import DEVICE_TOKEN_PREFIX, STAFF_TOKEN_PREFIX
 from kiosk.services.base import Actor
@@ -159,3 +161,42 @@ def require_device_or_staff(kind: DeviceKind) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+# -- pages for staff ---------------------------------------------------------------------------
+
+
+def role_required(
+    role: Role, login_text: Callable[[], str], denied_text: Callable[[], str]
+) -> Callable[[F], F]:
+    """A page for logged-in staff with at least `role`; others go to the login page or get a
+    plain "no access" page (403)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                flash(login_text())
+                return redirect(url_for("auth.login", next=request.path))
+            if not current_user.has_role(role):
+                return render_template(
+                    "desk/message.html", title=_("Geen toegang"), message=denied_text()
+                ), 403
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+staff_required = role_required(
+    Role.STAFF,
+    lambda: _("Log in om de balie te gebruiken."),
+    lambda: _("U heeft geen toegang tot de balie."),
+)
+
+coordinator_required = role_required(
+    Role.COORDINATOR,
+    lambda: _("Log in om deze pagina te zien."),
+    lambda: _("Deze pagina is voor coördinatoren."),
+)

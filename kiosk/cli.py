@@ -15,19 +15,19 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy import select
 
-from kiosk.extensions import (
+from kiosk.factories import (
     account_service,
     appointment_service,
     db_session,
     mfa_service,
     queue_service,
+    setting,
     tour_service,
 )
 from kiosk.models import Device, DeviceKind, Role, StaffUser, Stop, StopStatus
 from kiosk.services.accounts import MIN_PASSWORD_LENGTH, generate_password
 from kiosk.services.base import Actor
 from kiosk.services.errors import DomainError
-from kiosk.settings import setting
 
 CLI_ACTOR = Actor("system", None, "cli")
 DEFAULT_PORT = 5000
@@ -77,7 +77,7 @@ def _start_print_worker(app: Flask) -> Any:
     """Print in this process (LOKET_PRINT_WORKER=inline, the default); returns its stopper."""
     import threading
 
-    from kiosk.printing import printing
+    from kiosk.printing.stations import printing
 
     if app.config["PRINT_WORKER"] != "inline":
         return lambda: None
@@ -437,7 +437,7 @@ def demo_command() -> None:
 
 def register_cli(app: Flask) -> None:
     """Make the commands available under `flask --app kiosk` too."""
-    from kiosk.cli_printer import printer_group
+    from kiosk.printing.cli import printer_group
 
     commands = (
         run_command,

@@ -29,10 +29,9 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from sqlalchemy import select
 
-from kiosk.extensions import appointment_service, db_session, queue_service
+from kiosk.factories import appointment_service, db_session, queue_service, setting
 from kiosk.models import Event
 from kiosk.services.base import Actor
-from kiosk.settings import setting
 
 log = logging.getLogger(__name__)
 

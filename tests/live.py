@@ -23,7 +23,7 @@ from typing import Any
 import requests
 import socketio
 
-from kiosk.extensions import BOARD_NAMESPACE
+from display.namespace import NAMESPACE as BOARD_NAMESPACE
 
 LOKET = Path(sys.executable).with_name("loket")
 STAFF_USER = "live-staff"

@@ -61,7 +61,7 @@ def client_for(app, username: str):
     client = app.test_client()
     client.csrf = login(client, username)
     with app.app_context():
-        from kiosk.extensions import db_session
+        from kiosk.factories import db_session
 
         client.user_id = db_session().scalar(
             select(StaffUser.id).where(StaffUser.username == username)
@@ -908,7 +908,7 @@ def test_settings_change_the_kiosk_idle_time_and_the_check_in_window(
     assert 'value="90"' in response.text
     assert '<span id="idle-seconds">90</span>' in kiosk.get("/kiosk/afspraak").text
     with app.test_request_context():
-        from kiosk.extensions import appointment_service
+        from kiosk.factories import appointment_service
 
         window = appointment_service().window
     assert window.early == timedelta(minutes=120) and window.late == timedelta(minutes=10)
@@ -934,7 +934,7 @@ def test_settings_change_the_kiosk_idle_time_and_the_check_in_window(
 def test_a_page_reads_the_settings_once(app, db, world):
     from sqlalchemy import event
 
-    from kiosk.settings import setting
+    from kiosk.factories import setting
 
     seen = []
     engine = app.extensions["loket.engine"]

@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from flask_socketio import SocketIOTestClient
 from sqlalchemy import select
 
-from kiosk.extensions import BOARD_NAMESPACE as NS
+from display.namespace import NAMESPACE as NS
 from kiosk.models import Device, DeviceKind, Event, StopStatus
 from kiosk.services import accounts as accounts_module
 from kiosk.services.accounts import AccountService

@@ -20,7 +20,8 @@ from kiosk.database import make_engine, make_sessionmaker
 from kiosk.models import Source, TicketStatus
 from kiosk.services import errors
 from kiosk.services.base import RecordingNotifier
-from kiosk.services.queue import QueueService, stop_room
+from kiosk.services.queue import QueueService
+from kiosk.services.rooms import stop_room
 from tests.factories import desk_named, make_stop, make_ticket
 
 

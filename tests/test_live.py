@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 import socketio
 
-from kiosk.extensions import BOARD_NAMESPACE as NAMESPACE
+from display.namespace import NAMESPACE
 from tests.live import BoardClient, LiveServer
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("quick_websocket_close")]

@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
 
     import gevent
 
-    from kiosk.printing import _Offloaded
+    from kiosk.printing.stations import _Offloaded
     from printer import DummyPrinter, PrinterStatus
 
 

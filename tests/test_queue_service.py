@@ -10,7 +10,7 @@ from sqlalchemy import select
 from kiosk.models import Event, Source, StopStatus, TicketStatus
 from kiosk.services import errors
 from kiosk.services.base import Actor
-from kiosk.services.queue import stop_room, ticket_room
+from kiosk.services.rooms import stop_room, ticket_room
 from tests.factories import desk_named, make_stop, make_ticket
 
 

@@ -15,7 +15,7 @@ import pytest
 from flask_socketio import SocketIOTestClient
 from socketio import packet
 
-from kiosk.extensions import BOARD_NAMESPACE as NS
+from display.namespace import NAMESPACE as NS
 from kiosk.models import DeviceKind, StopStatus
 from kiosk.services.accounts import AccountService
 from kiosk.views.api import TicketPublicSchema

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -27,18 +27,13 @@ from kiosk.models import (
     Ticket,
 )
 from kiosk.payloads import iso
-from kiosk.services.base import SYSTEM, Actor, Pending, Service
+from kiosk.services.base import SYSTEM, Actor, LocalService, Pending
 from kiosk.services.errors import DomainError, NotFound
-from kiosk.services.queue import stop_room, ticket_room
+from kiosk.services.rooms import booking_room, stop_room, ticket_room
 
 OPEN = (PrintStatus.QUEUED, PrintStatus.RETRYING)
 TROUBLE = (PrintStatus.RETRYING, PrintStatus.FAILED)
 ERROR_LENGTH = 300
-
-
-def booking_room(token: str) -> str:
-    """The kiosk screen that shows a time just booked for later (its slip's state)."""
-    return f"booking:{token}"
 
 
 class UnknownPrintJob(NotFound):
@@ -56,6 +51,12 @@ class NotToday(DomainError):
     code = "not_today"
     status = 409
     message = "Only tickets issued today can be printed again."
+
+
+# A printer_state word of our own, beside printer.PrinterState's: the settings cannot work.
+CONFIG_ERROR = "config_error"
+# The printer states in which no slip comes out (printer.PrinterState's words, and ours).
+FAULT_STATES = ("offline", "paper_out", CONFIG_ERROR)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def print_job_payload(job: PrintJob) -> dict[str, Any]:
     }
 
 
-class PrintService(Service):
+class PrintService(LocalService):
     """Creates print-job rows, records how they went and what the printers report."""
 
     # -- jobs ----------------------------------------------------------------------------------
@@ -202,15 +203,20 @@ class PrintService(Service):
             .limit(1)
         )
 
+    def today_start(self) -> datetime:
+        """Midnight of today in the stop's time zone: where "today's slips" begin."""
+        return datetime.combine(self.today(), time(), tzinfo=self.tz)
+
     def jobs(
         self,
         stop: Stop,
         *,
-        since: datetime,
+        since: datetime | None = None,
         statuses: Sequence[PrintStatus] | None = None,
         limit: int = 100,
     ) -> list[PrintJob]:
-        """The stop's print jobs since `since`, newest first."""
+        """The stop's print jobs since `since` (default: today's), newest first."""
+        since = since if since is not None else self.today_start()
         query = select(PrintJob).where(PrintJob.stop_id == stop.id, PrintJob.created_at >= since)
         if statuses:
             query = query.where(PrintJob.status.in_(statuses))
@@ -218,9 +224,10 @@ class PrintService(Service):
         self.end_read()
         return found
 
-    def faults(self, stop: Stop, *, since: datetime) -> list[PrintJob]:
+    def faults(self, stop: Stop, *, since: datetime | None = None) -> list[PrintJob]:
         """Slips that did not (yet) come out, where no later job for the same ticket (or
-        booking) printed: what a desk must act on. Newest first."""
+        booking) printed: what a desk must act on. Since `since` (default: today), newest
+        first."""
         recent = self.jobs(stop, since=since, limit=500)
         seen: set[tuple[str, int]] = set()
         result = []
@@ -242,7 +249,16 @@ class PrintService(Service):
 
     def reprint_device(self, ticket: Ticket | Appointment, device_id: int | None = None) -> Device:
         """Where to print a ticket (or a booking's slip) again: the device asked for, else the
-        kiosk that printed it first, else the stop's first paired kiosk. `NoPrinter` if none."""
+        kiosk that printed it first, else the stop's first paired kiosk. `NoPrinter` if none.
+
+        Only a ticket of today, or a booking whose time is still to come, is printed again
+        (`NotToday`): an old slip would send its holder to a queue that is gone.
+        """
+        if isinstance(ticket, Ticket):
+            if ticket.issued_at < self.today_start():
+                raise NotToday()
+        elif ticket.slot.ends_at <= self.now():
+            raise NotToday("This appointment has passed: its slip is not printed again.")
         if device_id is not None:
             device = self.session.get(Device, device_id)
             if device is None or not _usable_kiosk(device):

@@ -49,6 +49,7 @@ from kiosk.services.errors import (
     UnknownStop,
     UnknownTicket,
 )
+from kiosk.services.rooms import stop_room, ticket_room
 
 W, C, S = TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING
 
@@ -71,14 +72,6 @@ MAX_ID = 2**31 - 1
 
 def _storable_id(value: int) -> bool:
     return 0 < value <= MAX_ID
-
-
-def stop_room(stop_id: int) -> str:
-    return f"stop:{stop_id}"
-
-
-def ticket_room(token: str) -> str:
-    return f"ticket:{token}"
 
 
 def new_token() -> str:

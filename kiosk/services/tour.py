@@ -12,7 +12,7 @@ from kiosk.models import Desk, Location, Product, Stop, StopStatus, stop_product
 from kiosk.payloads import stop_payload
 from kiosk.services.base import SYSTEM, Actor, LocalService, Pending
 from kiosk.services.errors import NoOpenStop
-from kiosk.services.queue import stop_room
+from kiosk.services.rooms import stop_room
 
 DEMO_PRODUCTS: list[dict[str, object]] = [
     {

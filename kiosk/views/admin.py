@@ -12,12 +12,13 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from kiosk.auth import current_principal
-from kiosk.extensions import print_service
+from kiosk.auth import coordinator_required, current_principal
+from kiosk.factories import print_service
 from kiosk.models import Device
-from kiosk.printing import Station, normalise, printing, sample_slip
+from kiosk.printing.slips import sample_slip
+from kiosk.printing.stations import Station, normalise, printing
 from kiosk.views import admin_people, admin_tour
-from kiosk.views.admin_base import bp, coordinator_required
+from kiosk.views.admin_base import bp
 from printer import PrinterConfigError, PrinterError, render_png
 
 __all__ = ["admin_people", "admin_tour", "bp", "coordinator_required"]

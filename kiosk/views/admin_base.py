@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -33,25 +32,17 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk.auth import current_principal
-from kiosk.extensions import db_session
 from kiosk.i18n import current_language
 from kiosk.models import Location, Product, Role, StaffUser
-from kiosk.services.admin import AdminService, DeskInput
-from kiosk.services.admin_accounts import AccountAdminService
+from kiosk.services.admin import DeskInput
 from kiosk.services.base import Actor
 from kiosk.services.validation import Invalid, Refused, Text
-from kiosk.views.desk import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 Page = str | tuple[str, int] | BaseResponse
 T = TypeVar("T")
 
-coordinator_required = role_required(
-    Role.COORDINATOR,
-    lambda: gettext("Log in om deze pagina te zien."),
-    lambda: gettext("Deze pagina is voor coördinatoren."),
-)
 
 # Rows for new desks on the stop and series forms (empty rows are left out).
 DESK_ROWS = 4
@@ -122,22 +113,6 @@ def change_value(value: Any) -> str:
 def iso_date(value: str, fmt: str = "d MMMM y") -> str:
     """An ISO date (as series keep their exceptions) in the page's language."""
     return str(format_date(date.fromisoformat(value), fmt))
-
-
-def admin_service() -> AdminService:
-    config = current_app.config
-    return AdminService(
-        db_session(),
-        current_app.extensions["loket.notifier"],
-        config["CLOCK"],
-        timezone=config["TIMEZONE"],
-    )
-
-
-def account_admin() -> AccountAdminService:
-    return AccountAdminService(
-        db_session(), current_app.extensions["loket.notifier"], current_app.config["CLOCK"]
-    )
 
 
 def actor() -> Actor:

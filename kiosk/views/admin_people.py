@@ -12,7 +12,16 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from kiosk.extensions import db_session, mfa_service
+from kiosk.auth import coordinator_required
+from kiosk.factories import (
+    account_admin_service,
+    admin_service,
+    forget_settings,
+    mfa_service,
+    overrides,
+    setting_defaults,
+    settings_service,
+)
 from kiosk.i18n import local_time
 from kiosk.models import Device, DeviceKind, Role, StaffUser
 from kiosk.services.accounts import MIN_PASSWORD_LENGTH, PairingCode
@@ -23,22 +32,18 @@ from kiosk.services.admin_accounts import (
     UserInput,
     may_manage,
 )
-from kiosk.services.settings import SPECS, SettingsService
+from kiosk.services.settings import SPECS
 from kiosk.services.validation import Invalid
-from kiosk.settings import defaults, forget, overrides
 from kiosk.urls import public_url
 from kiosk.views.admin_base import (
     FormPage,
     Page,
-    account_admin,
     actor,
-    admin_service,
     again,
     answer,
     bp,
     checked,
     confirmed,
-    coordinator_required,
     field_errors,
     form,
     me,
@@ -72,7 +77,7 @@ def _roles_for(by: StaffUser) -> list[tuple[str, str]]:
 def users() -> str:
     """Every account, the active ones first."""
     return render_template(
-        "admin/users.html", users=account_admin().users(), roles=role_names(), by=me()
+        "admin/users.html", users=account_admin_service().users(), roles=role_names(), by=me()
     )
 
 
@@ -92,7 +97,7 @@ def user_new() -> Page:
         password=text_of("password"),
     )
     return form_page.save(
-        lambda: account_admin().create_user(data, by=me(), actor=actor()),
+        lambda: account_admin_service().create_user(data, by=me(), actor=actor()),
         lambda made: _password_page(
             made,
             _("Account %(name)s is aangemaakt.", name=made.user.username),
@@ -142,7 +147,7 @@ def _user_page(user: StaffUser, status: int = 200, **context: Any) -> tuple[str,
 @coordinator_required
 def user_edit(user_id: int) -> Page:
     """Change a name or role, switch an account off or on again."""
-    service = account_admin()
+    service = account_admin_service()
     user = service.user(user_id)
     if request.method == "GET":
         return _user_page(user)
@@ -167,7 +172,7 @@ def user_edit(user_id: int) -> Page:
 @coordinator_required
 def user_password(user_id: int) -> Page:
     """A new password for an account (typed, or made and shown once)."""
-    service = account_admin()
+    service = account_admin_service()
     return answer(
         lambda: service.reset_password(user_id, text_of("password"), by=me(), actor=actor()),
         lambda made: _password_page(
@@ -189,7 +194,7 @@ def user_password(user_id: int) -> Page:
 @coordinator_required
 def user_reset_mfa(user_id: int) -> Page:
     """Forget an account's authenticator app (a lost phone): it sets one up at the next login."""
-    service = account_admin()
+    service = account_admin_service()
     user = service.user(user_id)
     by = me()
     if not may_manage(by, user) or user.id == by.id:
@@ -258,7 +263,7 @@ def _kinds() -> list[tuple[str, str]]:
 @coordinator_required
 def devices() -> str:
     """Every kiosk and board: where it belongs, whether it is paired, when it was last seen."""
-    service = account_admin()
+    service = account_admin_service()
     now = service.now()
     found = service.devices()
     return render_template(
@@ -278,7 +283,7 @@ def device_new() -> Page:
         return form_page.show({"kind": DeviceKind.KIOSK.value})
     data = DeviceInput(name=text_of("name"), kind=text_of("kind"), stop=text_of("stop"))
     return form_page.save(
-        lambda: account_admin().add_device(data, ttl=_pairing_ttl(), actor=actor()),
+        lambda: account_admin_service().add_device(data, ttl=_pairing_ttl(), actor=actor()),
         _pairing_page,
     )
 
@@ -286,7 +291,7 @@ def device_new() -> Page:
 def _device_page(device: Device, status: int = 200, **context: Any) -> tuple[str, int]:
     context.setdefault("values", {"name": device.name, "stop": str(device.stop_id or "")})
     context.setdefault("errors", {})
-    service = account_admin()
+    service = account_admin_service()
     return page(
         "admin/device.html",
         status,
@@ -302,7 +307,7 @@ def _device_page(device: Device, status: int = 200, **context: Any) -> tuple[str
 @coordinator_required
 def device_edit(device_id: int) -> Page:
     """Rename a device or give it another stop."""
-    service = account_admin()
+    service = account_admin_service()
     device = service.device(device_id)
     if request.method == "GET":
         return _device_page(device)
@@ -321,7 +326,7 @@ def device_edit(device_id: int) -> Page:
 @coordinator_required
 def device_pair(device_id: int) -> Response:
     """A new pairing link (a new browser on the device): the old pairing stops working."""
-    pairing = account_admin().new_pairing_code(device_id, ttl=_pairing_ttl(), actor=actor())
+    pairing = account_admin_service().new_pairing_code(device_id, ttl=_pairing_ttl(), actor=actor())
     return _pairing_page(pairing)
 
 
@@ -329,7 +334,7 @@ def device_pair(device_id: int) -> Response:
 @coordinator_required
 def device_revoke(device_id: int) -> Page:
     """Unpair a device for good, after a confirmation."""
-    service = account_admin()
+    service = account_admin_service()
     name = service.device(device_id).name
     return confirmed(
         _("Apparaat intrekken"),
@@ -401,22 +406,20 @@ def setting_fields() -> list[dict[str, Any]]:
 def settings() -> Page:
     """Kiosk idle time, the check-in window, "book later", retention: empty is the default."""
     form_page = FormPage(
-        "admin/settings.html", {"fields": setting_fields(), "defaults": defaults()}
+        "admin/settings.html", {"fields": setting_fields(), "defaults": setting_defaults()}
     )
     stored = overrides()
     if request.method == "GET":
         # What is in effect now; saving the default (or nothing) removes the override.
         return form_page.show(
-            {key: str(stored.get(key, default)) for key, default in defaults().items()}
+            {key: str(stored.get(key, default)) for key, default in setting_defaults().items()}
         )
-    service = SettingsService(
-        db_session(), current_app.extensions["loket.notifier"], current_app.config["CLOCK"]
-    )
+    service = settings_service()
     submitted = {key: text_of(key) for key in SPECS}
     try:
-        changes = service.update(submitted, defaults=defaults(), actor=actor())
+        changes = service.update(submitted, defaults=setting_defaults(), actor=actor())
     except Invalid as error:
         return form_page.invalid(error, form())
-    forget()
+    forget_settings()
     flash(_("De instellingen zijn opgeslagen.") if changes else _("Er is niets veranderd."))
     return redirect(url_for("admin.settings"))

@@ -12,7 +12,8 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from kiosk.extensions import tour_service
+from kiosk.auth import coordinator_required
+from kiosk.factories import admin_service, tour_service
 from kiosk.i18n import local_time
 from kiosk.models import Location, Product, Stop, StopSeries, StopStatus
 from kiosk.services.admin import (
@@ -31,13 +32,11 @@ from kiosk.views.admin_base import (
     FormPage,
     Page,
     actor,
-    admin_service,
     again,
     answer,
     bp,
     checked,
     confirmed,
-    coordinator_required,
     desk_rows,
     field_errors,
     form,

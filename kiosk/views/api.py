@@ -14,37 +14,36 @@ from marshmallow import validate
 from sqlalchemy import select
 from webargs.flaskparser import FlaskParser
 
-from kiosk.appointments import after_booking
 from kiosk.auth import Forbidden, current_principal, require_device_or_staff, require_staff
-from kiosk.extensions import (
+from kiosk.extensions import csrf, limiter
+from kiosk.factories import (
     account_service,
     appointment_service,
-    csrf,
     db_session,
-    limiter,
     mfa_service,
     print_service,
     queue_service,
     tour_service,
 )
-from kiosk.models import Device, DeviceKind, Role, Stop
+from kiosk.mail import after_booking
+from kiosk.models import Device, DeviceKind, Role, Stop, Ticket
 from kiosk.payloads import (
     appointment_payload,
     device_payload,
     slot_payload,
     stop_payload,
-    ticket_staff_payload,
     ticket_status_payload,
 )
-from kiosk.printing import print_issued, reprint_booking, reprint_ticket, today_start
+from kiosk.printing.jobs import print_issued, reprint_booking, reprint_ticket
 from kiosk.research_export import XLSX_MIMETYPE
 from kiosk.services.errors import SecondFactorNotSetUp, SecondFactorRequired
 from kiosk.services.mfa import MfaService
 from kiosk.services.printing import print_job_payload
 from kiosk.services.research import Filters, InvalidFilters
 from kiosk.urls import public_url
-from kiosk.views import desk as desk_views
+from kiosk.views import desk_base
 from kiosk.views import research as research_views
+from kiosk.views.desk_base import staff_ticket, status_url
 
 
 class JsonParser(FlaskParser):
@@ -540,15 +539,8 @@ def _stop_for_request(stop_id: int | None = None) -> Stop:
     return tour_service().current_stop()
 
 
-def _status_url(token: str) -> str:
-    return public_url("display.ticket_status", token=token)
-
-
-def _staff_ticket(ticket: Any) -> dict[str, Any]:
-    queue = queue_service()
-    payload = ticket_staff_payload(ticket, queue.position(ticket))
-    payload["status_url"] = _status_url(ticket.token)
-    return payload
+def _staff_ticket(ticket: Ticket) -> dict[str, Any]:
+    return staff_ticket(ticket, queue_service().position(ticket))
 
 
 ERRORS = {
@@ -597,7 +589,7 @@ def issue_ticket(body: dict[str, Any]) -> dict[str, Any]:
     payload = ticket_status_payload(ticket, position)
     payload.update(
         token=ticket.token,
-        status_url=_status_url(ticket.token),
+        status_url=status_url(ticket.token),
         print_status=job.status.value if job is not None else None,
     )
     return payload
@@ -696,7 +688,7 @@ def list_devices() -> list[dict[str, Any]]:
 @_doc_errors(401, 403, 404)
 def desk_state(desk_id: int) -> dict[str, Any]:
     """A desk's current ticket, its waiting list in calling order and the steps allowed now."""
-    return desk_views.desk_state(queue_service().desk(desk_id))
+    return desk_base.desk_state(queue_service().desk(desk_id))
 
 
 @bp.get("/stops/<int:stop_id>/devices")
@@ -705,7 +697,7 @@ def desk_state(desk_id: int) -> dict[str, Any]:
 @_doc_errors(401, 403, 404)
 def stop_devices(stop_id: int) -> list[dict[str, Any]]:
     """The stop's paired kiosks and boards, each with whether it is connected now."""
-    return desk_views.stop_devices(queue_service().stop(stop_id))
+    return desk_base.stop_devices(queue_service().stop(stop_id))
 
 
 @bp.get("/stops/<int:stop_id>/print-jobs")
@@ -716,9 +708,8 @@ def stop_devices(stop_id: int) -> list[dict[str, Any]]:
 def stop_print_jobs(query: dict[str, Any], stop_id: int) -> list[dict[str, Any]]:
     """Today's slips at this stop, newest first; `faults=true` for those staff must act on."""
     stop = queue_service().stop(stop_id)
-    since = today_start(current_app.config["CLOCK"], current_app.config["TIMEZONE"])
     prints = print_service()
-    jobs = prints.faults(stop, since=since) if query["faults"] else prints.jobs(stop, since=since)
+    jobs = prints.faults(stop) if query["faults"] else prints.jobs(stop)
     return [print_job_payload(job) for job in jobs]
 
 
@@ -808,7 +799,7 @@ def check_in(body: dict[str, Any]) -> dict[str, Any]:
     payload = ticket_status_payload(ticket, position)
     payload.update(
         token=ticket.token,
-        status_url=_status_url(ticket.token),
+        status_url=status_url(ticket.token),
         print_status=job.status.value if job is not None else None,
         appointment=result.appointment.code,
         again=result.again,
@@ -835,7 +826,7 @@ def _appointment(appointment: Any) -> dict[str, Any]:
     payload = appointment_payload(appointment)
     payload.update(
         token=appointment.token,
-        url=public_url("display.appointment", token=appointment.token),
+        url=public_url("appointment.show", token=appointment.token),
     )
     return payload
 

@@ -23,7 +23,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from kiosk.auth import DEVICE_COOKIE, current_principal
-from kiosk.extensions import account_service, limiter, mfa_service
+from kiosk.extensions import limiter
+from kiosk.factories import account_service, mfa_service
 from kiosk.models import DeviceKind, StaffUser
 from kiosk.qrcodes import qr_svg
 from kiosk.services.errors import AuthenticationFailed, InvalidPairingCode

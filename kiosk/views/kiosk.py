@@ -8,12 +8,18 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from kiosk.auth import current_principal
-from kiosk.extensions import appointment_service, print_service, queue_service, tour_service
+from kiosk.factories import appointment_service, print_service, queue_service, tour_service
 from kiosk.models import Device, Stop
-from kiosk.printing import fault_reason, print_issued, print_notice
+from kiosk.printing.jobs import print_issued
+from kiosk.printing.notices import fault_reason, print_notice
 from kiosk.services.errors import DomainError, UnknownTicket
-from kiosk.views.kiosk_appointments import FAULT_REASONS, long_wait_offer
-from kiosk.views.kiosk_base import CONFIRMATION_WINDOW, kiosk_screen, screen_context
+from kiosk.views.kiosk_base import (
+    CONFIRMATION_WINDOW,
+    FAULT_REASONS,
+    kiosk_screen,
+    long_wait_offer,
+    screen_context,
+)
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 

@@ -7,24 +7,23 @@ number or pick a new time (too late), or go to the place and day of the appointm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from kiosk.auth import current_principal
-from kiosk.extensions import appointment_service, limiter, print_service, queue_service
+from kiosk.extensions import limiter
+from kiosk.factories import appointment_service, print_service, queue_service
 from kiosk.i18n import current_language
 from kiosk.models import (
     AppointmentSource,
     AppointmentStatus,
     Device,
-    Product,
-    Slot,
     Stop,
 )
-from kiosk.printing import fault_reason, print_booked, print_issued, print_notice
+from kiosk.printing.jobs import print_booked, print_issued
+from kiosk.printing.notices import fault_reason, print_notice
 from kiosk.services.appointments import (
     CODE_ALPHABET,
     AppointmentClosed,
@@ -34,53 +33,18 @@ from kiosk.services.appointments import (
     WrongStop,
 )
 from kiosk.services.errors import DomainError, NotFound
-from kiosk.settings import setting
 from kiosk.urls import public_url
-from kiosk.views.kiosk_base import CONFIRMATION_WINDOW, kiosk_screen, per_kiosk, screen_context
+from kiosk.views.kiosk_base import (
+    CONFIRMATION_WINDOW,
+    FAULT_REASONS,
+    LaterOptions,
+    kiosk_screen,
+    later_options,
+    per_kiosk,
+    screen_context,
+)
 
 bp = Blueprint("kiosk_appointments", __name__, url_prefix="/kiosk")
-
-FAULT_REASONS = ("paper_out", "offline", "fault")
-
-
-@dataclass(frozen=True)
-class LaterOptions:
-    """Times to come back for one product: later today at this stop, and at the next stops."""
-
-    product: Product
-    here: list[Slot]
-    elsewhere: list[Slot]
-
-    def __bool__(self) -> bool:
-        return bool(self.here or self.elsewhere)
-
-
-def later_options(stop: Stop | None, product: Product) -> LaterOptions:
-    slots = appointment_service().later_options(
-        product, stop, limit=current_app.config["BOOK_LATER_SLOTS"]
-    )
-    here = [s for s in slots if stop is not None and s.stop_id == stop.id]
-    return LaterOptions(product, here, [s for s in slots if s not in here])
-
-
-def long_wait_offer(stop: Stop, product_code: str) -> tuple[str, int] | None:
-    """The "it is busy: wait, or come back at a set time?" screen, when the expected wait for a
-    new ticket is over `BOOK_LATER_WAIT_MINUTES` and the product has free times; else None."""
-    limit = setting("BOOK_LATER_WAIT_MINUTES")
-    product = next((p for p in stop.products if p.code == product_code), None)
-    if product is None or not limit or not product.bookable:
-        return None
-    wait = queue_service().expected_wait(stop, product)
-    if wait.wait_minutes is None or wait.wait_minutes <= limit:
-        return None
-    options = later_options(stop, product)
-    if not options:
-        return None
-    page = render_template(
-        "kiosk/long_wait.html", options=options, wait=wait, **screen_context(stop)
-    )
-    return page, 200
-
 
 # -- check-in ----------------------------------------------------------------------------------
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_limiter.util import get_remote_address
 
 from kiosk.auth import current_principal
-from kiosk.extensions import queue_service, tour_service
-from kiosk.models import Device, DeviceKind, Stop
+from kiosk.factories import appointment_service, queue_service, setting, tour_service
+from kiosk.models import Device, DeviceKind, Product, Slot, Stop
 from kiosk.services.errors import NoOpenStop
-from kiosk.settings import setting
 
+# The printer faults a confirmation screen may have to explain (see kiosk/printing/notices.py).
+FAULT_REASONS = ("paper_out", "offline", "fault")
 # A confirmation screen is shown for a fresh ticket only: the kiosk is no lookup terminal.
 CONFIRMATION_WINDOW = timedelta(minutes=10)
 
@@ -66,3 +68,45 @@ def per_kiosk() -> str:
     the bus's LAN."""
     device = kiosk_device()
     return f"kiosk:{device.id}" if device is not None else get_remote_address()
+
+
+# -- when the queue is long: come back at a set time --------------------------------------
+
+
+@dataclass(frozen=True)
+class LaterOptions:
+    """Times to come back for one product: later today at this stop, and at the next stops."""
+
+    product: Product
+    here: list[Slot]
+    elsewhere: list[Slot]
+
+    def __bool__(self) -> bool:
+        return bool(self.here or self.elsewhere)
+
+
+def later_options(stop: Stop | None, product: Product) -> LaterOptions:
+    slots = appointment_service().later_options(
+        product, stop, limit=current_app.config["BOOK_LATER_SLOTS"]
+    )
+    here = [s for s in slots if stop is not None and s.stop_id == stop.id]
+    return LaterOptions(product, here, [s for s in slots if s not in here])
+
+
+def long_wait_offer(stop: Stop, product_code: str) -> tuple[str, int] | None:
+    """The "it is busy: wait, or come back at a set time?" screen, when the expected wait for a
+    new ticket is over `BOOK_LATER_WAIT_MINUTES` and the product has free times; else None."""
+    limit = setting("BOOK_LATER_WAIT_MINUTES")
+    product = next((p for p in stop.products if p.code == product_code), None)
+    if product is None or not limit or not product.bookable:
+        return None
+    wait = queue_service().expected_wait(stop, product)
+    if wait.wait_minutes is None or wait.wait_minutes <= limit:
+        return None
+    options = later_options(stop, product)
+    if not options:
+        return None
+    page = render_template(
+        "kiosk/long_wait.html", options=options, wait=wait, **screen_context(stop)
+    )
+    return page, 200

@@ -24,7 +24,8 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from kiosk.extensions import limiter, research_service
+from kiosk.extensions import limiter
+from kiosk.factories import research_service
 from kiosk.models import Device, Moment, Product, SignalKind, Stop
 from kiosk.research import MOMENT_LABELS, NEIGHBOURHOODS, OTHER_HOMES
 from kiosk.services.errors import DomainError

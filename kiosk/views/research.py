@@ -10,9 +10,9 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from kiosk.extensions import research_service
+from kiosk.auth import coordinator_required
+from kiosk.factories import research_service
 from kiosk.i18n import local_time
-from kiosk.models import Role
 from kiosk.research_charts import dashboard_charts
 from kiosk.research_export import (
     HIDDEN_TEXT,
@@ -24,15 +24,8 @@ from kiosk.research_export import (
     suppression_rule,
 )
 from kiosk.services.research import Filters, InvalidFilters, Report, StopChoice
-from kiosk.views.desk import role_required
 
 bp = Blueprint("research", __name__, url_prefix="/admin/research")
-
-coordinator_required = role_required(
-    Role.COORDINATOR,
-    lambda: _("Log in om deze pagina te zien."),
-    lambda: _("Deze pagina is voor coördinatoren."),
-)
 
 
 def _date(text: str | None) -> date | None:

@@ -15,14 +15,14 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from kiosk.extensions import appointment_service, limiter, tour_service
+from kiosk.extensions import limiter
+from kiosk.factories import appointment_service, setting, tour_service
 from kiosk.i18n import current_language
 from kiosk.ical import calendar, ics_text, ics_time
 from kiosk.models import Product, Stop
 from kiosk.payloads import iso, location_payload, product_ref
 from kiosk.qrcodes import qr_svg
 from kiosk.services.errors import NotFound
-from kiosk.settings import setting
 from kiosk.urls import public_url
 
 bp = Blueprint("tour", __name__)

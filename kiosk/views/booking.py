@@ -21,10 +21,11 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError, validate
 from werkzeug.wrappers import Response
 
-from kiosk.appointments import after_booking
 from kiosk.auth import current_principal
-from kiosk.extensions import appointment_service, limiter, queue_service
+from kiosk.extensions import limiter
+from kiosk.factories import appointment_service, queue_service, setting
 from kiosk.i18n import current_language
+from kiosk.mail import after_booking
 from kiosk.models import Product, Slot, Stop
 from kiosk.services.appointments import (
     AppointmentService,
@@ -34,7 +35,6 @@ from kiosk.services.appointments import (
     UnknownSlot,
 )
 from kiosk.services.errors import DomainError, NotFound, UnknownProduct, UnknownStop
-from kiosk.settings import setting
 from kiosk.views.api import AppointmentRequest
 
 bp = Blueprint("booking", __name__, url_prefix="/afspraak")
@@ -239,7 +239,7 @@ def details(product_code: str, stop_id: int, slot_id: int) -> str | tuple[str, i
         flash(_("Uw afspraak is gemaakt."))
         if appointment.email and current_app.config.get("SMTP_HOST"):
             flash(_("We sturen een bevestiging naar %(email)s.", email=appointment.email))
-        return redirect(url_for("display.appointment", token=appointment.token))
+        return redirect(url_for("appointment.show", token=appointment.token))
     page = render_template(
         "booking/details.html",
         product=product,

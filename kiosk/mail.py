@@ -1,4 +1,4 @@
-"""Appointments in the app: the calendar file, and the confirmation e-mail after a booking.
+"""The confirmation e-mail after a booking: plain text, with the appointment as a calendar file.
 
 E-mail goes out only when ``LOKET_SMTP_HOST`` is set, in a background task after the commit:
 a booking never waits for (or fails because of) the mail server.
@@ -15,46 +15,11 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from kiosk.ical import calendar, ics_text, ics_time
+from kiosk.ical import appointment_ics
 from kiosk.models import Appointment
 from kiosk.urls import public_url
 
 log = logging.getLogger(__name__)
-
-
-def appointment_ics(appointment: Appointment, url: str) -> str:
-    """The appointment as an iCalendar file (one VEVENT), in the appointment's language."""
-    slot, stop = appointment.slot, appointment.stop
-    with force_locale(appointment.language):
-        summary = _(
-            "Afspraak gemeente Hoorn: %(product)s",
-            product=appointment.product.name(appointment.language),
-        )
-        bring = appointment.product.bring.get(
-            appointment.language
-        ) or appointment.product.bring.get("nl", "")
-        description = "\n".join(
-            line
-            for line in (
-                _("Uw code: %(code)s", code=appointment.code),
-                bring,
-                _("Bekijken of afzeggen: %(url)s", url=url),
-            )
-            if line
-        )
-    location = ", ".join(p for p in (stop.location.name, stop.location.address) if p)
-    event = [
-        f"UID:{appointment.token}@popup-loket",
-        f"DTSTAMP:{ics_time(appointment.created_at)}",
-        f"DTSTART:{ics_time(slot.starts_at)}",
-        f"DTEND:{ics_time(slot.ends_at)}",
-        f"SUMMARY:{ics_text(summary)}",
-        f"LOCATION:{ics_text(location)}",
-        f"DESCRIPTION:{ics_text(description)}",
-        f"URL:{url}",
-        "STATUS:" + ("CANCELLED" if appointment.status.value == "cancelled" else "CONFIRMED"),
-    ]
-    return calendar([event])
 
 
 def after_booking(appointment: Appointment) -> None:
@@ -62,7 +27,7 @@ def after_booking(appointment: Appointment) -> None:
     if not appointment.email or not current_app.config.get("SMTP_HOST"):
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    url = public_url("display.appointment", token=appointment.token)
+    url = public_url("appointment.show", token=appointment.token)
     message = confirmation_message(appointment, url)
     app.extensions["socketio"].start_background_task(_send, app, message, appointment.id)
 

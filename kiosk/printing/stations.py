@@ -1,22 +1,5 @@
-"""Printing inside the app: which printer a kiosk uses, a slip after each ticket, the worker.
-
-    kiosk (POST /kiosk/tickets)          worker (in `loket run`, or `loket printer worker`)
-    ---------------------------          ---------------------------------------------------
-    commit the ticket                    for each printer station: spool.run(printer)
-    PrintJob row (queued), commit          -> PrintService.record(...)  -> print_status,
-    render the slip, spool.add(tag=id)        printer_changed events
-    show the confirmation at once        every PRINT_POLL_SECONDS: printer.status()
-                                           -> PrintService.record_health(...)
-
-A kiosk's printer is ``LOKET_PRINTER_*`` (the default) overlaid with the kiosk device's
-``settings["printer"]`` (``{"BACKEND": "none"}`` switches printing off for that kiosk). Kiosks
-with the same effective settings share one *station*: one printer object and one durable spool
-folder ``<PRINT_SPOOL_DIR>/<key>/`` (with the settings in ``printer.json``), so jobs for one
-printer never race each other and any process on this host can add jobs that the worker prints.
-
-Blocking printer I/O (USB, serial, CUPS, a slow network printer) runs in gevent's thread pool
-under `loket run`, so it never stalls the server's other greenlets.
-"""
+"""Which printer a kiosk uses, and the worker that prints: one *station* (printer + durable
+spool folder) per distinct printer setting. See kiosk/printing/__init__.py."""
 
 from __future__ import annotations
 
@@ -27,31 +10,17 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from flask_babel import force_locale, get_locale
-from flask_babel import gettext as _
 
-from kiosk.auth import current_principal
-from kiosk.extensions import appointment_service, print_service, queue_service
-from kiosk.i18n import local_time
-from kiosk.models import (
-    Appointment,
-    Device,
-    DeviceKind,
-    PrintJob,
-    PrintKind,
-    PrintStatus,
-    Ticket,
-)
+from kiosk.factories import print_service
+from kiosk.models import Appointment, Device, PrintJob, PrintKind, PrintStatus, Ticket
 from kiosk.payloads import Position
+from kiosk.printing.slips import booking_slip, ticket_slip
 from kiosk.services.base import SYSTEM, Actor
-from kiosk.services.printing import NoPrinter, NotToday, PrinterHealth
-from kiosk.urls import public_url
+from kiosk.services.printing import CONFIG_ERROR, PrinterHealth
 from printer import (
     JobResult,
     Outcome,
@@ -59,8 +28,6 @@ from printer import (
     PrinterState,
     PrinterStatus,
     PrintSpool,
-    SlipLine,
-    SlipTexts,
     TicketPrinter,
     TicketSlip,
     check_available,
@@ -71,7 +38,6 @@ from printer import (
 log = logging.getLogger(__name__)
 
 NO_PRINTER = ("", "none", "off")
-CONFIG_ERROR = "config_error"  # a printer_state word of our own: the settings cannot work
 T = TypeVar("T")
 
 
@@ -222,7 +188,7 @@ class Printing:
         """
         return self._submit(
             device,
-            lambda: self.slip(ticket, language=language, position=position),
+            lambda: ticket_slip(ticket, language=language, position=position),
             kind=kind,
             ticket=ticket,
             language=language,
@@ -242,7 +208,7 @@ class Printing:
         appointment's page); None if the kiosk has no printer."""
         return self._submit(
             device,
-            lambda: self.booking_slip(appointment, language=language),
+            lambda: booking_slip(appointment, language=language),
             kind=kind,
             appointment=appointment,
             language=language,
@@ -280,67 +246,6 @@ class Printing:
                 log.exception("Could not queue print job %s", job.id)
             return service.record(job.id, PrintStatus.FAILED, attempts=0, error=_reason(exc))
         return job
-
-    def slip(
-        self, ticket: Ticket, *, language: str = "nl", position: Position | None = None
-    ) -> TicketSlip:
-        """What the printed ticket says, in the resident's language. An appointment's ticket
-        says the time, and its QR code opens the appointment's page (which follows the turn)."""
-        booked = appointment_service().of_ticket(ticket)
-        with force_locale(language):
-            if booked is None:
-                qr_url = public_url("display.ticket_status", token=ticket.token)
-                lines: tuple[SlipLine, ...] = ()
-                footer = _("Scan de code om te zien wanneer u aan de beurt bent.")
-            else:
-                qr_url = public_url("display.appointment", token=booked.token)
-                lines = (
-                    SlipLine(_("Afspraak om %(time)s", time=local_time(booked.slot.starts_at))),
-                )
-                footer = _("Scan de code: uw afspraak, en wanneer u aan de beurt bent.")
-            return TicketSlip(
-                label=ticket.label,
-                product=ticket.product.name(language),
-                stop=ticket.stop.location.name,
-                issued_at=ticket.issued_at,
-                qr_url=qr_url,
-                header_lines=(_("Gemeente Hoorn"), _("Loket op locatie")),
-                people_ahead=position.ahead if position is not None else None,
-                lines=lines,
-                footer_lines=(footer,),
-                tz=ZoneInfo(current_app.config["TIMEZONE"]),
-                texts=slip_texts(),
-            )
-
-    def booking_slip(self, appointment: Appointment, *, language: str = "nl") -> TicketSlip:
-        """The slip of a time booked for later: the code large, then what, when and where."""
-        slot, location = appointment.slot, appointment.stop.location
-        with force_locale(language):
-            when = local_time(slot.starts_at, "EEEE d MMMM")
-            hours = f"{local_time(slot.starts_at)}–{local_time(slot.ends_at)}"
-            lines = [
-                SlipLine(_("Uw afspraak"), bold=True),
-                SlipLine(when, bold=True),
-                SlipLine(hours, bold=True, large=True),
-                SlipLine(location.name),
-            ]
-            if location.address:
-                lines.append(SlipLine(location.address))
-            return TicketSlip(
-                label=appointment.code,
-                product=appointment.product.name(language),
-                stop=location.name,
-                issued_at=appointment.created_at,
-                qr_url=public_url("display.appointment", token=appointment.token),
-                header_lines=(_("Gemeente Hoorn"), _("Loket op locatie")),
-                lines=tuple(lines),
-                footer_lines=(
-                    _("Meld u op die dag bij de kiosk: scan deze bon of typ de code."),
-                    _("Scan de QR-code: afspraak bekijken, in uw agenda zetten of afzeggen."),
-                ),
-                tz=ZoneInfo(current_app.config["TIMEZONE"]),
-                texts=slip_texts(number_caption=_("Uw code")),
-            )
 
     # -- the worker ----------------------------------------------------------------------------
 
@@ -459,32 +364,12 @@ class Printing:
             yield
 
 
-def sample_slip(label: str, *, language: str = "nl") -> TicketSlip:
-    """A slip as a resident would get it, for tests and previews (no ticket is issued)."""
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    with force_locale(language):
-        return TicketSlip(
-            label=label,
-            product=_("Paspoort of ID-kaart aanvragen"),
-            stop=_("Voorbeeld: Bibliotheek Kersenboogerd"),
-            issued_at=current_app.config["CLOCK"](),
-            qr_url=f"{base}/t/voorbeeld-{label.lower()}",
-            header_lines=(_("Gemeente Hoorn"), _("Loket op locatie")),
-            people_ahead=3,
-            footer_lines=(_("Scan de code om te zien wanneer u aan de beurt bent."),),
-            tz=ZoneInfo(current_app.config["TIMEZONE"]),
-            texts=slip_texts(),
-        )
-
-
-def slip_texts(number_caption: str | None = None) -> SlipTexts:
-    """The slip's fixed texts in the current locale."""
-    return SlipTexts(
-        number_caption=number_caption or _("Uw nummer"),
-        people_ahead_none=_("Er is niemand voor u"),
-        people_ahead_one=_("Er is 1 persoon voor u"),
-        people_ahead_many=_("Er zijn %(n)s personen voor u", n="{n}"),
-    )
+# A failed attempt's exception -> the printer state word it tells the kiosk's screen.
+FAULTS = {
+    "PaperOut": PrinterState.PAPER_OUT.value,
+    "PrinterOffline": PrinterState.OFFLINE.value,
+    "PrinterConfigError": CONFIG_ERROR,
+}
 
 
 def _reason(exc: BaseException) -> str:
@@ -494,122 +379,3 @@ def _reason(exc: BaseException) -> str:
 def printing() -> Printing:
     """The current app's printing."""
     return current_app.extensions["loket.printing"]
-
-
-def today_start(clock: Callable[[], datetime], timezone: str) -> datetime:
-    """Midnight of today in the stop's time zone (as an aware datetime)."""
-    local = clock().astimezone(ZoneInfo(timezone))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-# -- the kiosk's side ----------------------------------------------------------------------------
-
-
-def print_issued(ticket: Ticket, position: Position | None) -> PrintJob | None:
-    """After a kiosk issued a ticket (committed): queue its slip in the resident's language."""
-    principal = current_principal()
-    device = principal.device
-    if device is None or device.kind != DeviceKind.KIOSK:
-        return None
-    return printing().submit(
-        ticket, device, language=_language(), position=position, actor=principal.actor
-    )
-
-
-def print_booked(appointment: Appointment) -> PrintJob | None:
-    """After a kiosk booked a time for later (committed): queue the slip that carries it."""
-    principal = current_principal()
-    device = principal.device
-    if device is None or device.kind != DeviceKind.KIOSK:
-        return None
-    return printing().submit_booking(
-        appointment, device, language=_language(), actor=principal.actor
-    )
-
-
-def _language() -> str:
-    locale = get_locale()
-    return locale.language if locale is not None else "nl"
-
-
-@dataclass(frozen=True)
-class PrintNotice:
-    """What the kiosk screen says about the slip: a state word and the reason of a fault."""
-
-    state: str  # none | printing | printed | fault
-    reason: str = ""
-
-
-FAULT_STATES = (PrinterState.OFFLINE.value, PrinterState.PAPER_OUT.value, CONFIG_ERROR)
-# A failed attempt's exception -> the printer state word it tells the kiosk's screen.
-FAULTS = {
-    "PaperOut": PrinterState.PAPER_OUT.value,
-    "PrinterOffline": PrinterState.OFFLINE.value,
-    "PrinterConfigError": CONFIG_ERROR,
-}
-
-
-def print_notice(job: PrintJob | None, device: Device | None) -> PrintNotice:
-    """The slip's state for the resident, from its job and the printer's last known health."""
-    if job is None:
-        return PrintNotice("none")
-    printer_state = device.printer_state if device is not None else None
-    if job.status is PrintStatus.PRINTED:
-        return PrintNotice("printed")
-    if job.status is PrintStatus.FAILED or job.status is PrintStatus.RETRYING:
-        return PrintNotice("fault", fault_reason(printer_state))
-    if printer_state in FAULT_STATES:
-        return PrintNotice("fault", fault_reason(printer_state))
-    return PrintNotice("printing")
-
-
-def fault_reason(printer_state: str | None) -> str:
-    """A printer fault in plain words for residents (B1)."""
-    if printer_state == PrinterState.PAPER_OUT.value:
-        return _("Het papier van de printer is op.")
-    if printer_state == PrinterState.OFFLINE.value:
-        return _("De printer staat uit of is niet aangesloten.")
-    return _("De printer heeft een storing.")
-
-
-# -- staff's side --------------------------------------------------------------------------------
-
-
-def reprint_ticket(ticket: Ticket, *, device_id: int | None = None) -> PrintJob:
-    """Print a ticket of today again (staff); `NoPrinter` or `NotToday` when that cannot be."""
-    config = current_app.config
-    if ticket.issued_at < today_start(config["CLOCK"], config["TIMEZONE"]):
-        raise NotToday()
-    prints = print_service()
-    device = prints.reprint_device(ticket, device_id)
-    earlier = prints.latest_for_ticket(ticket)
-    job = printing().submit(
-        ticket,
-        device,
-        kind=PrintKind.REPRINT,
-        language=earlier.language if earlier is not None else "nl",
-        position=queue_service().position(ticket),
-        actor=current_principal().actor,
-    )
-    if job is None:
-        raise NoPrinter(f"The kiosk {device.name} has no printer.")
-    return job
-
-
-def reprint_booking(appointment: Appointment, *, device_id: int | None = None) -> PrintJob:
-    """Print a booking's slip again (staff), while its appointment is still to come."""
-    if appointment.slot.ends_at <= current_app.config["CLOCK"]():
-        raise NotToday("This appointment has passed: its slip is not printed again.")
-    prints = print_service()
-    device = prints.reprint_device(appointment, device_id)
-    earlier = prints.latest_for_booking(appointment)
-    job = printing().submit_booking(
-        appointment,
-        device,
-        kind=PrintKind.REPRINT,
-        language=earlier.language if earlier is not None else appointment.language,
-        actor=current_principal().actor,
-    )
-    if job is None:
-        raise NoPrinter(f"The kiosk {device.name} has no printer.")
-    return job

@@ -13,9 +13,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from kiosk.extensions import db_session, print_service
+from kiosk.factories import db_session, print_service
 from kiosk.models import Device, DeviceKind
-from kiosk.printing import Station, normalise, printing, sample_slip
+from kiosk.printing.slips import sample_slip
+from kiosk.printing.stations import Station, normalise, printing
 from kiosk.services.base import Actor
 from printer import PrinterConfigError, PrinterError, check_available, render_png
 

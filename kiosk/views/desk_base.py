@@ -1,0 +1,93 @@
+"""What a desk shows, shared by the desk page (kiosk/views/desk.py) and the desk's JSON API
+(kiosk/views/api): one payload for both, so static/js/desk.js renders the same state the page
+started with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.factories import presence_service, print_service, queue_service, tour_service
+from kiosk.models import Desk, Stop, Ticket
+from kiosk.payloads import Position, desk_payload, iso, product_ref, ticket_staff_payload
+from kiosk.services.errors import NoOpenStop
+from kiosk.services.presence import presence_payload
+from kiosk.services.printing import print_job_payload
+from kiosk.services.queue import ALLOWED_FROM
+from kiosk.urls import public_url
+
+# The ticket steps a desk offers, by the name the API and desk.js use.
+STEPS = ("recall", "start", "finish", "no_show", "transfer")
+
+
+def status_url(token: str) -> str:
+    """The public address of a ticket's status page (what its QR code opens)."""
+    return public_url("display.ticket_status", token=token)
+
+
+def staff_ticket(ticket: Ticket, position: Position | None = None) -> dict[str, Any]:
+    """A ticket as staff see it, with the address of its status page."""
+    payload = ticket_staff_payload(ticket, position)
+    payload["status_url"] = status_url(ticket.token)
+    return payload
+
+
+def open_stop() -> Stop | None:
+    """The stop that is open now, if any."""
+    try:
+        return tour_service().current_stop()
+    except NoOpenStop:
+        return None
+
+
+def desk_state(desk: Desk) -> dict[str, Any]:
+    """What a desk works with: its current ticket, the queue it calls from (in calling order,
+    each with the seconds it has waited), the stop's products (transfer targets) and which
+    steps are possible now."""
+    queue = queue_service()
+    current = queue.current_ticket(desk)
+    waiting = queue.desk_queue(desk)
+    now = queue.now()
+    stop = desk.stop
+    status = current.status if current is not None else None
+    actions = {
+        "call_next": current is None and desk.active and bool(waiting),
+        **{step: status in ALLOWED_FROM[step] for step in STEPS},
+    }
+    actions["transfer"] = actions["transfer"] and len(stop.products) > 1
+    state = {
+        "desk": desk_payload(desk),
+        "stop": {
+            "id": stop.id,
+            "name": stop.location.name,
+            "status": stop.status.value,
+            "accepting_tickets": stop.accepts_walk_ins(now),
+        },
+        "current": staff_ticket(current) if current is not None else None,
+        "queue": [
+            {
+                **staff_ticket(ticket),
+                "waited_seconds": max(int((now - ticket.issued_at).total_seconds()), 0),
+            }
+            for ticket in waiting
+        ],
+        "products": [product_ref(p) for p in stop.products],
+        "actions": actions,
+        "at": iso(now),
+    }
+    queue.end_read()
+    return state
+
+
+def stop_devices(stop: Stop) -> list[dict[str, Any]]:
+    """The stop's paired kiosks and boards with their presence; the open stop's list includes
+    the devices that follow whichever stop is open."""
+    current = open_stop()
+    following = current is not None and current.id == stop.id
+    return [
+        presence_payload(p) for p in presence_service().devices(stop, include_unassigned=following)
+    ]
+
+
+def print_faults(stop: Stop) -> list[dict[str, Any]]:
+    """Today's slips at this stop that did not come out (and were not printed since)."""
+    return [print_job_payload(job) for job in print_service().faults(stop)]
