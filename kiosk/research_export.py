@@ -17,10 +17,12 @@ from datetime import date
 from typing import Any, Generic, TypeVar
 
 from babel.dates import get_day_names
-from flask import current_app
+from flask import Response, current_app
 from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 
+from kiosk.factories import research_service
+from kiosk.i18n import local_time
 from kiosk.models import DayPart, Moment
 from kiosk.research import (
     DAY_PART_LABELS,
@@ -41,6 +43,7 @@ from kiosk.services.research import (
     NoShowRow,
     PlaceTime,
     Report,
+    StopChoice,
 )
 
 HIDDEN_TEXT = "< 5"
@@ -482,3 +485,37 @@ def export_bytes(report: Report, names: dict[str, str], fmt: str) -> tuple[bytes
     if fmt == "xlsx":
         return to_xlsx(tables, about), XLSX_MIMETYPE
     return to_csv(tables, about), CSV_MIMETYPE
+
+
+# -- the download (the dashboard's and the API's) -----------------------------------------
+
+
+def filter_names(filters: Filters, report: Report, stops: list[StopChoice]) -> dict[str, str]:
+    """The chosen place, stop and product by name (for the export's explanation)."""
+    names: dict[str, str] = {}
+    if filters.location_id is not None:
+        names["location"] = report.locations.get(filters.location_id, str(filters.location_id))
+    if filters.stop_id is not None:
+        stop = next((s for s in stops if s.id == filters.stop_id), None)
+        names["stop"] = stop_label(stop) if stop else str(filters.stop_id)
+    if filters.product_id is not None:
+        names["product"] = product_label(report, filters.product_id)
+    return names
+
+
+def stop_label(stop: StopChoice) -> str:
+    return f"{stop.location}, {local_time(stop.starts_at, 'EEE d MMM yyyy HH:mm')}"
+
+
+def export_response(filters: Filters, fmt: str) -> Response:
+    """A CSV or XLSX download of the report (shared with the API)."""
+    service = research_service()
+    report = service.report(filters)
+    _locations, stops = service.filter_choices(filters)
+    body, mimetype = export_bytes(report, filter_names(filters, report, stops), fmt)
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{filename(filters, "xlsx" if fmt == "xlsx" else "csv")}"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -35,14 +35,13 @@ from kiosk.payloads import (
     ticket_status_payload,
 )
 from kiosk.printing.jobs import print_issued, reprint_booking, reprint_ticket
-from kiosk.research_export import XLSX_MIMETYPE
+from kiosk.research_export import XLSX_MIMETYPE, export_response
 from kiosk.services.errors import SecondFactorNotSetUp, SecondFactorRequired
 from kiosk.services.mfa import MfaService
 from kiosk.services.printing import print_job_payload
 from kiosk.services.research import Filters, InvalidFilters
 from kiosk.urls import public_url
 from kiosk.views import desk_base
-from kiosk.views import research as research_views
 from kiosk.views.desk_base import staff_ticket, status_url
 
 
@@ -927,7 +926,7 @@ def research_export(query: dict[str, Any]) -> Any:
         stop_id=query.get("stop"),
         product_id=query.get("product"),
     )
-    return research_views.export_response(filters, query["format"])
+    return export_response(filters, query["format"])
 
 
 class LoketApi(Api):

@@ -12,18 +12,17 @@ from werkzeug.datastructures import MultiDict
 
 from kiosk.auth import coordinator_required
 from kiosk.factories import research_service
-from kiosk.i18n import local_time
 from kiosk.research_charts import dashboard_charts
 from kiosk.research_export import (
     HIDDEN_TEXT,
     cell_text,
-    export_bytes,
-    filename,
+    export_response,
     product_label,
     report_tables,
+    stop_label,
     suppression_rule,
 )
-from kiosk.services.research import Filters, InvalidFilters, Report, StopChoice
+from kiosk.services.research import Filters, InvalidFilters
 
 bp = Blueprint("research", __name__, url_prefix="/admin/research")
 
@@ -60,23 +59,6 @@ def filters_from(args: MultiDict[str, str]) -> tuple[Filters, str | None]:
         )
     except (ValueError, InvalidFilters):
         return default, _("Deze filters kloppen niet. U ziet de laatste 4 weken.")
-
-
-def filter_names(filters: Filters, report: Report, stops: list[StopChoice]) -> dict[str, str]:
-    """The chosen place, stop and product by name (for the export's explanation)."""
-    names: dict[str, str] = {}
-    if filters.location_id is not None:
-        names["location"] = report.locations.get(filters.location_id, str(filters.location_id))
-    if filters.stop_id is not None:
-        stop = next((s for s in stops if s.id == filters.stop_id), None)
-        names["stop"] = stop_label(stop) if stop else str(filters.stop_id)
-    if filters.product_id is not None:
-        names["product"] = product_label(report, filters.product_id)
-    return names
-
-
-def stop_label(stop: StopChoice) -> str:
-    return f"{stop.location}, {local_time(stop.starts_at, 'EEE d MMM yyyy HH:mm')}"
 
 
 def query_of(filters: Filters) -> dict[str, Any]:
@@ -127,17 +109,3 @@ def export(fmt: str) -> Response:
     """The dashboard's tables as a file, with the same filters and the same hidden cells."""
     filters, _error = filters_from(request.args)
     return export_response(filters, fmt)
-
-
-def export_response(filters: Filters, fmt: str) -> Response:
-    """A CSV or XLSX download of the report (shared with the API)."""
-    service = research_service()
-    report = service.report(filters)
-    _locations, stops = service.filter_choices(filters)
-    body, mimetype = export_bytes(report, filter_names(filters, report, stops), fmt)
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{filename(filters, "xlsx" if fmt == "xlsx" else "csv")}"'
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
