@@ -16,76 +16,48 @@ the script makes a database of its own there and drops it afterwards):
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout: kiosk, bench.kit
+
+from bench.kit.app import PUBLIC_BASE_URL, bench_app, paired_kiosk, parse_options, write_figures
+from bench.kit.stats import summary, timed
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 PG_URL = os.environ.get("LOKET_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p95_ms": round(pick(0.95) * 1000, 2),
-        "max_ms": round(ordered[-1] * 1000, 2),
-    }
-
-
-def timed(call: Any) -> tuple[float, Any]:
-    began = time.perf_counter()
-    result = call()
-    return time.perf_counter() - began, result
-
-
-def build(url: str, workdir: Path) -> Any:
-    from kiosk import create_app, migrate
-
-    migrate.upgrade(url)
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench",
-            "PUBLIC_BASE_URL": "http://192.168.8.10:5000",
-            "PRINTER_BACKEND": "",
-            "PRINT_SPOOL_DIR": str(workdir / "spool"),
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    app.instance_path = str(workdir / "instance")
-    return app
-
-
 def measure(url: str, label: str, bookings: int, racers: int, races: int) -> dict[str, Any]:
-    from kiosk.factories import account_service, appointment_service, tour_service
-    from kiosk.models import DeviceKind
-
+    """Booking, check-in and the free-times page timed on `url`, and the last-place races."""
     workdir = Path(tempfile.mkdtemp(prefix=f"loket-bench-{label}-"))
-    app = build(url, workdir)
+    config = {"PUBLIC_BASE_URL": PUBLIC_BASE_URL, "PRINTER_BACKEND": "", "RATELIMIT_ENABLED": False}
+    with bench_app(url, workdir, config) as app:
+        return measure_app(app, label, bookings, racers, races)
+
+
+def measure_app(app: Flask, label: str, bookings: int, racers: int, races: int) -> dict[str, Any]:
+    """What `measure` does, on the app it built."""
+    from kiosk.factories import appointment_service, tour_service
+
     with app.app_context():
         stop = tour_service().create_demo().stop
         service = appointment_service()
         product = next(p for p in stop.products if p.bookable)
         # Enough slots for every booking: the demo's day, then more days at the same stop.
         service.open_slots(stop, product, minutes=1, capacity=1)
-        code = account_service().add_device(DeviceKind.KIOSK, "Bench", stop=stop)
-        _device, credential = account_service().pair(code.code)
+        _device, credential = paired_kiosk(stop)
         free = [s.id for s in service.free_slots(product, stop=stop, limit=bookings + races + 10)]
         stop_id, product_code = stop.id, product.code
     if len(free) < bookings + races:
@@ -95,11 +67,8 @@ def measure(url: str, label: str, bookings: int, racers: int, races: int) -> dic
 
     booked_times, codes = [], []
     for slot_id in free[:bookings]:
-        took, response = timed(
-            lambda s=slot_id: client.post(
-                "/api/v1/appointments", json={"slot": s, "product": product_code}
-            )
-        )
+        body = {"slot": slot_id, "product": product_code}
+        took, response = timed(partial(client.post, "/api/v1/appointments", json=body))
         assert response.status_code == 201, response.get_json()
         booked_times.append(took)
         codes.append(response.get_json()["code"])
@@ -111,8 +80,8 @@ def measure(url: str, label: str, bookings: int, racers: int, races: int) -> dic
     for code in codes:
         app.config["CLOCK"] = lambda at=starts[code]: at - timedelta(minutes=1)
         took, response = timed(
-            lambda c=code: client.post(
-                "/api/v1/appointments/check-in", json={"code": c}, headers=kiosk
+            partial(
+                client.post, "/api/v1/appointments/check-in", json={"code": code}, headers=kiosk
             )
         )
         assert response.status_code == 201, response.get_json()
@@ -150,13 +119,12 @@ def measure(url: str, label: str, bookings: int, racers: int, races: int) -> dic
             thread.join()
         winners.append(results.count(201))
         assert sorted(set(results)) in ([201], [201, 409]), results
-    app.extensions["loket.engine"].dispose()
     if any(w != 1 for w in winners):
         raise SystemExit(f"{label}: the last place went {winners} times: must be once per race")
     return {
-        "book": percentiles(booked_times),
-        "check_in": percentiles(check_in_times),
-        "slots_page": percentiles(page_times),
+        "book": summary(booked_times),
+        "check_in": summary(check_in_times),
+        "slots_page": summary(page_times),
         "races": {"racers": racers, "races": races, "winners_per_race": sorted(set(winners))},
     }
 
@@ -192,12 +160,7 @@ def postgres_reachable() -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bookings", type=int, default=200)
-    parser.add_argument("--racers", type=int, default=16)
-    parser.add_argument("--races", type=int, default=20)
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    args = parser.parse_args()
+    args = parse_options(__doc__, bookings=200, racers=16, races=20)
     workdir = Path(tempfile.mkdtemp(prefix="loket-bench-"))
     figures: dict[str, Any] = {
         "sqlite": measure(
@@ -222,8 +185,7 @@ def main() -> None:
             f"  last place  {race['races']} races of {race['racers']} racers: "
             f"winners per race {race['winners_per_race']}"
         )
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+    write_figures(args.json, figures)
 
 
 if __name__ == "__main__":

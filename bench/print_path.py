@@ -12,12 +12,9 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import re
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -25,54 +22,33 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout: kiosk, bench.kit
 
+from bench.kit.app import PUBLIC_BASE_URL, bench_app, paired_kiosk, parse_options, write_figures
+from bench.kit.stats import summary
 
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p95_ms": round(pick(0.95) * 1000, 2),
-        "max_ms": round(ordered[-1] * 1000, 2),
-    }
-
-
-# -- 1. in the request -----------------------------------------------------------------------
+# -- 1. in the request ---------------------------------------------------------------------------
 
 
 def in_request(tickets: int, qr_mode: str, workdir: Path) -> dict[str, Any]:
-    from kiosk import create_app, migrate
-    from kiosk.factories import account_service, queue_service, tour_service
-    from kiosk.models import DeviceKind
+    """What `Printing.submit` adds to a kiosk's ticket, for `tickets` tickets in one QR mode."""
+    from kiosk.factories import queue_service, tour_service
 
     database = workdir / f"loket-{qr_mode}.db"
-    migrate.upgrade(f"sqlite:///{database}")
     slips = workdir / f"slips-{qr_mode}"
     slips.mkdir()
-    app = create_app(
-        {
-            "DATABASE_URL": f"sqlite:///{database}",
-            "SECRET_KEY": "bench",
-            "PUBLIC_BASE_URL": "http://192.168.8.10:5000",
-            "PRINTER_BACKEND": "file",
-            "PRINTER_PATH": str(slips),
-            "PRINTER_PROFILE": "TM-T88V",
-            "PRINTER_QR_MODE": qr_mode,
-            "PRINT_SPOOL_DIR": str(workdir / f"spool-{qr_mode}"),
-        }
-    )
-    app.instance_path = str(workdir / "instance")
+    config = {
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "PRINTER_BACKEND": "file",
+        "PRINTER_PATH": str(slips),
+        "PRINTER_PROFILE": "TM-T88V",
+        "PRINTER_QR_MODE": qr_mode,
+        "PRINT_SPOOL_DIR": str(workdir / f"spool-{qr_mode}"),
+    }
     samples = []
-    with app.test_request_context():
+    with bench_app(f"sqlite:///{database}", workdir, config) as app, app.test_request_context():
         stop = tour_service().create_demo().stop
-        accounts = account_service()
-        from datetime import timedelta
-
-        code = accounts.add_device(DeviceKind.KIOSK, "Bench", stop=stop, ttl=timedelta(hours=1))
-        device, _credential = accounts.pair(code.code)
+        device, _credential = paired_kiosk(stop)
         printing = app.extensions["loket.printing"]
         queue = queue_service()
         product = stop.products[0].code
@@ -84,11 +60,10 @@ def in_request(tickets: int, qr_mode: str, workdir: Path) -> dict[str, Any]:
             assert job is not None and job.status.value == "queued", job
         station = printing.station(printing.config_for(device))
         size = len(station.spool.pending()[0].data)
-    app.extensions["loket.engine"].dispose()
-    return {**percentiles(samples), "slip_bytes": size}
+    return {**summary(samples), "slip_bytes": size}
 
 
-# -- 2. ticket -> printer --------------------------------------------------------------------
+# -- 2. ticket -> printer -------------------------------------------------------------------------
 
 
 class PrinterSink:
@@ -160,14 +135,11 @@ def ticket_to_printer(tickets: int, workdir: Path) -> dict[str, Any]:
             samples.append(max(arrived - created, 0.0))
     finally:
         server.stop()
-    return percentiles(samples)
+    return summary(samples)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tickets", type=int, default=200)
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    args = parser.parse_args()
+    args = parse_options(__doc__, tickets=200)
     os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", tempfile.gettempdir())
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="loket-print-bench-") as tmp:
@@ -177,8 +149,7 @@ def main() -> None:
             print(f"submit in the request, {mode} QR: {figures[f'submit_{mode}']}", flush=True)
         figures["ticket_to_printer"] = ticket_to_printer(min(args.tickets, 100), workdir)
         print(f"201 Created -> slip at the printer: {figures['ticket_to_printer']}", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+    write_figures(args.json, figures)
 
 
 if __name__ == "__main__":

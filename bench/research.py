@@ -17,8 +17,6 @@ Each is timed `--repeat` times; the figures are p50 and max. The peak memory of 
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import resource
 import secrets
@@ -31,8 +29,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout: kiosk, bench.kit
+
+from bench.kit.app import bench_app, parse_options, write_figures
+from bench.kit.stats import timed
 
 PLACES = [
     ("Bibliotheek Hoorn", "Binnenstad"),
@@ -125,12 +125,12 @@ def seed(url: str, days: int, per_day: int) -> tuple[int, int, int]:
     return len(rows), len(stop_ids), stop_ids[0]
 
 
-def timed(client: Any, url: str, repeat: int) -> dict[str, float]:
+def time_get(client: Any, url: str, repeat: int) -> dict[str, float]:
+    """p50 and max in ms of `repeat` GETs of `url`, and the size of the answer."""
     samples = []
     for _ in range(repeat):
-        began = time.perf_counter()
-        response = client.get(url)
-        samples.append(time.perf_counter() - began)
+        took, response = timed(lambda: client.get(url))
+        samples.append(took)
         assert response.status_code == 200, (url, response.status_code)
     return {
         "p50_ms": round(statistics.median(samples) * 1000, 1),
@@ -140,14 +140,9 @@ def timed(client: Any, url: str, repeat: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--per-day", type=int, default=120)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    args = parser.parse_args()
+    args = parse_options(__doc__, days=90, per_day=120, repeat=5)
 
-    from kiosk import create_app, migrate
+    from kiosk import migrate
     from kiosk.models import Role
     from kiosk.services.accounts import AccountService
 
@@ -157,36 +152,28 @@ def main() -> None:
     began = time.perf_counter()
     tickets, stops, stop_id = seed(url, args.days, args.per_day)
     seeded = time.perf_counter() - began
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench",
-            "RATELIMIT_ENABLED": False,
-            "MFA_ROLES": [],
-            "WTF_CSRF_ENABLED": False,
-            "PRINT_SPOOL_DIR": str(workdir / "spool"),
-        }
-    )
-    app.instance_path = str(workdir / "instance")
-    with app.app_context():
-        from kiosk.factories import db_session
+    config = {"RATELIMIT_ENABLED": False, "MFA_ROLES": [], "WTF_CSRF_ENABLED": False}
+    with bench_app(url, workdir, config, migrate=False) as app:
+        with app.app_context():
+            from kiosk.factories import db_session
 
-        AccountService(db_session()).add_user("bench", "bench-password-123", role=Role.COORDINATOR)
-    client = app.test_client()
-    client.post("/login", data={"username": "bench", "password": "bench-password-123"})
-    period = f"from={(date.today() - timedelta(days=args.days)).isoformat()}&to={date.today()}"
-    figures = {
-        "data": {"tickets": tickets, "stops": stops, "days": args.days, "seed_s": round(seeded, 1)},
-        "dashboard": timed(client, f"/admin/research?{period}", args.repeat),
-        "dashboard_one_stop_product": timed(
-            client, f"/admin/research?{period}&stop={stop_id}&product=1", args.repeat
-        ),
-        "export_csv": timed(client, f"/admin/research/export.csv?{period}", args.repeat),
-        "export_xlsx": timed(client, f"/admin/research/export.xlsx?{period}", args.repeat),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
-    app.extensions["loket.engine"].dispose()
-    data = figures["data"]
+            AccountService(db_session()).add_user(
+                "bench", "bench-password-123", role=Role.COORDINATOR
+            )
+        client = app.test_client()
+        client.post("/login", data={"username": "bench", "password": "bench-password-123"})
+        period = f"from={(date.today() - timedelta(days=args.days)).isoformat()}&to={date.today()}"
+        data = {"tickets": tickets, "stops": stops, "days": args.days, "seed_s": round(seeded, 1)}
+        figures: dict[str, Any] = {
+            "data": data,
+            "dashboard": time_get(client, f"/admin/research?{period}", args.repeat),
+            "dashboard_one_stop_product": time_get(
+                client, f"/admin/research?{period}&stop={stop_id}&product=1", args.repeat
+            ),
+            "export_csv": time_get(client, f"/admin/research/export.csv?{period}", args.repeat),
+            "export_xlsx": time_get(client, f"/admin/research/export.xlsx?{period}", args.repeat),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
     print(
         f"{data['tickets']} tickets at {data['stops']} service days over {data['days']} days "
         f"(seeded in {data['seed_s']} s)"
@@ -195,8 +182,7 @@ def main() -> None:
         r = figures[name]
         print(f"  {name:<27} p50 {r['p50_ms']:>7} ms  max {r['max_ms']:>7} ms  {r['bytes']:>8} B")
     print(f"  peak RSS {figures['peak_rss_mb']} MB")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+    write_figures(args.json, figures)
 
 
 if __name__ == "__main__":

@@ -31,13 +31,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kiosk.extensions import babel, csrf, limiter, login_manager
     from kiosk.factories import close_db_session
     from kiosk.i18n import select_locale
+    from kiosk.printing.cli import printer_group
     from kiosk.printing.stations import Printing
+    from kiosk.research import dashboard as research_views
+    from kiosk.research import survey as survey_views
     from kiosk.services.base import utc_now
     from kiosk.views import admin, appointment, auth, booking, kiosk_appointments
     from kiosk.views import desk as desk_views
     from kiosk.views import kiosk as kiosk_views
-    from kiosk.views import kiosk_survey as survey_views
-    from kiosk.views import research as research_views
     from kiosk.views import tour as tour_views
     from kiosk.views.api import init_api
 
@@ -82,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)
     register_cli(app)
+    app.cli.add_command(printer_group)
 
     sio = SocketIO()
     display_events.register(sio)  # handlers before init_app, see shared/NOTES.md

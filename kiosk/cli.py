@@ -436,9 +436,8 @@ def demo_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    """Make the commands available under `flask --app kiosk` too."""
-    from kiosk.printing.cli import printer_group
-
+    """Make the commands available under `flask --app kiosk` too (the app factory adds each
+    feature's own group, such as ``loket printer``)."""
     commands = (
         run_command,
         db_group,
@@ -448,7 +447,7 @@ def register_cli(app: Flask) -> None:
         purge_command,
         demo_command,
     )
-    for command in (*commands, printer_group):
+    for command in commands:
         app.cli.add_command(command)
 
 

@@ -19,10 +19,10 @@ from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from kiosk.services.accounts import AccountService
-from kiosk.services.admin import AdminService
 from kiosk.services.admin_accounts import AccountAdminService
 from kiosk.services.appointments import AppointmentService, CheckInWindow
 from kiosk.services.mfa import MfaService
+from kiosk.services.planning import CatalogueService, OverviewService, SeriesService, StopService
 from kiosk.services.presence import PresenceService
 from kiosk.services.printing import PrintService
 from kiosk.services.queue import QueueService
@@ -136,8 +136,20 @@ def tour_service() -> TourService:
     return TourService(db_session(), **_common(), timezone=_timezone())
 
 
-def admin_service() -> AdminService:
-    return AdminService(db_session(), **_common(), timezone=_timezone())
+def overview_service() -> OverviewService:
+    return OverviewService(db_session(), **_common(), timezone=_timezone())
+
+
+def catalogue_service() -> CatalogueService:
+    return CatalogueService(db_session(), **_common(), timezone=_timezone())
+
+
+def stop_service() -> StopService:
+    return StopService(db_session(), **_common(), timezone=_timezone())
+
+
+def series_service() -> SeriesService:
+    return SeriesService(db_session(), **_common(), timezone=_timezone())
 
 
 def print_service() -> PrintService:

@@ -92,7 +92,7 @@ class Housekeeping:
         purged, erased, expired = False, 0, 0
         try:
             with self.app.app_context():
-                # The coordinators' setting (kiosk/settings.py) may change while we run.
+                # The coordinators' setting (kiosk.factories.setting) may change while we run.
                 self.retention_days = int(setting("RETENTION_DAYS"))
                 day = self.purge_day_start(moment)
                 if self._purge_due(day):

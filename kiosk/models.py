@@ -629,7 +629,7 @@ class Appointment(Base):
 
 
 class DayPart(enum.StrEnum):
-    """A part of the week, local time: see kiosk/research.py for the hours."""
+    """A part of the week, local time: see kiosk/services/research/vocabulary.py for the hours."""
 
     WEEKDAY = "weekday"  # Monday to Friday, 08:00-17:00
     EVENING = "evening"  # Monday to Friday, 17:00-22:00

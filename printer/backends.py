@@ -258,7 +258,7 @@ def _reason(exc: BaseException) -> str:
 # -- the backends --------------------------------------------------------------------------------
 
 
-class _Network(printers.Network):
+class _Network(printers.Network):  # type: ignore[misc]  # python-escpos has no type hints
     """escpos' Network printer; open() closes its socket when the connection fails.
 
     (escpos 3.1 leaves the half-made socket open on a refused connection: a ResourceWarning and
@@ -430,7 +430,7 @@ class CupsPrinter(_EscposPrinter):
         return PrinterStatus(online=online, paper=paper, detail=reasons)
 
 
-class _AppendFile(printers.File):
+class _AppendFile(printers.File):  # type: ignore[misc]  # python-escpos has no type hints
     """escpos' File printer, but appending (escpos opens with "wb" and would truncate a file)."""
 
     def open(self, raise_not_found: bool = True) -> None:

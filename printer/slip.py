@@ -376,7 +376,7 @@ def wrap_balanced(text: str, columns: int) -> list[str]:
 
 
 def clean_text_lines(text: str) -> list[str]:
-    """Split a field on CR/LF line breaks, then drop control characters from each line.
+    r"""Split a field on CR/LF line breaks, then drop control characters from each line.
 
     (Not str.splitlines(): that also splits on \x1c-\x1e, \x0b, \x0c and \x85.)
     """

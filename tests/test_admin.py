@@ -25,8 +25,8 @@ from kiosk.models import (
     StopStatus,
 )
 from kiosk.services.accounts import AccountService
-from kiosk.services.admin import AdminService, DeskInput, SeriesInput
 from kiosk.services.base import Actor
+from kiosk.services.planning import DeskInput, SeriesInput, SeriesService
 from kiosk.services.queue import QueueService
 from tests.factories import csrf_token_in, make_product, make_stop, make_user, pair_browser
 
@@ -102,8 +102,8 @@ def events(db, action: str) -> list[Event]:
 def world(db, clock, users):
     """One of everything the admin's URLs point at."""
     stop = make_stop(db, now=clock.now, products="AHR")  # open now, in Bibliotheek Hoorn
-    admin = AdminService(db, clock=clock)
-    series = admin.create_series(
+    planner = SeriesService(db, clock=clock)
+    series = planner.create_series(
         SeriesInput(
             location=str(stop.location_id),
             weekdays=["1"],

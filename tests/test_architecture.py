@@ -1,24 +1,44 @@
-"""Imports point one way: adapters -> services -> models. Services and the printer never
-import Flask; models and payloads stay plain."""
+"""Imports point one way: doors (views, API resources, socket events, CLI) -> services -> models.
+Services and the printer library never import Flask; models and payloads stay plain; doors never
+import other doors; services are built in one place (kiosk/factories.py)."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+APP_PACKAGES = ("kiosk", "display")
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(), filename=str(path))
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
 
 
 def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+    """Every module a file imports; ``from pkg import name`` counts as ``pkg.name`` too when
+    that is a module of ours (so ``from kiosk.views import desk`` is seen as the desk view)."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(_tree(path)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                if candidate in MODULES:
+                    names.add(candidate)
     return names
 
 
@@ -26,18 +46,19 @@ def _files(*parts: str) -> list[Path]:
     return sorted((ROOT.joinpath(*parts)).rglob("*.py"))
 
 
+MODULES = {_module_name(p): p for package in APP_PACKAGES for p in _files(package)}
+
+
 def _violations(files: list[Path], forbidden: tuple[str, ...]) -> list[str]:
     return [
         f"{path.relative_to(ROOT)} imports {name}"
         for path in files
         for name in sorted(_imports(path))
-        if name.split(".")[0] in forbidden
-        or any(name.startswith(f + ".") for f in forbidden)
-        or name in forbidden
+        if name in forbidden or any(name.startswith(f + ".") for f in forbidden)
     ]
 
 
-PLAIN = (
+FLASK = (
     "flask",
     "flask_socketio",
     "flask_login",
@@ -46,11 +67,25 @@ PLAIN = (
     "flask_smorest",
     "flask_limiter",
     "werkzeug",
+)
+# The app's Flask side: what domain code must never reach for.
+ADAPTERS = (
     "kiosk.views",
     "kiosk.extensions",
+    "kiosk.factories",
     "kiosk.auth",
+    "kiosk.printing",
+    "kiosk.research",
+    "kiosk.mail",
+    "kiosk.housekeeping",
+    "kiosk.cli",
+    "kiosk.errors",
+    "kiosk.security",
+    "kiosk.i18n",
+    "kiosk.urls",
     "display",
 )
+PLAIN = (*FLASK, *ADAPTERS)
 
 
 @pytest.mark.parametrize(
@@ -69,17 +104,94 @@ def test_domain_code_imports_no_flask_and_no_adapters(files):
     assert _violations(files, PLAIN) == []
 
 
-def test_printer_imports_neither_flask_nor_the_domain():
+def test_printer_imports_nothing_of_the_app():
     files = _files("printer")
-    assert _violations(files, (*PLAIN, "kiosk", "sqlalchemy")) == []
+    assert _violations(files, (*FLASK, *APP_PACKAGES, "migrations", "sqlalchemy")) == []
 
 
-def test_services_import_without_flask_loaded():
-    import subprocess
-    import sys
-
+def test_every_service_module_imports_without_flask_loaded():
+    services = sorted(name for name in MODULES if name.startswith("kiosk.services"))
+    assert len(services) > 10
     code = (
-        "import sys; import kiosk.services.queue, kiosk.services.accounts, kiosk.services.tour; "
-        "assert 'flask' not in sys.modules, sorted(m for m in sys.modules if 'flask' in m)"
+        "import importlib, sys\n"
+        f"for name in {services!r}:\n"
+        "    importlib.import_module(name)\n"
+        "assert 'flask' not in sys.modules, sorted(m for m in sys.modules if 'flask' in m)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# -- doors ------------------------------------------------------------------------------------
+
+
+def _defines_blueprint(path: Path) -> bool:
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id.endswith("Blueprint")
+        for node in ast.walk(_tree(path))
+    )
+
+
+def _shared(name: str) -> bool:
+    """Modules that several doors may share: a feature's `*_base`/`base` and the API's schemas."""
+    last = name.rpartition(".")[2]
+    return last == "base" or last.endswith("_base") or last == "schemas"
+
+
+def _routes(path: Path) -> bool:
+    """Whether a module registers routes, socket handlers or commands (a door)."""
+    text = path.read_text()
+    return any(marker in text for marker in ("@bp.", "@sio.on", "@click.", ".command("))
+
+
+DOORS = {
+    name: path
+    for name, path in MODULES.items()
+    if not _shared(name)
+    and path.name != "__init__.py"
+    and (_defines_blueprint(path) or _routes(path))
+}
+
+
+def test_the_doors_are_found():
+    for expected in (
+        "kiosk.views.desk",
+        "kiosk.views.kiosk",
+        "kiosk.views.booking",
+        "display.views",
+        "display.events",
+        "kiosk.cli",
+    ):
+        assert expected in DOORS
+    assert any(name.startswith("kiosk.views.api.") for name in DOORS)
+    assert any(name.startswith("kiosk.views.admin.") for name in DOORS)
+
+
+@pytest.mark.parametrize("door", sorted(DOORS))
+def test_doors_never_import_other_doors(door):
+    """A helper two doors need belongs to the module it is about (auth, payloads, a `*_base`),
+    not to one of the doors."""
+    imported = _imports(DOORS[door])
+    assert sorted(name for name in imported if name in DOORS and name != door) == []
+
+
+def test_services_are_built_only_in_the_wiring_module():
+    """Every `...Service(...)` of kiosk/services is made in kiosk/factories.py (one wiring
+    place), never inline in a view, a socket handler or a command."""
+    built = []
+    for name, path in MODULES.items():
+        if name.startswith("kiosk.services") or name == "kiosk.factories":
+            continue
+        for node in ast.walk(_tree(path)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id.endswith("Service")
+            ):
+                built.append(f"{name}:{node.lineno} builds {node.func.id}")
+    assert built == []
+
+
+def test_extensions_and_factories_do_not_import_each_other_in_a_circle():
+    assert "kiosk.factories" not in _imports(ROOT / "kiosk" / "extensions.py")

@@ -25,7 +25,6 @@ from kiosk.models import (
     SignalKind,
     SurveyAnswer,
 )
-from kiosk.research import day_part
 from kiosk.services import accounts as accounts_module
 from kiosk.services.accounts import AccountService
 from kiosk.services.appointments import AppointmentService
@@ -45,6 +44,7 @@ from kiosk.services.research import (
     ratio,
     suppress,
 )
+from kiosk.services.research.vocabulary import day_part
 from kiosk.services.tour import TourService
 from tests.factories import (
     csrf_token_in,
@@ -674,7 +674,7 @@ def _canonical(tables) -> dict[tuple[str, str, str], object]:
 
 
 def _tables(app, db, clock, filters):
-    from kiosk.research_export import report_tables
+    from kiosk.research.tables import report_tables
 
     with app.test_request_context("/"):
         report = ResearchService(db, clock=clock).report(filters)

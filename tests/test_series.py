@@ -11,19 +11,18 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.models import Appointment, Event, Stop, StopSeries, StopStatus
-from kiosk.series import (
-    BadDate,
-    Rule,
-    SeriesError,
-    expand,
-    local_moment,
-    local_window,
-    parse_date,
-    parse_dates,
-)
-from kiosk.services.admin import AdminService, DeskInput, SeriesEdit, SeriesInput, series_rule
 from kiosk.services.appointments import AppointmentService
 from kiosk.services.base import Actor
+from kiosk.services.dates import BadDate, parse_date, parse_dates
+from kiosk.services.planning import (
+    DeskInput,
+    SeriesEdit,
+    SeriesInput,
+    SeriesService,
+    StopService,
+    series_rule,
+)
+from kiosk.services.planning.recurrence import Rule, SeriesError, expand, local_moment, local_window
 from kiosk.services.validation import InUse, Invalid, Refused
 from tests.factories import make_product
 
@@ -203,10 +202,15 @@ def test_dates_as_typed():
 
 
 @pytest.fixture
-def admin(session, clock):
+def planner(session, clock):
     # A Monday in November 2026, before the series' dates.
     clock.now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-    return AdminService(session, clock=clock, timezone="Europe/Amsterdam")
+    return SeriesService(session, clock=clock, timezone="Europe/Amsterdam")
+
+
+@pytest.fixture
+def stops(session, clock):
+    return StopService(session, clock=clock, timezone="Europe/Amsterdam")
 
 
 @pytest.fixture
@@ -239,14 +243,14 @@ def local_days(stops) -> list[str]:
     return [s.starts_at.astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M") for s in stops]
 
 
-def test_a_series_makes_its_stops_with_desks_and_logs_who(admin, session, place):
-    plan = admin.plan_series(series_input(place, skip=["2026-12-08"]))
+def test_a_series_makes_its_stops_with_desks_and_logs_who(planner, session, place):
+    plan = planner.plan_series(series_input(place, skip=["2026-12-08"]))
     assert [(d.day.isoformat(), d.skipped) for d in plan.dates] == [
         ("2026-12-01", False),
         ("2026-12-08", True),
         ("2026-12-15", False),
     ]
-    series = admin.create_series(series_input(place, skip=["2026-12-08"]), actor=ACTOR)
+    series = planner.create_series(series_input(place, skip=["2026-12-08"]), actor=ACTOR)
     assert local_days(series.stops) == ["2026-12-01 18:00", "2026-12-15 18:00"]
     assert series.exceptions == ["2026-12-08"] and series.last_date == date(2026, 12, 21)
     for stop in series.stops:
@@ -260,9 +264,9 @@ def test_a_series_makes_its_stops_with_desks_and_logs_who(admin, session, place)
     assert event.data["stops"] == [s.id for s in series.stops]
 
 
-def test_a_series_across_the_october_change_stores_utc_that_reads_as_ten(admin, clock, place):
+def test_a_series_across_the_october_change_stores_utc_that_reads_as_ten(planner, clock, place):
     clock.now = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
-    series = admin.create_series(
+    series = planner.create_series(
         series_input(
             place,
             weekdays=[str(SUNDAY)],
@@ -282,16 +286,16 @@ def test_a_series_across_the_october_change_stores_utc_that_reads_as_ten(admin, 
     ]
 
 
-def test_the_preview_marks_a_date_that_clashes_and_creating_is_refused(admin, session, place):
-    admin.create_series(series_input(place, weeks="1"), actor=ACTOR)
-    plan = admin.plan_series(series_input(place, start="20:00", end="22:00"))
+def test_the_preview_marks_a_date_that_clashes_and_creating_is_refused(planner, session, place):
+    planner.create_series(series_input(place, weeks="1"), actor=ACTOR)
+    plan = planner.plan_series(series_input(place, start="20:00", end="22:00"))
     assert [d.day.isoformat() for d in plan.clashes] == ["2026-12-01"]
     with pytest.raises(Refused) as error:
-        admin.create_series(series_input(place, start="20:00", end="22:00"), actor=ACTOR)
+        planner.create_series(series_input(place, start="20:00", end="22:00"), actor=ACTOR)
     assert "01-12-2026" in str(error.value.reason)
     assert session.scalar(select(StopSeries).where(StopSeries.start_time == time(20))) is None
     # Skipping the clashing date lets it through.
-    series = admin.create_series(
+    series = planner.create_series(
         series_input(place, start="20:00", end="22:00", skip=["2026-12-01"]), actor=ACTOR
     )
     assert len(series.stops) == 2
@@ -313,16 +317,16 @@ def test_the_preview_marks_a_date_that_clashes_and_creating_is_refused(admin, se
         ({"location": "999"}, "location"),
     ],
 )
-def test_a_series_form_with_a_mistake_names_the_field(admin, place, changes, field):
+def test_a_series_form_with_a_mistake_names_the_field(planner, place, changes, field):
     with pytest.raises(Invalid) as error:
-        admin.plan_series(series_input(place, **changes))
+        planner.plan_series(series_input(place, **changes))
     assert field in error.value.errors, error.value.errors
 
 
-def test_a_series_in_the_spring_gap_is_refused_at_the_time_field(admin, clock, place):
+def test_a_series_in_the_spring_gap_is_refused_at_the_time_field(planner, clock, place):
     clock.now = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
     with pytest.raises(Invalid) as error:
-        admin.plan_series(
+        planner.plan_series(
             series_input(
                 place,
                 weekdays=[str(SUNDAY)],
@@ -335,23 +339,23 @@ def test_a_series_in_the_spring_gap_is_refused_at_the_time_field(admin, clock, p
     assert "28-03-2027" in str(error.value.errors["start"])
 
 
-def test_a_product_not_allowed_at_the_location_is_refused(admin, session, place):
+def test_a_product_not_allowed_at_the_location_is_refused(planner, session, place):
     other = make_product(session, "P")
     session.commit()
     with pytest.raises(Invalid) as error:
-        admin.plan_series(series_input(place, products=[str(other.id)]))
+        planner.plan_series(series_input(place, products=[str(other.id)]))
     assert "Product P mag niet op Wijkcentrum Kersenboogerd" in str(error.value.errors["products"])
 
 
-def test_editing_a_series_changes_only_the_stops_to_come(admin, session, clock, place):
-    series = admin.create_series(series_input(place), actor=ACTOR)
+def test_editing_a_series_changes_only_the_stops_to_come(planner, session, clock, place):
+    series = planner.create_series(series_input(place), actor=ACTOR)
     first = series.stops[0]
     # The first stop has taken place.
     clock.now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
     first.status = StopStatus.CLOSED
     session.commit()
     h = place.allowed_products[1]
-    admin.update_series(
+    planner.update_series(
         series.id,
         SeriesEdit(
             start="17:30",
@@ -385,8 +389,8 @@ def test_editing_a_series_changes_only_the_stops_to_come(admin, session, clock, 
     assert len(event.data["added_stops"]) == 2 and len(event.data["changed_stops"]) == 2
 
 
-def test_shortening_a_series_removes_its_last_stops_unless_booked(admin, session, clock, place):
-    series = admin.create_series(series_input(place), actor=ACTOR)
+def test_shortening_a_series_removes_its_last_stops_unless_booked(planner, session, clock, place):
+    series = planner.create_series(series_input(place), actor=ACTOR)
     last = series.stops[-1]
     a = place.allowed_products[0]
     appointments = AppointmentService(session, clock=clock)
@@ -400,11 +404,11 @@ def test_shortening_a_series_removes_its_last_stops_unless_booked(admin, session
         desks=[DeskInput("Balie 1")],
     )
     with pytest.raises(Refused) as error:
-        admin.update_series(series.id, edit, actor=ACTOR)
+        planner.update_series(series.id, edit, actor=ACTOR)
     assert "15-12-2026" in str(error.value.reason)
     session.execute(Appointment.__table__.delete())
     session.commit()
-    admin.update_series(series.id, edit, actor=ACTOR)
+    planner.update_series(series.id, edit, actor=ACTOR)
     session.expire_all()
     assert local_days(session.get(StopSeries, series.id).stops) == [
         "2026-12-01 18:00",
@@ -413,9 +417,9 @@ def test_shortening_a_series_removes_its_last_stops_unless_booked(admin, session
 
 
 def test_a_later_window_that_strands_a_booking_is_refused_with_its_date(
-    admin, session, clock, place
+    planner, session, clock, place
 ):
-    series = admin.create_series(series_input(place, weeks="1"), actor=ACTOR)
+    series = planner.create_series(series_input(place, weeks="1"), actor=ACTOR)
     stop = series.stops[0]
     a = place.allowed_products[0]
     appointments = AppointmentService(session, clock=clock)
@@ -429,16 +433,16 @@ def test_a_later_window_that_strands_a_booking_is_refused_with_its_date(
         desks=[DeskInput("Balie 1")],
     )
     with pytest.raises(Refused) as error:
-        admin.update_series(series.id, edit, actor=ACTOR)
+        planner.update_series(series.id, edit, actor=ACTOR)
     message = str(error.value.reason)
     assert "01-12-2026" in message and "18:00" in message
     session.expire_all()
     assert local_days(session.get(StopSeries, series.id).stops) == ["2026-12-01 18:00"]
 
 
-def test_skipping_a_date_removes_its_stop_or_refuses_when_booked(admin, session, clock, place):
-    series = admin.create_series(series_input(place), actor=ACTOR)
-    admin.skip_date(series.id, "08-12-2026", actor=ACTOR)
+def test_skipping_a_date_removes_its_stop_or_refuses_when_booked(planner, session, clock, place):
+    series = planner.create_series(series_input(place), actor=ACTOR)
+    planner.skip_date(series.id, "08-12-2026", actor=ACTOR)
     session.expire_all()
     series = session.get(StopSeries, series.id)
     assert local_days(series.stops) == ["2026-12-01 18:00", "2026-12-15 18:00"]
@@ -446,30 +450,30 @@ def test_skipping_a_date_removes_its_stop_or_refuses_when_booked(admin, session,
     assert series_rule(series).dates() == [date(2026, 12, 1), date(2026, 12, 15)]
 
     with pytest.raises(Invalid) as error:
-        admin.skip_date(series.id, "2026-12-08", actor=ACTOR)
+        planner.skip_date(series.id, "2026-12-08", actor=ACTOR)
     assert "al overgeslagen" in str(error.value.errors["day"])
     with pytest.raises(Invalid):
-        admin.skip_date(series.id, "2026-12-09", actor=ACTOR)
+        planner.skip_date(series.id, "2026-12-09", actor=ACTOR)
 
     a = place.allowed_products[0]
     appointments = AppointmentService(session, clock=clock)
     slot = appointments.open_slots(series.stops[1], a)[0]
     appointments.book(slot.id, product_code=a.code)
     with pytest.raises(InUse):
-        admin.skip_date(series.id, "2026-12-15", actor=ACTOR)
+        planner.skip_date(series.id, "2026-12-15", actor=ACTOR)
     session.expire_all()
     assert len(session.get(StopSeries, series.id).stops) == 2
     skip = session.scalar(select(Event).where(Event.action == "series.skip"))
     assert skip.data["day"] == "2026-12-08" and skip.actor_id == 1
 
 
-def test_an_edit_does_not_bring_back_a_stop_deleted_on_its_own(admin, session, place):
-    series = admin.create_series(series_input(place), actor=ACTOR)
-    admin.delete_stop(series.stops[1].id, actor=ACTOR)
+def test_an_edit_does_not_bring_back_a_stop_deleted_on_its_own(planner, stops, session, place):
+    series = planner.create_series(series_input(place), actor=ACTOR)
+    stops.delete_stop(series.stops[1].id, actor=ACTOR)
     session.expire_all()
     series = session.get(StopSeries, series.id)
     assert series.exceptions == ["2026-12-08"]
-    admin.update_series(
+    planner.update_series(
         series.id,
         SeriesEdit(
             start="18:00",
@@ -488,26 +492,26 @@ def test_an_edit_does_not_bring_back_a_stop_deleted_on_its_own(admin, session, p
 
 
 def test_cancelling_a_series_removes_the_stops_to_come_and_keeps_the_rest(
-    admin, session, clock, place
+    planner, session, clock, place
 ):
-    series = admin.create_series(series_input(place), actor=ACTOR)
+    series = planner.create_series(series_input(place), actor=ACTOR)
     first_id = series.stops[0].id
     clock.now = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)  # the first one is running
     series.stops[0].status = StopStatus.OPEN
     session.commit()
-    assert admin.cancel_series(series.id, actor=ACTOR) == 2
+    assert planner.cancel_series(series.id, actor=ACTOR) == 2
     session.expire_all()
     series = session.get(StopSeries, series.id)
     assert series.cancelled_at == clock.now
     assert [s.id for s in series.stops] == [first_id]
     assert session.scalar(select(Stop).where(Stop.id == first_id)) is not None
     with pytest.raises(Refused):
-        admin.skip_date(series.id, "2026-12-15", actor=ACTOR)
+        planner.skip_date(series.id, "2026-12-15", actor=ACTOR)
 
 
-def test_a_product_taken_off_a_series_leaves_its_desks_or_asks(admin, session, place):
+def test_a_product_taken_off_a_series_leaves_its_desks_or_asks(planner, session, place):
     a, h, r = place.allowed_products
-    series = admin.create_series(series_input(place, weeks="1"), actor=ACTOR)
+    series = planner.create_series(series_input(place, weeks="1"), actor=ACTOR)
     edit = SeriesEdit(
         start="18:00",
         end="21:00",
@@ -516,10 +520,10 @@ def test_a_product_taken_off_a_series_leaves_its_desks_or_asks(admin, session, p
         desks=[DeskInput("Balie 1", [str(a.id), str(h.id)]), DeskInput("Balie 2", [str(h.id)])],
     )
     with pytest.raises(Invalid) as error:
-        admin.update_series(series.id, edit, actor=ACTOR)
+        planner.update_series(series.id, edit, actor=ACTOR)
     assert list(error.value.errors) == ["desks-1-products"]
     edit.desks = [DeskInput("Balie 1", [str(a.id), str(h.id)]), DeskInput("Balie 2")]
-    admin.update_series(series.id, edit, actor=ACTOR)
+    planner.update_series(series.id, edit, actor=ACTOR)
     session.expire_all()
     (stop,) = session.get(StopSeries, series.id).stops
     assert [(d.name, [p.prefix for p in d.products]) for d in stop.desks] == [
@@ -541,8 +545,9 @@ def test_a_series_lives_the_same_on_postgresql(pg_url, clock):
             place = Location(name="Wijkcentrum Kersenboogerd", allowed_products=products)
             session.add(place)
             session.commit()
-            admin = AdminService(session, clock=clock)
-            series = admin.create_series(
+            planner = SeriesService(session, clock=clock)
+            stops = StopService(session, clock=clock)
+            series = planner.create_series(
                 series_input(
                     place,
                     weekdays=[str(SUNDAY)],
@@ -555,9 +560,9 @@ def test_a_series_lives_the_same_on_postgresql(pg_url, clock):
                 actor=ACTOR,
             )
             assert [s.starts_at.hour for s in series.stops] == [8, 8, 9, 9]
-            admin.skip_date(series.id, "2026-10-18", actor=ACTOR)
-            admin.delete_stop(series.stops[0].id, actor=ACTOR)
-            admin.update_series(
+            planner.skip_date(series.id, "2026-10-18", actor=ACTOR)
+            stops.delete_stop(series.stops[0].id, actor=ACTOR)
+            planner.update_series(
                 series.id,
                 SeriesEdit(
                     start="10:30",
@@ -576,7 +581,7 @@ def test_a_series_lives_the_same_on_postgresql(pg_url, clock):
                 "2026-11-08 10:30",
             ]
             assert series.exceptions == ["2026-10-11", "2026-10-18"]
-            assert admin.cancel_series(series.id, actor=ACTOR) == 3
+            assert planner.cancel_series(series.id, actor=ACTOR) == 3
             assert session.scalar(select(Stop.id)) is None
     finally:
         engine.dispose()

@@ -18,7 +18,7 @@ from socketio import packet
 from display.namespace import NAMESPACE as NS
 from kiosk.models import DeviceKind, StopStatus
 from kiosk.services.accounts import AccountService
-from kiosk.views.api import TicketPublicSchema
+from kiosk.views.api.schemas import TicketPublicSchema
 from tests.factories import desk_named, make_stop, make_user
 
 Headers = dict[str, str]

@@ -63,12 +63,19 @@ def generate_password() -> str:
 
 @dataclass(frozen=True)
 class IssuedToken:
+    """A new staff API token: `token` is shown to its user once and never stored in clear."""
+
     token: str
     expires_at: datetime
 
 
 @dataclass(frozen=True)
 class PairingCode:
+    """A one-time code that pairs `device` (typed on its screen); valid until `expires_at`.
+
+    Only its hash is stored: show `code` to the coordinator now, it cannot be read back.
+    """
+
     device: Device
     code: str
     expires_at: datetime

@@ -37,6 +37,8 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,59}$")
 
 @dataclass
 class UserInput:
+    """The new-account form as typed: names and role as text, checked by `create_user`."""
+
     username: str
     display_name: str = ""
     role: str = Role.STAFF.value
@@ -45,6 +47,8 @@ class UserInput:
 
 @dataclass
 class UserEdit:
+    """The edit-account form as typed: checked by `update_user`."""
+
     display_name: str
     role: str
     active: bool
@@ -52,12 +56,16 @@ class UserEdit:
 
 @dataclass(frozen=True)
 class NewPassword:
+    """An account that got a password, and that password if it was generated (shown once)."""
+
     user: StaffUser
     password: str | None  # the generated one, to show once; None when the coordinator typed it
 
 
 @dataclass
 class DeviceInput:
+    """The add- or edit-device form as typed: checked by `add_device` and `update_device`."""
+
     name: str
     kind: str = DeviceKind.KIOSK.value
     stop: str = ""  # a stop id, or empty: follows whichever stop is open
@@ -78,6 +86,7 @@ class AccountAdminService(Service):
     # -- users --------------------------------------------------------------------------------
 
     def users(self) -> list[StaffUser]:
+        """Every account for the people page: active ones first, then by username."""
         return list(
             self.session.scalars(
                 select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.username)
@@ -85,6 +94,7 @@ class AccountAdminService(Service):
         )
 
     def user(self, user_id: int | str) -> StaffUser:
+        """The account with this id (from an address or a form, active or not), or NotFound."""
         return self.fetch(StaffUser, user_id, "There is no such user.")
 
     @rolls_back
@@ -202,6 +212,7 @@ class AccountAdminService(Service):
     # -- devices ------------------------------------------------------------------------------
 
     def devices(self) -> list[Device]:
+        """Every device with its stop: revoked ones last, then grouped by kind, by name."""
         return list(
             self.session.scalars(
                 select(Device)
@@ -211,6 +222,7 @@ class AccountAdminService(Service):
         )
 
     def device(self, device_id: int | str) -> Device:
+        """The device with this id (from an address or a form, revoked or not), or NotFound."""
         return self.fetch(Device, device_id, "There is no such device.")
 
     @rolls_back

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from kiosk.models import (
     Appointment,
@@ -41,6 +41,7 @@ from kiosk.services.base import (
     Clock,
     LocalService,
     Notifier,
+    changed_rows,
     utc_now,
 )
 from kiosk.services.errors import Conflict, DomainError, NotFound, UnknownProduct
@@ -53,52 +54,70 @@ B = AppointmentStatus.BOOKED
 
 
 class UnknownAppointment(NotFound):
+    """Raised when no appointment has the typed code, reference or link token."""
+
     code = "unknown_appointment"
     message = "There is no appointment with this code or link."
 
 
 class UnknownSlot(NotFound):
+    """Raised when no slot has the given id."""
+
     code = "unknown_slot"
     message = "There is no such slot."
 
 
 class SlotFull(DomainError):
+    """Raised when the slot has no place left, also when a rival took the last one first."""
+
     code = "slot_full"
     status = 409
     message = "This time is fully booked. Choose another time."
 
 
 class SlotPast(DomainError):
+    """Raised when a resident books a slot that has already started (an import still may)."""
+
     code = "slot_past"
     status = 409
     message = "This time has passed. Choose another time."
 
 
 class NotBookable(DomainError):
+    """Raised when a product cannot be booked at this stop, or the slot is for another product."""
+
     code = "not_bookable"
     status = 409
     message = "This product cannot be booked at this stop."
 
 
 class AppointmentClosed(DomainError):
+    """Raised on cancelling or checking in an appointment that is no longer booked (`status`)."""
+
     code = "appointment_closed"
     status = 409
     message = "This appointment was cancelled or has passed."
 
 
 class CheckInTooEarly(DomainError):
+    """Raised on a check-in before the window opens; `opens_at` says when it does."""
+
     code = "check_in_too_early"
     status = 409
     message = "It is too early to check in for this appointment."
 
 
 class CheckInTooLate(DomainError):
+    """Raised on a check-in after the window closed (`starts_at`: the slot's start)."""
+
     code = "check_in_too_late"
     status = 409
     message = "The time to check in for this appointment has passed."
 
 
 class WrongStop(DomainError):
+    """Raised on a check-in at another stop than booked (`stop`, `starts_at` say which)."""
+
     code = "wrong_stop"
     status = 409
     message = "This appointment is at another place or on another day."
@@ -114,6 +133,8 @@ class CheckInWindow:
 
 @dataclass(frozen=True)
 class CheckedIn:
+    """A checked-in appointment and the priority ticket it got (the same one if `again`)."""
+
     appointment: Appointment
     ticket: Ticket
     again: bool  # the appointment had been checked in already (a scanner read it twice)
@@ -121,6 +142,8 @@ class CheckedIn:
 
 @dataclass(frozen=True)
 class ImportResult:
+    """What an import did, line by line: booked, skipped as known, or refused with a reason."""
+
     created: list[Appointment]
     skipped: list[str]  # external references that were there already
     errors: list[str]  # "line 4: ..." in plain words
@@ -136,6 +159,7 @@ def normalise_code(text: str) -> str:
 
 
 def new_code() -> str:
+    """A random booking code like ``ABC-234`` (not checked for uniqueness: the database is)."""
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     return f"{raw[:3]}-{raw[3:]}"
 
@@ -145,7 +169,7 @@ class AppointmentService(LocalService):
 
     def __init__(
         self,
-        session: Any,
+        session: Session,
         notifier: Notifier | None = None,
         clock: Clock = utc_now,
         *,
@@ -231,6 +255,7 @@ class AppointmentService(LocalService):
         return found
 
     def slot(self, slot_id: int) -> Slot:
+        """The slot with this id, or `UnknownSlot` (also for an id that is not an int)."""
         slot = self.session.get(Slot, slot_id) if isinstance(slot_id, int) else None
         if slot is None:
             raise UnknownSlot()
@@ -331,12 +356,14 @@ class AppointmentService(LocalService):
                 raise NotBookable("This slot is for another product.", product=product_code)
             if slot.starts_at <= self.now() and source is not AppointmentSource.IMPORT:
                 raise SlotPast()
-            took = self.session.execute(  # type: ignore[attr-defined]
-                update(Slot)
-                .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
-                .values(booked=Slot.booked + 1)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            took = changed_rows(
+                self.session.execute(
+                    update(Slot)
+                    .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
+                    .values(booked=Slot.booked + 1)
+                    .execution_options(synchronize_session=False)
+                )
+            )
             if took != 1:
                 raise SlotFull(slot=slot.id)
             appointment = self._insert(slot, name, email, language, source, external_ref)
@@ -393,6 +420,7 @@ class AppointmentService(LocalService):
         raise Conflict("Could not give this appointment a code.")  # pragma: no cover
 
     def by_token(self, token: str) -> Appointment:
+        """The appointment behind a confirmation link or QR code, or `UnknownAppointment`."""
         found = self.session.scalar(
             select(Appointment)
             .where(Appointment.token == token)
@@ -432,12 +460,14 @@ class AppointmentService(LocalService):
         self.begin_write()
         try:
             appointment = self.by_token(token)
-            moved = self.session.execute(  # type: ignore[attr-defined]
-                update(Appointment)
-                .where(Appointment.id == appointment.id, Appointment.status == B)
-                .values(status=AppointmentStatus.CANCELLED, cancelled_at=self.now())
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            moved = changed_rows(
+                self.session.execute(
+                    update(Appointment)
+                    .where(Appointment.id == appointment.id, Appointment.status == B)
+                    .values(status=AppointmentStatus.CANCELLED, cancelled_at=self.now())
+                    .execution_options(synchronize_session=False)
+                )
+            )
             if moved != 1:
                 raise AppointmentClosed(status=appointment.status.value)
             self.session.execute(
@@ -492,16 +522,18 @@ class AppointmentService(LocalService):
         product_code = appointment.product.code
 
         def claim(ticket: Ticket) -> None:
-            claimed = self.session.execute(  # type: ignore[attr-defined]
-                update(Appointment)
-                .where(Appointment.id == appointment_id, Appointment.status == B)
-                .values(
-                    status=AppointmentStatus.CHECKED_IN,
-                    checked_in_at=self.now(),
-                    ticket_id=ticket.id,
+            claimed = changed_rows(
+                self.session.execute(
+                    update(Appointment)
+                    .where(Appointment.id == appointment_id, Appointment.status == B)
+                    .values(
+                        status=AppointmentStatus.CHECKED_IN,
+                        checked_in_at=self.now(),
+                        ticket_id=ticket.id,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            )
             if claimed != 1:
                 raise AppointmentClosed(status="checked_in")
 
@@ -522,7 +554,7 @@ class AppointmentService(LocalService):
 
     # -- housekeeping --------------------------------------------------------------------------
 
-    def _no_shows(self, what: Any) -> Any:
+    def _no_shows(self, what: type[Appointment] | ColumnElement[int]) -> Select[*tuple[Any, ...]]:
         """`what` over booked appointments whose check-in window has closed."""
         return (
             select(what)
@@ -531,7 +563,7 @@ class AppointmentService(LocalService):
             .where(Appointment.status == B, Slot.starts_at < self.now() - self.window.late)
         )
 
-    def _purge_filter(self, retention_days: int) -> Any:
+    def _purge_filter(self, retention_days: int) -> ColumnElement[bool]:
         """Appointments whose slot ended more than `retention_days` ago, not yet erased."""
         cutoff = self.now() - timedelta(days=retention_days)
         return and_(
@@ -578,12 +610,14 @@ class AppointmentService(LocalService):
         its count and retention, which is how housekeeping knows the day's purge has run.
         """
         self.begin_write()
-        erased = self.session.execute(  # type: ignore[attr-defined]
-            update(Appointment)
-            .where(self._purge_filter(retention_days))
-            .values(name=None, email=None, purged_at=self.now())
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        erased = changed_rows(
+            self.session.execute(
+                update(Appointment)
+                .where(self._purge_filter(retention_days))
+                .values(name=None, email=None, purged_at=self.now())
+                .execution_options(synchronize_session=False)
+            )
+        )
         self.log(
             "appointment.purge",
             actor,

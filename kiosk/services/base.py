@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, insert
+from sqlalchemy import CursorResult, Result, Table, insert
 from sqlalchemy.orm import Session
 
 from kiosk.database import begin_write
@@ -37,6 +37,16 @@ def row_id(value: int | str) -> int:
         raise NotFound() from None
 
 
+def changed_rows(result: Result[*tuple[Any, ...]]) -> int:
+    """How many rows an UPDATE or DELETE run through `Session.execute` changed.
+
+    A guarded UPDATE (`... WHERE status = 'waiting'`) tells by this count whether it won a race.
+    `Session.execute` is typed as returning a `Result`, which has no `rowcount`; for these
+    statements SQLAlchemy returns its subclass `CursorResult`, which has.
+    """
+    return cast("CursorResult[*tuple[Any, ...]]", result).rowcount
+
+
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """What changed between two sets of facts, as the log keeps it: {"name": [old, new]}."""
     return {key: [before.get(key), after[key]] for key in after if before.get(key) != after[key]}
@@ -52,6 +62,7 @@ class Actor:
 
     @classmethod
     def system(cls, origin: str = "system") -> Actor:
+        """The application itself (CLI, start-up, housekeeping); `origin` says which part."""
         return cls("system", None, origin)
 
 
@@ -61,7 +72,9 @@ SYSTEM = Actor.system()
 class Notifier(Protocol):
     """Publishes a named event with a JSON-ready payload to a room of listeners."""
 
-    def publish(self, event: str, payload: dict[str, Any], *, room: str) -> None: ...
+    def publish(self, event: str, payload: dict[str, Any], *, room: str) -> None:
+        """Send `event` with `payload` to everyone in `room` (see kiosk.services.rooms)."""
+        ...
 
 
 @dataclass
@@ -71,16 +84,22 @@ class RecordingNotifier:
     published: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
 
     def publish(self, event: str, payload: dict[str, Any], *, room: str) -> None:
+        """Keep the event, in order, instead of sending it."""
         self.published.append((event, payload, room))
 
     def names(self, room: str | None = None) -> list[str]:
+        """The names of the events kept so far, oldest first; only those for `room` if given."""
         return [name for name, _, r in self.published if room is None or r == room]
 
 
 class NullNotifier:
-    """Publishes nothing."""
+    """Publishes nothing: the default when a service is built without a notifier.
+
+    `Service.publish` sees this notifier and skips building the payloads at all.
+    """
 
     def publish(self, event: str, payload: dict[str, Any], *, room: str) -> None:
+        """Drop the event."""
         return None
 
 
@@ -98,6 +117,7 @@ class Pending:
     items: list[tuple[str, Payload, str]] = field(default_factory=list)
 
     def add(self, event: str, payload: Payload, room: str) -> None:
+        """Queue `event` for `room`; it is published, in order, by `Service.publish`."""
         self.items.append((event, payload, room))
 
 
@@ -112,6 +132,7 @@ class Service:
         self.clock = clock
 
     def now(self) -> datetime:
+        """The current moment from the injected clock (aware, UTC): tests pass a fake one."""
         return self.clock()
 
     def fetch(self, model: type[M], key: int | str, message: str) -> M:

@@ -40,6 +40,7 @@ class MfaService(Service):
 
     @staticmethod
     def enrolled(user: StaffUser) -> bool:
+        """Whether the user has a confirmed app: set up and proven with one good code."""
         return user.totp_confirmed_at is not None and bool(user.totp_secret)
 
     def secret_for_enrolment(self, user: StaffUser) -> str:

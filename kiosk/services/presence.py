@@ -55,6 +55,7 @@ class DevicePresence:
 
     @property
     def last_seen_at(self) -> datetime | None:
+        """When the device last made contact, or lost it (UTC); None if it never did."""
         return self.device.last_seen_at
 
 

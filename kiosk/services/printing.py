@@ -37,17 +37,23 @@ ERROR_LENGTH = 300
 
 
 class UnknownPrintJob(NotFound):
+    """Raised when no print job has the given id (or it was purged)."""
+
     code = "unknown_print_job"
     message = "There is no such print job."
 
 
 class NoPrinter(DomainError):
+    """Raised on a reprint when the device asked for, or every kiosk at hand, cannot print."""
+
     code = "no_printer"
     status = 409
     message = "No kiosk with a printer is available for this ticket."
 
 
 class NotToday(DomainError):
+    """Raised on a reprint of a ticket from another day, or of a past appointment."""
+
     code = "not_today"
     status = 409
     message = "Only tickets issued today can be printed again."
@@ -180,6 +186,7 @@ class PrintService(LocalService):
         return job
 
     def job(self, job_id: int) -> PrintJob:
+        """The print job with this id, or `UnknownPrintJob`."""
         job = self.session.get(PrintJob, job_id)
         if job is None:
             raise UnknownPrintJob()

@@ -8,12 +8,23 @@ import secrets
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypedDict, Unpack, cast
 
-from sqlalchemy import Integer, Table, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kiosk.models import (
@@ -35,7 +46,16 @@ from kiosk.payloads import (
     ticket_public_payload,
     ticket_status_payload,
 )
-from kiosk.services.base import SYSTEM, Actor, Clock, Notifier, Pending, Service, utc_now
+from kiosk.services.base import (
+    SYSTEM,
+    Actor,
+    Clock,
+    Notifier,
+    Pending,
+    Service,
+    changed_rows,
+    utc_now,
+)
 from kiosk.services.errors import (
     AppointmentRequired,
     DeskBusy,
@@ -94,6 +114,19 @@ class IssuedTicket(NamedTuple):
 
     ticket: Ticket
     position: Position | None
+
+
+class IssueOptions(TypedDict, total=False):
+    """How a ticket is issued, besides its stop and product; every key may be left out.
+
+    `source`: how the resident came (default `Source.WALK_IN`, which a product by appointment
+    only refuses); `priority`: higher is called first (default 0); `actor`: who asked, for the
+    event log (default `SYSTEM`).
+    """
+
+    source: Source
+    priority: int
+    actor: Actor
 
 
 # -- statements of the hot paths ----------------------------------------------------------------
@@ -285,7 +318,7 @@ class QueueService(Service):
 
     def __init__(
         self,
-        session: Any,
+        session: Session,
         notifier: Notifier | None = None,
         clock: Clock = utc_now,
         *,
@@ -348,33 +381,25 @@ class QueueService(Service):
     # -- use cases ----------------------------------------------------------------------------
 
     def issue_ticket(
-        self,
-        stop: Stop,
-        product_code: str,
-        *,
-        source: Source = Source.WALK_IN,
-        priority: int = 0,
-        actor: Actor = SYSTEM,
+        self, stop: Stop, product_code: str, **options: Unpack[IssueOptions]
     ) -> Ticket:
-        """Give the next number for this product at this stop."""
-        ticket = self._issue(stop, product_code, source, priority, actor)
+        """Give the next number for this product (code or ticket prefix) at this stop.
+
+        Refused with `StopClosed`, `AppointmentRequired`, `ProductNotOffered` or
+        `UnknownProduct`; each refusal is logged. See `IssueOptions` for the options.
+        """
+        ticket = self._issue(stop, product_code, **options)
         self.end_read()
         return ticket
 
     def issue_ticket_with_position(
-        self,
-        stop: Stop,
-        product_code: str,
-        *,
-        source: Source = Source.WALK_IN,
-        priority: int = 0,
-        actor: Actor = SYSTEM,
+        self, stop: Stop, product_code: str, **options: Unpack[IssueOptions]
     ) -> IssuedTicket:
         """`issue_ticket`, and the new ticket's place in the queue for the kiosk to show.
 
         The position is read after the commit, in the same read as the event payloads.
         """
-        ticket = self._issue(stop, product_code, source, priority, actor)
+        ticket = self._issue(stop, product_code, **options)
         position = self.position(ticket)
         self.end_read()
         return IssuedTicket(ticket, position)
@@ -396,9 +421,11 @@ class QueueService(Service):
                 ticket = self._next_for(desk.stop_id, product_ids, now)
             if ticket is None:
                 raise QueueEmpty()
-            moved = self.session.execute(  # type: ignore[attr-defined]
-                _CALL, {"ticket_id": ticket.id, "to_desk": desk.id, "now": now}
-            ).rowcount
+            moved = changed_rows(
+                self.session.execute(
+                    _CALL, {"ticket_id": ticket.id, "to_desk": desk.id, "now": now}
+                )
+            )
             if moved != 1:
                 raise QueueEmpty()
             # What _CALL wrote, told to the loaded ticket without reading it back.
@@ -525,7 +552,7 @@ class QueueService(Service):
             data={"from_product": old, "to_product": product.id},
         )
 
-    def _old_links(self, retention_days: int) -> Any:
+    def _old_links(self, retention_days: int) -> ColumnElement[bool]:
         if retention_days < 1:
             raise DomainError("Keep ticket links at least one day.")
         return and_(
@@ -670,7 +697,7 @@ class QueueService(Service):
         or raises to issue nothing).
         """
         ticket = self._issue(
-            stop, product_code, Source.APPOINTMENT, 0, actor, due_at=due_at, claim=claim
+            stop, product_code, source=Source.APPOINTMENT, actor=actor, due_at=due_at, claim=claim
         )
         self.end_read()
         return ticket
@@ -679,10 +706,10 @@ class QueueService(Service):
         self,
         stop: Stop,
         product_code: str,
-        source: Source,
-        priority: int,
-        actor: Actor,
         *,
+        source: Source = Source.WALK_IN,
+        priority: int = 0,
+        actor: Actor = SYSTEM,
         due_at: datetime | None = None,
         claim: Callable[[Ticket], None] | None = None,
     ) -> Ticket:
@@ -746,7 +773,7 @@ class QueueService(Service):
         name: str,
         event: str,
         actor: Actor,
-        change: Any,
+        change: Callable[[Ticket], None],
         *,
         data: dict[str, Any] | None = None,
     ) -> Ticket:

@@ -55,6 +55,8 @@ DEMO_PRODUCTS: list[dict[str, object]] = [
 
 @dataclass(frozen=True)
 class DemoResult:
+    """The demo stop `create_demo` left open today; `created` is False when it reused one."""
+
     stop: Stop
     created: bool
 

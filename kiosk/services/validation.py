@@ -16,7 +16,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
-from kiosk.series import BadDate, parse_date
+from kiosk.services.dates import BadDate, parse_date
 from kiosk.services.errors import DomainError
 
 P = ParamSpec("P")
@@ -40,6 +40,7 @@ class Text:
 
 
 def text(msgid: str, **params: Any) -> Text:
+    """A `Text` written like a call of gettext: ``text(N_("Nog %(n)s plaatsen."), n=3)``."""
     return Text(msgid, params)
 
 
@@ -89,6 +90,7 @@ class Errors:
         self.fields: dict[str, Text] = {}
 
     def add(self, name: str, msgid: str, **params: Any) -> None:
+        """Note a text for field `name`; a field keeps only the first text it is given."""
         self.fields.setdefault(name, Text(msgid, params))
 
     def __contains__(self, name: str) -> bool:
@@ -98,6 +100,7 @@ class Errors:
         return bool(self.fields)
 
     def raise_if_any(self) -> None:
+        """Raise `Invalid` with every field's text, if any field was found wrong."""
         if self.fields:
             raise Invalid(dict(self.fields))
 
@@ -113,8 +116,9 @@ def rolls_back(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S
     """A use case that ends its transaction when the rules refuse: nothing half-done stays in
     the session, and SQLite's write lock is let go before the adapter renders its answer."""
 
+    # `self` positional-only, as Concatenate types it (mypy's strict extra_checks insist).
     @wraps(method)
-    def wrapped(self: S, *args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapped(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(self, *args, **kwargs)
         except DomainError:

@@ -1,1 +1,24 @@
-"""HTTP adapters: they translate requests to service calls and results to responses."""
+"""The app's web doors: each module is a blueprint that reads a request, calls a service (built by
+`kiosk.factories`) and renders the answer. Doors never import each other; what two of them share
+lives in a `*_base` module or in the module it is about (`kiosk.auth`, `kiosk.payloads`).
+
+Residents, on the kiosk (a paired device):
+- `kiosk`: take a number and its confirmation; `kiosk_appointments`: check in for a booking, book
+  a time for later; `kiosk_base`: what every kiosk screen shares.
+
+Residents, on their own phone:
+- `booking`: book an appointment (``/afspraak``); `appointment`: a booking's private page
+  (``/a/<token>``); `tour`: the schedule, its feeds and the privacy page.
+
+Staff and coordinators (logged in):
+- `desk`: call, recall, serve, finish, no-show, transfer; `desk_base`: the desk's state, shared
+  with the API;
+- `admin/`: planning the tour, people, devices, settings and printers;
+- `auth`: log in (with the second step), pair a device.
+
+Programs:
+- `api/`: the JSON API v1 with its OpenAPI document.
+
+The board and ticket status pages are in `display/`; the research dashboard and the kiosk's
+questions in `kiosk/research/`.
+"""

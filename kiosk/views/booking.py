@@ -35,7 +35,7 @@ from kiosk.services.appointments import (
     UnknownSlot,
 )
 from kiosk.services.errors import DomainError, NotFound, UnknownProduct, UnknownStop
-from kiosk.views.api import AppointmentRequest
+from kiosk.views.api.schemas import AppointmentRequest
 
 bp = Blueprint("booking", __name__, url_prefix="/afspraak")
 

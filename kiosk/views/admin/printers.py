@@ -1,7 +1,5 @@
-"""The coordinators' side (/admin): the printers, with a preview of the slip each kiosk prints
-(the same layout, drawn by code) and a test print, here; the tour (locations, products, stops,
-series) in admin_tour.py and people and devices (staff, devices, settings) in admin_people.py,
-all on the blueprint of admin_base.py."""
+"""The printers (/admin/printers): each kiosk's printer with its settings, state and queue, a
+preview of the slip it prints (the same layout, drawn by code) and a test print."""
 
 from __future__ import annotations
 
@@ -17,11 +15,8 @@ from kiosk.factories import print_service
 from kiosk.models import Device
 from kiosk.printing.slips import sample_slip
 from kiosk.printing.stations import Station, normalise, printing
-from kiosk.views import admin_people, admin_tour
-from kiosk.views.admin_base import bp
+from kiosk.views.admin.base import bp
 from printer import PrinterConfigError, PrinterError, render_png
-
-__all__ = ["admin_people", "admin_tour", "bp", "coordinator_required"]
 
 SAMPLE_LABEL = "A012"
 

@@ -1,7 +1,7 @@
-"""People and devices (/admin): staff accounts and roles, kiosks and boards, and the settings
-coordinators may change. Passwords and pairing codes are shown once, on the answer to the POST
-that made them (never in a flash message: the session cookie is signed, not secret), and those
-pages are not cached."""
+"""People and devices (/admin/users, /admin/devices): staff accounts and roles, kiosks and
+boards. Passwords and pairing codes are shown once, on the answer to the POST that made them
+(never in a flash message: the session cookie is signed, not secret), and those pages are not
+cached."""
 
 from __future__ import annotations
 
@@ -13,15 +13,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from kiosk.auth import coordinator_required
-from kiosk.factories import (
-    account_admin_service,
-    admin_service,
-    forget_settings,
-    mfa_service,
-    overrides,
-    setting_defaults,
-    settings_service,
-)
+from kiosk.factories import account_admin_service, mfa_service, stop_service
 from kiosk.i18n import local_time
 from kiosk.models import Device, DeviceKind, Role, StaffUser
 from kiosk.services.accounts import MIN_PASSWORD_LENGTH, PairingCode
@@ -32,10 +24,8 @@ from kiosk.services.admin_accounts import (
     UserInput,
     may_manage,
 )
-from kiosk.services.settings import SPECS
-from kiosk.services.validation import Invalid
 from kiosk.urls import public_url
-from kiosk.views.admin_base import (
+from kiosk.views.admin.base import (
     FormPage,
     Page,
     actor,
@@ -248,7 +238,7 @@ def _stop_choices() -> list[tuple[str, str]]:
             f"{s.location.name}, {local_time(s.starts_at, 'EEEE d MMMM y HH:mm')}"
             f"–{local_time(s.ends_at)}",
         )
-        for s in admin_service().stops()
+        for s in stop_service().stops()
     ]
 
 
@@ -349,77 +339,3 @@ def device_revoke(device_id: int) -> Page:
         saved(_("Apparaat %(name)s is ingetrokken.", name=name), url_for("admin.devices")),
         button=_("Ja, intrekken"),
     )
-
-
-# -- settings -----------------------------------------------------------------------------------
-
-
-def setting_fields() -> list[dict[str, Any]]:
-    """The changeable settings with their label and hint, in the page's order."""
-    units = {"seconds": _("seconden"), "minutes": _("minuten"), "days": _("dagen")}
-    labels = {
-        "KIOSK_IDLE_SECONDS": (
-            _("Kiosk: terug naar het begin na"),
-            _(
-                "Seconden zonder aanraken. Daarna toont de kiosk weer het beginscherm, in het "
-                "Nederlands."
-            ),
-        ),
-        "CHECKIN_EARLY_MINUTES": (
-            _("Aanmelden voor een afspraak kan vanaf"),
-            _("Minuten vóór de tijd van de afspraak."),
-        ),
-        "CHECKIN_LATE_MINUTES": (
-            _("Aanmelden voor een afspraak kan tot"),
-            _("Minuten na de tijd van de afspraak."),
-        ),
-        "BOOK_LATER_WAIT_MINUTES": (
-            _("Kiosk biedt een tijd voor later aan bij een wachttijd van meer dan"),
-            _("Minuten. Vul 0 in om dit nooit aan te bieden."),
-        ),
-        "RETENTION_DAYS": (
-            _("Naam en e-mailadres van afspraken bewaren"),
-            _(
-                "Dagen na de afspraak. Daarna worden zij gewist, en werkt de link van een "
-                "nummer niet meer."
-            ),
-        ),
-    }
-    fields = []
-    for key, spec in SPECS.items():
-        label, hint = labels[key]
-        fields.append(
-            {
-                "key": key,
-                "label": label,
-                "hint": hint,
-                "unit": units[spec.unit],
-                "min": spec.minimum,
-                "max": spec.maximum,
-            }
-        )
-    return fields
-
-
-@bp.route("/settings", methods=["GET", "POST"])
-@coordinator_required
-def settings() -> Page:
-    """Kiosk idle time, the check-in window, "book later", retention: empty is the default."""
-    form_page = FormPage(
-        "admin/settings.html", {"fields": setting_fields(), "defaults": setting_defaults()}
-    )
-    stored = overrides()
-    if request.method == "GET":
-        # What is in effect now; saving the default (or nothing) removes the override.
-        return form_page.show(
-            {key: str(stored.get(key, default)) for key, default in setting_defaults().items()}
-        )
-    service = settings_service()
-    submitted = {key: text_of(key) for key in SPECS}
-    try:
-        changes = service.update(submitted, defaults=setting_defaults(), actor=actor())
-    except Invalid as error:
-        return form_page.invalid(error, form())
-    forget_settings()
-    flash(_("De instellingen zijn opgeslagen.") if changes else _("Er is niets veranderd."))
-    return redirect(url_for("admin.settings"))

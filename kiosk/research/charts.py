@@ -1,8 +1,8 @@
 """Charts of the research dashboard, drawn on the server as plain shapes for inline SVG.
 
-No chart library and no script: each builder turns one table of kiosk/research_export.py into
-rectangles and texts with CSS classes (colours live in static/css/research.css; the strict CSP
-allows no style attributes). A suppressed figure is drawn hatched and labelled "< 5", and the
+No chart library and no script: each builder turns one table of tables.py into rectangles and
+texts with CSS classes (colours live in static/css/research.css; the strict CSP allows no style
+attributes). A suppressed figure is drawn hatched and labelled "< 5", and the
 heat map prints its number in every cell, so colour never carries a figure alone.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 
-from kiosk.research_export import HIDDEN_TEXT, Row, Table, cell_text
+from kiosk.research.tables import HIDDEN_TEXT, Row, Table, cell_text
 from kiosk.services.research import HIDDEN, Figure
 
 HATCH = "url(#research-hatch)"  # the pattern defined once on the dashboard page
@@ -22,6 +22,8 @@ LEVELS = 5  # shades of the heat map besides 0
 
 @dataclass(frozen=True)
 class Shape:
+    """A rectangle of a chart."""
+
     x: float
     y: float
     width: float
@@ -32,6 +34,8 @@ class Shape:
 
 @dataclass(frozen=True)
 class Text:
+    """A text of a chart: a label, an axis mark or a figure."""
+
     x: float
     y: float
     text: str
@@ -41,6 +45,8 @@ class Text:
 
 @dataclass(frozen=True)
 class Chart:
+    """One chart: its size, its shapes and texts, and a legend when it has several colours."""
+
     key: str
     title: str
     desc: str
@@ -52,7 +58,12 @@ class Chart:
 
     @property
     def empty(self) -> bool:
+        """Nothing to draw (the page says so instead)."""
         return not self.shapes and not self.texts
+
+    def blank(self) -> Chart:
+        """This chart with nothing drawn in it (nothing to draw): no marks, no legend."""
+        return Chart(self.key, self.title, self.desc, self.width, self.height)
 
 
 def _number(value: Figure) -> float | None:
@@ -84,7 +95,7 @@ def heat_chart(table: Table) -> Chart:
         height=HEAT_TOP + CELL_H * len(table.rows) + 4,
     )
     if all(v is None for v in values):
-        return Chart(chart.key, chart.title, chart.desc, chart.width, chart.height)
+        return chart.blank()
     for c, column in enumerate(table.value_columns):
         x = HEAT_LEFT + c * CELL_W + CELL_W / 2
         chart.texts.append(Text(x, HEAT_TOP - 10, column[:2], "chart-axis", "middle"))
@@ -145,7 +156,7 @@ def bar_chart(
         else [],
     )
     if all(v is None for v in values):
-        return Chart(chart.key, chart.title, chart.desc, chart.width, chart.height)
+        return chart.blank()
     for n, i in enumerate(columns if len(columns) > 1 else []):  # the legend, in the chart
         x = LABEL_W + n * 220
         chart.shapes.append(Shape(x, 6, 14, 14, f"bar bar--{n}"))
@@ -195,7 +206,7 @@ def time_chart(table: Table) -> Chart:
         height=len(series) * SERIES_H + AXIS_H,
     )
     if not periods or not series or all(v is None for v in values):
-        return Chart(chart.key, chart.title, chart.desc, chart.width, chart.height)
+        return chart.blank()
     step = TIME_W / len(periods)
     bar_w = max(step - 2, 1.0)
     for s, name in enumerate(series):

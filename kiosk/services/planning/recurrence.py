@@ -13,7 +13,8 @@ Two wall-clock times need a rule of their own:
 - a time that happens twice (02:00-03:00 on the last Sunday of October) means the first
   time, still summer time (``fold=0``).
 
-Pure: no database, no Flask. The error codes are mapped to texts by the adapter.
+Pure: no database, no Flask. The planning services map the error codes to texts at the form's
+fields (kiosk.services.planning.shaping.rule_error).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class SeriesError(ValueError):
 
 
 def zone(tz: str | ZoneInfo) -> ZoneInfo:
+    """A time zone from its name (or the zone itself)."""
     return tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
 
 
@@ -165,35 +167,3 @@ def expand(rule: Rule, tz: str | ZoneInfo, *, include_skipped: bool = False) -> 
                 raise
         found.append(Occurrence(day, starts_at, ends_at, skipped))
     return found
-
-
-class BadDate(ValueError):
-    """Text that is not a date; `text` is the piece as typed."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(f"not a date: {text!r}")
-        self.text = text
-
-
-def parse_date(text: str) -> date:
-    """A date as typed: ISO (2026-12-29, as date inputs send it) or Dutch (29-12-2026)."""
-    value = text.strip()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        pass
-    for separator in ("-", "/", "."):
-        parts = value.split(separator)
-        if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) == 4:
-            try:
-                return date(int(parts[2]), int(parts[1]), int(parts[0]))
-            except ValueError:
-                break
-    raise BadDate(value)
-
-
-def parse_dates(text: str) -> list[date]:
-    """Dates separated by commas, semicolons, spaces or new lines, sorted and without doubles;
-    raises BadDate for the first piece that is not a date."""
-    pieces = text.replace(";", ",").replace("\n", ",").replace(" ", ",").split(",")
-    return sorted({parse_date(piece) for piece in pieces if piece.strip()})

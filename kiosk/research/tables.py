@@ -1,30 +1,39 @@
 """The research report as tables with labels in the reader's language: what the dashboard shows
-under each chart, what the charts are drawn from, and what the CSV and XLSX exports hold. One
-set of tables for all of them, so a suppressed cell is suppressed everywhere alike.
+under each chart, what the charts are drawn from (charts.py), and what the CSV and XLSX exports
+hold (export.py). One set of tables for all of them, so a suppressed cell is suppressed
+everywhere alike.
 
-CSV is "long": one row per cell (table, row, column, value, note), so it parses back with any
-CSV reader; a suppressed cell has an empty value and the note "< 5". XLSX has a sheet per table
-(the dashboard's layout) in which a suppressed cell reads "< 5", and a first sheet that explains.
+Most tables have a row per record of the report (a product, a place, a neighbourhood...): a
+`Layout` declares their columns once. The heat map and the tables over time have a column per
+hour, place or product, and are made by `heat_table` and `time_table`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Generic, TypeVar
 
 from babel.dates import get_day_names
-from flask import Response, current_app
+from flask import current_app
 from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 
-from kiosk.factories import research_service
 from kiosk.i18n import local_time
 from kiosk.models import DayPart, Moment
-from kiosk.research import (
+from kiosk.services.research import (
+    HIDDEN,
+    MIN_PEOPLE,
+    CountRow,
+    DurationRow,
+    Figure,
+    NoShowRow,
+    PlaceTime,
+    Report,
+    StopChoice,
+)
+from kiosk.services.research.vocabulary import (
     DAY_PART_LABELS,
     MOMENT_LABELS,
     N_,
@@ -33,27 +42,15 @@ from kiosk.research import (
     UNKNOWN_PLACE,
     home_label,
 )
-from kiosk.services.research import (
-    HIDDEN,
-    MIN_PEOPLE,
-    CountRow,
-    DurationRow,
-    Figure,
-    Filters,
-    NoShowRow,
-    PlaceTime,
-    Report,
-    StopChoice,
-)
 
 HIDDEN_TEXT = "< 5"
-CSV_MIMETYPE = "text/csv"
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 R = TypeVar("R")
 
 
 @dataclass(frozen=True)
 class Row:
+    """One row of a table: its label columns, then its figures."""
+
     labels: list[str]
     values: list[Figure]
 
@@ -86,31 +83,41 @@ def _language() -> str:
 
 
 def product_label(report: Report, product_id: int | None) -> str:
+    """A product's name in the reader's language (None: all products)."""
     if product_id is None:
-        return _("Alle producten")
+        return str(_("Alle producten"))
     names = report.products.get(product_id) or {}
-    return names.get(_language()) or names.get("nl") or _("Onbekend product")
+    return names.get(_language()) or names.get("nl") or str(_("Onbekend product"))
 
 
 def location_label(report: Report, location_id: int | None) -> str:
+    """A place's name (None: all places)."""
     if location_id is None:
-        return _("Alle plekken")
-    return report.locations.get(location_id) or _("Onbekende plek")
+        return str(_("Alle plekken"))
+    return report.locations.get(location_id) or str(_("Onbekende plek"))
 
 
 def place_label(report: Report, key: str) -> str:
+    """A neighbourhood's name (a proper noun), or "unknown neighbourhood" translated."""
     label = report.places.get(key, key)
     return _(UNKNOWN_PLACE) if label == UNKNOWN_PLACE else label
 
 
+def stop_label(stop: StopChoice) -> str:
+    """A stop as the filter form and the export name it: its place and local start."""
+    return f"{stop.location}, {local_time(stop.starts_at, 'EEE d MMM yyyy HH:mm')}"
+
+
 def weekday_names() -> list[str]:
+    """Monday to Sunday in the reader's language."""
     names = get_day_names("wide", locale=_language())
     return [str(names[i]).capitalize() for i in range(7)]
 
 
 def period_label(day: date, granularity: str) -> str:
+    """A row of a table over time: the day, or the week named by its Monday."""
     if granularity == "week":
-        return _("week van %(day)s", day=format_date(day, "d MMM yyyy"))
+        return str(_("week van %(day)s", day=format_date(day, "d MMM yyyy")))
     return str(format_date(day, "EEE d MMM"))
 
 
@@ -140,6 +147,7 @@ def report_tables(report: Report) -> list[Table]:
 
 
 def heat_table(report: Report) -> Table:
+    """Tickets per weekday (rows) and hour (columns)."""
     heat = report.heat_map
     days = weekday_names()
     return Table(
@@ -158,6 +166,8 @@ def heat_table(report: Report) -> Table:
 
 
 def time_table(report: Report, which: str) -> Table:
+    """Tickets per period (rows) and place or product (columns); `which`: "per_location" or
+    "per_product"."""
     table = report.per_location if which == "per_location" else report.per_product
     if which == "per_location":
         title, sheet = _("Nummers per plek"), _("Per plek")
@@ -381,141 +391,13 @@ def cell_text(value: Figure, kind: str = "count") -> str:
     return str(format_decimal(value, "#,##0"))
 
 
-def export_value(value: Figure) -> int | float | str:
-    """A figure in an export: the number, or "" (none, or suppressed: see the note)."""
-    if value is HIDDEN or value is None:
-        return ""
-    return value  # type: ignore[return-value]
-
-
 def suppression_rule() -> str:
-    return _(
-        "Getallen over minder dan %(min)s mensen tonen wij niet: daar staat < 5. Soms is ook "
-        "een iets groter getal verborgen, zodat u een verborgen getal niet kunt uitrekenen uit "
-        "een totaal.",
-        min=MIN_PEOPLE,
+    """The rule, for a reader: why some cells read "< 5"."""
+    return str(
+        _(
+            "Getallen over minder dan %(min)s mensen tonen wij niet: daar staat < 5. Soms is ook "
+            "een iets groter getal verborgen, zodat u een verborgen getal niet kunt uitrekenen "
+            "uit een totaal.",
+            min=MIN_PEOPLE,
+        )
     )
-
-
-def about_rows(filters: Filters, names: dict[str, str]) -> list[tuple[str, str]]:
-    """What the export covers: the filters and the suppression rule."""
-    return [
-        (_("Van"), filters.start.isoformat()),
-        (_("Tot en met"), filters.end.isoformat()),
-        (_("Plek"), names.get("location") or _("Alle plekken")),
-        (_("Halte"), names.get("stop") or _("Alle haltes")),
-        (_("Product"), names.get("product") or _("Alle producten")),
-        (_("Regel"), suppression_rule()),
-    ]
-
-
-# -- the files ------------------------------------------------------------------------------------
-
-
-def csv_header() -> list[str]:
-    return [_("tabel"), _("rij"), _("kolom"), _("waarde"), _("opmerking")]
-
-
-def to_csv(tables: list[Table], about: list[tuple[str, str]]) -> bytes:
-    """One row per cell; "Toelichting" rows first (the filters and the rule)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(csv_header())
-    for name, text in about:
-        writer.writerow([_("Toelichting"), name, "", text, ""])
-    for table in tables:
-        for row, column, value in table.cells():
-            note = HIDDEN_TEXT if value is HIDDEN else ""
-            writer.writerow([table.title, row, column, export_value(value), note])
-    return out.getvalue().encode("utf-8")
-
-
-def to_xlsx(tables: list[Table], about: list[tuple[str, str]]) -> bytes:
-    """A sheet "Toelichting" (filters, rule, what each table means), then a sheet per table."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook()
-    info = book.active
-    info.title = _("Toelichting")
-    bold = Font(bold=True)
-    for name, text in about:
-        info.append([name, text])
-    info.append([])
-    for table in tables:
-        info.append([table.title, table.note])
-        info.cell(row=info.max_row, column=1).font = bold
-    info.column_dimensions["A"].width = 40
-    info.column_dimensions["B"].width = 100
-
-    for table in tables:
-        sheet = book.create_sheet(_sheet_name(table.sheet))
-        sheet.append([*table.label_columns, *table.value_columns])
-        for cell in sheet[1]:
-            cell.font = bold
-        for row in table.rows:
-            sheet.append([*row.labels, *(_xlsx_value(v) for v in row.values)])
-        sheet.freeze_panes = f"{get_column_letter(len(table.label_columns) + 1)}2"
-        sheet.column_dimensions["A"].width = 28
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _xlsx_value(value: Figure) -> Any:
-    if value is HIDDEN:
-        return HIDDEN_TEXT
-    return None if value is None else value
-
-
-def _sheet_name(name: str) -> str:
-    cleaned = "".join(" " if ch in "[]:*?/\\" else ch for ch in name)
-    return cleaned[:31]
-
-
-def filename(filters: Filters, extension: str) -> str:
-    return f"onderzoek-{filters.start.isoformat()}-{filters.end.isoformat()}.{extension}"
-
-
-def export_bytes(report: Report, names: dict[str, str], fmt: str) -> tuple[bytes, str]:
-    """The report as a CSV or XLSX file, and its media type."""
-    tables = report_tables(report)
-    about = about_rows(report.filters, names)
-    if fmt == "xlsx":
-        return to_xlsx(tables, about), XLSX_MIMETYPE
-    return to_csv(tables, about), CSV_MIMETYPE
-
-
-# -- the download (the dashboard's and the API's) -----------------------------------------
-
-
-def filter_names(filters: Filters, report: Report, stops: list[StopChoice]) -> dict[str, str]:
-    """The chosen place, stop and product by name (for the export's explanation)."""
-    names: dict[str, str] = {}
-    if filters.location_id is not None:
-        names["location"] = report.locations.get(filters.location_id, str(filters.location_id))
-    if filters.stop_id is not None:
-        stop = next((s for s in stops if s.id == filters.stop_id), None)
-        names["stop"] = stop_label(stop) if stop else str(filters.stop_id)
-    if filters.product_id is not None:
-        names["product"] = product_label(report, filters.product_id)
-    return names
-
-
-def stop_label(stop: StopChoice) -> str:
-    return f"{stop.location}, {local_time(stop.starts_at, 'EEE d MMM yyyy HH:mm')}"
-
-
-def export_response(filters: Filters, fmt: str) -> Response:
-    """A CSV or XLSX download of the report (shared with the API)."""
-    service = research_service()
-    report = service.report(filters)
-    _locations, stops = service.filter_choices(filters)
-    body, mimetype = export_bytes(report, filter_names(filters, report, stops), fmt)
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{filename(filters, "xlsx" if fmt == "xlsx" else "csv")}"'
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response

@@ -12,11 +12,11 @@ from werkzeug.datastructures import MultiDict
 
 from kiosk.auth import coordinator_required
 from kiosk.factories import research_service
-from kiosk.research_charts import dashboard_charts
-from kiosk.research_export import (
+from kiosk.research.charts import dashboard_charts
+from kiosk.research.export import export_response
+from kiosk.research.tables import (
     HIDDEN_TEXT,
     cell_text,
-    export_response,
     product_label,
     report_tables,
     stop_label,

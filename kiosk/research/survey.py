@@ -27,9 +27,9 @@ from werkzeug.wrappers import Response
 from kiosk.extensions import limiter
 from kiosk.factories import research_service
 from kiosk.models import Device, Moment, Product, SignalKind, Stop
-from kiosk.research import MOMENT_LABELS, NEIGHBOURHOODS, OTHER_HOMES
 from kiosk.services.errors import DomainError
 from kiosk.services.research import AnswerKey, InvalidAnswer
+from kiosk.services.research.vocabulary import MOMENT_LABELS, NEIGHBOURHOODS, OTHER_HOMES
 from kiosk.views.kiosk_base import kiosk_screen, per_kiosk, screen_context
 
 bp = Blueprint("kiosk_survey", __name__, url_prefix="/kiosk/vragen")
@@ -52,6 +52,17 @@ def _home_page(stop: Stop | None, error: bool = False) -> str:
     )
 
 
+def _postcode_page(stop: Stop | None, error: bool = False) -> str:
+    return render_template("kiosk/survey_postcode.html", error=error, **screen_context(stop))
+
+
+def _moment_page(stop: Stop | None, error: bool = False) -> str:
+    moments = [(m.value, _(MOMENT_LABELS[m])) for m in MOMENTS]
+    return render_template(
+        "kiosk/survey_moment.html", moments=moments, error=error, **screen_context(stop)
+    )
+
+
 @bp.get("")
 @kiosk_screen
 def start(device: Device, stop: Stop | None) -> Response | str:
@@ -68,7 +79,7 @@ def postcode(device: Device, stop: Stop | None) -> Response | str:
     """Question 1 by postcode: four digits on a keypad (never the letters)."""
     if stop is None:
         return redirect(url_for("kiosk.home"))
-    return render_template("kiosk/survey_postcode.html", error=False, **screen_context(stop))
+    return _postcode_page(stop)
 
 
 @bp.post("")
@@ -83,8 +94,7 @@ def answer_home(device: Device, stop: Stop | None) -> Response | tuple[str, int]
         key = research_service().record_answer(stop, home=answer or None)
     except InvalidAnswer:
         if request.form.get("typed"):
-            page = render_template("kiosk/survey_postcode.html", error=True, **screen_context(stop))
-            return page, 422
+            return _postcode_page(stop, error=True), 422
         return _home_page(stop, error=True), 422
     if key is None:
         session.pop(SESSION_KEY, None)
@@ -99,10 +109,7 @@ def moment(device: Device, stop: Stop | None) -> Response | str:
     """Question 2 of 2: when the resident would rather come."""
     if stop is None:
         return redirect(url_for("kiosk.home"))
-    moments = [(m.value, _(MOMENT_LABELS[m])) for m in MOMENTS]
-    return render_template(
-        "kiosk/survey_moment.html", moments=moments, error=False, **screen_context(stop)
-    )
+    return _moment_page(stop)
 
 
 @bp.post("/moment")
@@ -121,13 +128,9 @@ def answer_moment(device: Device, stop: Stop | None) -> Response | tuple[str, in
         else:
             service.record_answer(stop, moment=answer or None)
     except InvalidAnswer:
-        moments = [(m.value, _(MOMENT_LABELS[m])) for m in MOMENTS]
         if earlier is not None:
             session[SESSION_KEY] = earlier.as_dict()
-        page = render_template(
-            "kiosk/survey_moment.html", moments=moments, error=True, **screen_context(stop)
-        )
-        return page, 422
+        return _moment_page(stop, error=True), 422
     return redirect(url_for("kiosk_survey.thanks"))
 
 

@@ -1,5 +1,6 @@
-"""What every coordinators' page shares: the blueprint and its guard, the services, and the
-plumbing between HTML forms and the services' field errors and refusals.
+"""What every coordinators' page shares: the blueprint and its guard, the navigation, the
+plumbing between HTML forms and the services' field errors and refusals, and the helpers of the
+stop and series forms.
 
 A page's form is parsed here into the service's input, the service checks it; an `Invalid`
 comes back as a text per field (shown at the field, with aria-describedby, and in a summary at
@@ -32,10 +33,12 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk.auth import current_principal
-from kiosk.i18n import current_language
-from kiosk.models import Location, Product, Role, StaffUser
-from kiosk.services.admin import DeskInput
+from kiosk.factories import catalogue_service
+from kiosk.i18n import current_language, local_time
+from kiosk.models import Location, Product, Role, StaffUser, Stop
 from kiosk.services.base import Actor
+from kiosk.services.errors import NotFound
+from kiosk.services.planning import DeskInput
 from kiosk.services.validation import Invalid, Refused, Text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -91,6 +94,13 @@ def product_options(products: Iterable[Product]) -> list[tuple[str, str]]:
         (str(p.id), f"{p.prefix} – {p.names.get(language) or p.names.get('nl') or p.code}")
         for p in products
     ]
+
+
+@bp.errorhandler(NotFound)
+def _not_found(_error: NotFound) -> tuple[str, int]:
+    return render_template(
+        "errors/error.html", status=404, message=gettext("Dit bestaat niet (meer).")
+    ), 404
 
 
 @bp.app_template_filter("change_value")
@@ -303,3 +313,39 @@ def no_store(response: Response | tuple[str, int] | str) -> Response:
     made = make_response(response)
     made.headers["Cache-Control"] = "no-store"
     return made
+
+
+# -- the stop and series forms ------------------------------------------------------------------
+
+
+def chosen_location(raw: str | None) -> Location | None:
+    """The location a new stop or series is for (?location=<id>), if it exists."""
+    if not raw or not raw.isdigit():
+        return None
+    try:
+        return catalogue_service().location(int(raw))
+    except NotFound:
+        return None
+
+
+def active_products(location: Location | None) -> list[str]:
+    """A new stop or series at a location offers its active products unless unticked."""
+    return [str(p.id) for p in location.allowed_products if p.active] if location else []
+
+
+def new_desk_values() -> dict[str, Any]:
+    """The desk rows a new stop or series starts with."""
+    return {"desks-0-name": gettext("Balie 1"), "desks-1-name": gettext("Balie 2")}
+
+
+def offerable(location: Location, chosen: Iterable[Product]) -> list[Product]:
+    """The products an edit form offers: those allowed at the location, and those a stop or
+    series has now (even if the location no longer allows them)."""
+    found = {p.id: p for p in location.allowed_products}
+    found.update({p.id: p for p in chosen})
+    return sorted(found.values(), key=lambda p: (p.sort_order, p.id))
+
+
+def local_day(stop: Stop) -> str:
+    """A stop's local day, written out ("dinsdag 1 december 2026")."""
+    return local_time(stop.starts_at, "EEEE d MMMM y")

@@ -1,0 +1,125 @@
+"""Appointments: free slots, book, look up and cancel by the private token, check in at a kiosk
+(a priority ticket), and import from the municipality's own system."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.auth import current_principal, require_device_or_staff, require_staff
+from kiosk.extensions import limiter
+from kiosk.factories import appointment_service, queue_service
+from kiosk.mail import after_booking
+from kiosk.models import Appointment, DeviceKind, Role
+from kiosk.payloads import appointment_payload, slot_payload
+from kiosk.printing.jobs import print_issued
+from kiosk.urls import public_url
+from kiosk.views.api.base import (
+    book_limit,
+    bp,
+    created_ticket,
+    doc_errors,
+    public_limit,
+    stop_for_request,
+)
+from kiosk.views.api.schemas import (
+    AppointmentRequest,
+    AppointmentSchema,
+    CheckInRequest,
+    CheckInResponse,
+    ImportRequest,
+    ImportResponse,
+    SlotSchema,
+    SlotsQuery,
+)
+
+
+@bp.get("/slots")
+@limiter.limit(public_limit)
+@bp.arguments(SlotsQuery, location="query")
+@bp.response(200, SlotSchema(many=True))
+@doc_errors(404, 422)
+def free_slots(query: dict[str, Any]) -> list[dict[str, Any]]:
+    """Free slots for a product, soonest first, at one stop or at every stop."""
+    appointments = appointment_service()
+    product = appointments.product(query["product"])
+    stop = queue_service().stop(query["stop"]) if query.get("stop") else None
+    slots = appointments.free_slots(product, stop=stop, limit=query["limit"])
+    return [slot_payload(s) for s in slots]
+
+
+@bp.post("/appointments")
+@limiter.limit(book_limit)
+@bp.arguments(AppointmentRequest)
+@bp.response(201, AppointmentSchema)
+@doc_errors(404, 409, 422)
+def book_appointment(body: dict[str, Any]) -> dict[str, Any]:
+    """Book a place in a slot; 409 `slot_full` when someone took the last one first."""
+    appointment = appointment_service().book(
+        body["slot"],
+        product_code=body["product"],
+        name=body.get("name"),
+        email=body.get("email"),
+        language=body["language"],
+        actor=current_principal().actor,
+    )
+    after_booking(appointment)
+    return _appointment(appointment)
+
+
+@bp.get("/appointments/<string:token>")
+@limiter.limit(public_limit)
+@bp.response(200, AppointmentSchema)
+@doc_errors(404)
+def get_appointment(token: str) -> dict[str, Any]:
+    """An appointment by its private token."""
+    return _appointment(appointment_service().by_token(token))
+
+
+@bp.delete("/appointments/<string:token>")
+@limiter.limit(public_limit)
+@bp.response(200, AppointmentSchema)
+@doc_errors(404, 409)
+def cancel_appointment(token: str) -> dict[str, Any]:
+    """Cancel; the place is free again. 409 `appointment_closed` after check-in."""
+    return _appointment(appointment_service().cancel(token, actor=current_principal().actor))
+
+
+@bp.post("/appointments/check-in")
+@require_device_or_staff(DeviceKind.KIOSK)
+@bp.arguments(CheckInRequest)
+@bp.response(201, CheckInResponse)
+@doc_errors(401, 403, 404, 409, 422)
+def check_in(body: dict[str, Any]) -> dict[str, Any]:
+    """A kiosk checks a resident in: 201 with the appointment's ticket (and its slip)."""
+    stop = stop_for_request()
+    result = appointment_service().check_in(body["code"], stop, actor=current_principal().actor)
+    ticket = result.ticket
+    position = queue_service().position(ticket)
+    job = None if result.again else print_issued(ticket, position)
+    payload = created_ticket(ticket, position, job)
+    payload.update(appointment=result.appointment.code, again=result.again)
+    return payload
+
+
+@bp.post("/appointments/import")
+@require_staff(Role.COORDINATOR)
+@bp.arguments(ImportRequest)
+@bp.response(200, ImportResponse)
+@doc_errors(401, 403, 422)
+def import_appointments(body: dict[str, Any]) -> dict[str, Any]:
+    """Appointments from the municipality's own system; known references are skipped."""
+    result = appointment_service().import_rows(body["rows"], actor=current_principal().actor)
+    return {
+        "created": [a.code for a in result.created],
+        "skipped": result.skipped,
+        "errors": result.errors,
+    }
+
+
+def _appointment(appointment: Appointment) -> dict[str, Any]:
+    payload = appointment_payload(appointment)
+    payload.update(
+        token=appointment.token,
+        url=public_url("appointment.show", token=appointment.token),
+    )
+    return payload

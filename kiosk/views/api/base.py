@@ -1,0 +1,139 @@
+"""What every resource of the API shares: the blueprint `bp`, its JSON parser, the rate limits,
+the documented error answers, and how a request finds its stop and answers a new ticket.
+
+Resource modules import this module and `schemas` only, never each other.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app
+from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+
+from kiosk.auth import Forbidden, current_principal
+from kiosk.factories import queue_service, tour_service
+from kiosk.models import PrintJob, Stop, Ticket
+from kiosk.payloads import Position, ticket_status_payload
+from kiosk.views.api.schemas import ErrorSchema
+from kiosk.views.desk_base import status_url
+
+
+class JsonParser(FlaskParser):
+    """webargs' parser; a body json.loads cannot take safely is invalid JSON (400), not a 500."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            data = super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise
+        # "[[[[…" nested too deep (RecursionError); a number of 5000 digits (ValueError).
+        except (RecursionError, ValueError) as error:
+            raise json.JSONDecodeError("The body cannot be decoded.", "-", 0) from error
+        if _has_lone_surrogate(data):  # "\ud800": valid JSON text, but no string the DB can bind
+            raise json.JSONDecodeError("A string is not valid Unicode.", "-", 0)
+        return data
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+class LoketBlueprint(Blueprint):
+    ARGUMENTS_PARSER = JsonParser()
+
+
+bp = LoketBlueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Tickets, desks, board and devices of the pop-up front office.",
+)
+
+
+# -- rate limits (read per request, so a test or an instance can change them) ----------------
+
+
+def public_limit() -> str:
+    return current_app.config["RATELIMIT_PUBLIC"]
+
+
+def auth_limit() -> str:
+    return current_app.config["RATELIMIT_AUTH"]
+
+
+def pair_limit() -> str:
+    return current_app.config["RATELIMIT_PAIR"]
+
+
+def book_limit() -> str:
+    return current_app.config["RATELIMIT_BOOK"]
+
+
+# -- documented errors ------------------------------------------------------------------------
+
+ERRORS = {
+    401: "Not logged in, or the token is invalid",
+    403: "Not allowed for this caller",
+    404: "Unknown object",
+    409: "The rules refuse this step (see error.code)",
+    422: "Invalid request body",
+}
+
+
+def doc_errors(*statuses: int) -> Any:
+    """Document these error answers (our error body) on a view."""
+
+    def decorator(view: Any) -> Any:
+        for status in statuses:
+            view = bp.alt_response(status, schema=ErrorSchema, description=ERRORS[status])(view)
+        return view
+
+    return decorator
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def stop_for_request(stop_id: int | None = None) -> Stop:
+    """The stop a caller acts on: a device's own stop, else the one asked for, else the open one."""
+    principal = current_principal()
+    queue = queue_service()
+    device = principal.device
+    if device is not None and device.stop_id is not None:
+        if stop_id is not None and stop_id != device.stop_id:
+            raise Forbidden("This device belongs to another stop.")
+        return queue.stop(device.stop_id)
+    if stop_id is not None:
+        if device is not None:
+            raise Forbidden("A device cannot choose a stop.")
+        return queue.stop(stop_id)
+    return tour_service().current_stop()
+
+
+def created_ticket(
+    ticket: Ticket, position: Position | None, job: PrintJob | None
+) -> dict[str, Any]:
+    """A new ticket's answer (`TicketCreatedSchema`): its status, its key and whether it prints."""
+    payload = ticket_status_payload(ticket, position)
+    payload.update(
+        token=ticket.token,
+        status_url=status_url(ticket.token),
+        print_status=job.status.value if job is not None else None,
+    )
+    return payload

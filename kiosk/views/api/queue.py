@@ -1,0 +1,122 @@
+"""The queue: the open stop, taking a number, a ticket's public status, the desk's steps on a
+ticket (call next, recall, start, finish, no-show, cancel, transfer) and the display board."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from kiosk.auth import current_principal, require_device_or_staff, require_staff
+from kiosk.extensions import limiter
+from kiosk.factories import queue_service, tour_service
+from kiosk.models import DeviceKind, Ticket
+from kiosk.payloads import stop_payload, ticket_status_payload
+from kiosk.printing.jobs import print_issued
+from kiosk.views.api.base import bp, created_ticket, doc_errors, public_limit, stop_for_request
+from kiosk.views.api.schemas import (
+    BoardQuery,
+    BoardSchema,
+    StopSchema,
+    TicketCreatedSchema,
+    TicketRequest,
+    TicketStaffSchema,
+    TicketStatusSchema,
+    TransferRequest,
+)
+from kiosk.views.desk_base import staff_ticket
+
+
+@bp.get("/stops/current")
+@limiter.limit(public_limit)
+@bp.response(200, StopSchema)
+@doc_errors(404)
+def current_stop() -> dict[str, Any]:
+    """The open stop with its products and desks."""
+    tour = tour_service()
+    return stop_payload(stop_for_request(), now=tour.now())
+
+
+@bp.post("/tickets")
+@require_device_or_staff(DeviceKind.KIOSK)
+@bp.arguments(TicketRequest)
+@bp.response(201, TicketCreatedSchema)
+@doc_errors(401, 403, 404, 409, 422)
+def issue_ticket(body: dict[str, Any]) -> dict[str, Any]:
+    """Take a number (a paired kiosk for its own stop, or staff)."""
+    stop = stop_for_request(body.get("stop"))
+    ticket, position = queue_service().issue_ticket_with_position(
+        stop, body["product"], actor=current_principal().actor
+    )
+    job = print_issued(ticket, position)  # a kiosk's own printer; staff calls print nothing
+    return created_ticket(ticket, position, job)
+
+
+@bp.get("/tickets/<string:token>")
+@limiter.limit(public_limit)
+@bp.response(200, TicketStatusSchema)
+@doc_errors(404)
+def ticket_status(token: str) -> dict[str, Any]:
+    """Public status of one ticket: the token is the key."""
+    queue = queue_service()
+    ticket = queue.ticket(token)
+    return ticket_status_payload(ticket, queue.position(ticket))
+
+
+@bp.post("/desks/<int:desk_id>/call-next")
+@require_staff()
+@bp.response(200, TicketStaffSchema)
+@doc_errors(401, 403, 404, 409)
+def call_next(desk_id: int) -> dict[str, Any]:
+    """Call the next waiting ticket to this desk; 409 `queue_empty` when nobody waits."""
+    queue = queue_service()
+    ticket = queue.call_next(queue.desk(desk_id), actor=current_principal().actor)
+    return _staff_ticket(ticket)
+
+
+def _ticket_step(action: str, method_name: str, summary: str) -> None:
+    @require_staff()
+    @bp.response(200, TicketStaffSchema)
+    @doc_errors(401, 403, 404, 409)
+    def view(token: str) -> dict[str, Any]:
+        queue = queue_service()
+        ticket = getattr(queue, method_name)(queue.ticket(token), actor=current_principal().actor)
+        return _staff_ticket(ticket)
+
+    view.__name__ = f"ticket_{method_name}"
+    view.__doc__ = summary
+    bp.route(f"/tickets/<string:token>/{action}", methods=["POST"])(view)
+
+
+_ticket_step("recall", "recall", "Call the ticket again to the same desk.")
+_ticket_step("start", "start", "The resident is at the desk: service starts.")
+_ticket_step("finish", "finish", "Service is done; the desk is free.")
+_ticket_step("no-show", "no_show", "The called resident did not come.")
+_ticket_step("cancel", "cancel", "Take a waiting or called ticket out of the queue.")
+
+
+@bp.post("/tickets/<string:token>/transfer")
+@require_staff()
+@bp.arguments(TransferRequest)
+@bp.response(200, TicketStaffSchema)
+@doc_errors(401, 403, 404, 409, 422)
+def transfer(body: dict[str, Any], token: str) -> dict[str, Any]:
+    """Back to the queue for another product, keeping the original issue time."""
+    queue = queue_service()
+    ticket = queue.transfer(queue.ticket(token), body["product"], actor=current_principal().actor)
+    return _staff_ticket(ticket)
+
+
+@bp.get("/board")
+@limiter.limit(public_limit)
+@bp.arguments(BoardQuery, location="query")
+@bp.response(200, BoardSchema)
+@doc_errors(404)
+def board(query: dict[str, Any]) -> dict[str, Any]:
+    """What the display board shows: recent calls and who waits for what."""
+    stop = stop_for_request(query.get("stop"))
+    return queue_service().board_state(stop, calls=current_app.config["DISPLAY_CALLS"])
+
+
+def _staff_ticket(ticket: Ticket) -> dict[str, Any]:
+    return staff_ticket(ticket, queue_service().position(ticket))

@@ -1,0 +1,456 @@
+"""The API's marshmallow schemas: what each request may carry and what each answer holds.
+
+flask-smorest validates with them and names the OpenAPI components after them (the class name
+without "Schema"), so a renamed class renames a component of /api/v1/openapi.json. The booking
+pages reuse `AppointmentRequest` to check their form the way the API checks a booking.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from kiosk.services.research import Filters, InvalidFilters
+
+
+class Strict(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ErrorBody(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "queue_empty"})
+    message = ma.fields.String(required=True)
+    details = ma.fields.Dict()
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorBody, required=True)
+
+
+class Names(ma.fields.Dict):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(keys=ma.fields.String(), values=ma.fields.String(), **kw)
+
+
+class ProductRefSchema(ma.Schema):
+    code = ma.fields.String()
+    prefix = ma.fields.String()
+    names = Names()
+
+
+class ProductSchema(ProductRefSchema):
+    bring = Names()
+    duration_minutes = ma.fields.Integer()
+    walk_in = ma.fields.Boolean()
+    appointment_required = ma.fields.Boolean()
+
+
+class DeskSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    active = ma.fields.Boolean()
+    products = ma.fields.List(ma.fields.String())
+
+
+class LocationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    address = ma.fields.String()
+    neighbourhood = ma.fields.String()
+    latitude = ma.fields.Float(allow_none=True)
+    longitude = ma.fields.Float(allow_none=True)
+
+
+class StopSchema(ma.Schema):
+    id = ma.fields.Integer()
+    location = ma.fields.Nested(LocationSchema)
+    starts_at = ma.fields.String()
+    ends_at = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["planned", "open", "closed"]})
+    accepting_tickets = ma.fields.Boolean()
+    products = ma.fields.List(ma.fields.Nested(ProductSchema))
+    desks = ma.fields.List(ma.fields.Nested(DeskSchema))
+
+
+class PositionSchema(ma.Schema):
+    ahead = ma.fields.Integer(metadata={"description": "People before this ticket"})
+    wait_minutes = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Expected wait; null when no desk serves it"}
+    )
+
+
+class DeskRefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+
+
+class TicketPublicSchema(ma.Schema):
+    label = ma.fields.String(metadata={"example": "A012"})
+    product = ma.fields.Nested(ProductRefSchema)
+    status = ma.fields.String(
+        metadata={"enum": ["waiting", "called", "serving", "done", "no_show", "cancelled"]}
+    )
+    desk = ma.fields.Nested(DeskRefSchema, allow_none=True)
+    issued_at = ma.fields.String()
+    called_at = ma.fields.String(allow_none=True)
+    recall_count = ma.fields.Integer()
+
+
+class TicketStatusSchema(TicketPublicSchema):
+    source = ma.fields.String()
+    position = ma.fields.Nested(PositionSchema, allow_none=True)
+    finished_at = ma.fields.String(allow_none=True)
+
+
+class TicketCreatedSchema(TicketStatusSchema):
+    token = ma.fields.String(metadata={"description": "Secret key of the ticket's status page"})
+    status_url = ma.fields.String()
+    print_status = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "queued when the kiosk's printer will print the slip; null when no "
+            "slip prints (staff callers, a kiosk without a printer); failed if it cannot"
+        },
+    )
+
+
+class TicketStaffSchema(TicketStatusSchema):
+    id = ma.fields.Integer()
+    token = ma.fields.String()
+    number = ma.fields.Integer()
+    priority = ma.fields.Integer()
+    stop_id = ma.fields.Integer()
+    started_at = ma.fields.String(allow_none=True)
+    ended_at = ma.fields.String(allow_none=True)
+    transfer_count = ma.fields.Integer()
+    status_url = ma.fields.String()
+
+
+class TicketRequest(Strict):
+    product = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Product code or ticket prefix", "example": "A"},
+    )
+    stop = ma.fields.Integer(
+        strict=True,  # 1.5 or "1" is a wrong type, not stop 1
+        validate=validate.Range(min=1),
+        metadata={"description": "Staff only; default: open stop"},
+    )
+
+
+class TransferRequest(Strict):
+    product = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class BoardStopSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    status = ma.fields.String()
+    accepting_tickets = ma.fields.Boolean()
+
+
+class WaitingSchema(ma.Schema):
+    product = ma.fields.Nested(ProductRefSchema)
+    count = ma.fields.Integer()
+
+
+class BoardSchema(ma.Schema):
+    stop = ma.fields.Nested(BoardStopSchema)
+    calls = ma.fields.List(ma.fields.Nested(TicketPublicSchema))
+    waiting = ma.fields.List(ma.fields.Nested(WaitingSchema))
+    at = ma.fields.String()
+
+
+class BoardQuery(Strict):
+    stop = ma.fields.Integer(validate=validate.Range(min=1))
+
+
+class PairRequest(Strict):
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class PrinterSchema(ma.Schema):
+    state = ma.fields.String(
+        metadata={
+            "enum": [
+                "online",
+                "paper_ok",
+                "paper_low",
+                "paper_out",
+                "offline",
+                "unknown",
+                "config_error",
+            ],
+            "description": "The printer's last reported state",
+        }
+    )
+    detail = ma.fields.String(metadata={"description": "What the printer or the driver said"})
+    checked_at = ma.fields.String(allow_none=True, metadata={"description": "When it was asked"})
+
+
+class PrintTicketSchema(ma.Schema):
+    label = ma.fields.String()
+    token = ma.fields.String()
+    status = ma.fields.String()
+
+
+class PrintAppointmentSchema(ma.Schema):
+    code = ma.fields.String()
+    token = ma.fields.String()
+
+
+class PrintJobSchema(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"enum": ["ticket", "reprint", "test", "booking"]})
+    status = ma.fields.String(
+        metadata={
+            "enum": ["queued", "retrying", "printed", "failed"],
+            "description": "failed: the spool gave up; reprint it when the printer works again",
+        }
+    )
+    attempts = ma.fields.Integer()
+    error = ma.fields.String(allow_none=True)
+    device = ma.fields.Integer(allow_none=True, metadata={"description": "The kiosk's device id"})
+    device_name = ma.fields.String(allow_none=True)
+    ticket = ma.fields.Nested(PrintTicketSchema, allow_none=True)
+    appointment = ma.fields.Nested(
+        PrintAppointmentSchema,
+        allow_none=True,
+        metadata={"description": "A time booked for later at a kiosk (its slip has no ticket)"},
+    )
+    created_at = ma.fields.String()
+    updated_at = ma.fields.String()
+
+
+class PrintJobRequest(ma.Schema):
+    ticket = ma.fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "The ticket's token (from the desk's lists)"},
+    )
+    label = ma.fields.String(
+        validate=validate.Length(min=1, max=12),
+        metadata={"description": "Or the ticket's label as printed, e.g. A012 (today, at `stop`)"},
+    )
+    stop = ma.fields.Integer(metadata={"description": "The stop of `label`; default the open one"})
+    appointment = ma.fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "Or a booking slip: the appointment's token"},
+    )
+    device = ma.fields.Integer(
+        metadata={"description": "Print on this kiosk; default the kiosk that printed it first"}
+    )
+
+    @ma.validates_schema
+    def one_ticket(self, data: dict[str, Any], **_kw: Any) -> None:
+        if sum(key in data for key in ("ticket", "label", "appointment")) != 1:
+            raise ma.ValidationError(
+                "Give one of ticket (a token), label, or appointment (a token).", "ticket"
+            )
+
+
+class PrintJobsQuery(ma.Schema):
+    faults = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Only slips that did not come out and were not printed since"},
+    )
+
+
+class PlaceSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    address = ma.fields.String()
+    neighbourhood = ma.fields.String()
+
+
+class SlotSchema(ma.Schema):
+    id = ma.fields.Integer()
+    starts_at = ma.fields.String()
+    ends_at = ma.fields.String()
+    free = ma.fields.Integer(metadata={"description": "Places still free"})
+    product = ma.fields.Nested(ProductRefSchema)
+    stop = ma.fields.Nested(PlaceSchema)
+
+
+class SlotsQuery(ma.Schema):
+    product = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Product code or ticket prefix", "example": "A"},
+    )
+    stop = ma.fields.Integer(validate=validate.Range(min=1), metadata={"description": "One stop"})
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AppointmentRequest(Strict):
+    slot = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    product = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "The slot's product (code or prefix): a check on the slot id"},
+    )
+    name = ma.fields.String(
+        validate=validate.Length(max=80),
+        metadata={"description": "Optional: the name to be called by"},
+    )
+    email = ma.fields.Email(
+        validate=validate.Length(max=254),
+        metadata={"description": "Optional: only to send a confirmation"},
+    )
+    language = ma.fields.String(load_default="nl", validate=validate.OneOf(["nl", "en"]))
+
+
+class AppointmentSchema(ma.Schema):
+    code = ma.fields.String(metadata={"description": "Short booking code, e.g. K7M-4PX"})
+    token = ma.fields.String(metadata={"description": "Secret key of the private link"})
+    url = ma.fields.String(metadata={"description": "The private page: view, calendar, cancel"})
+    status = ma.fields.String(metadata={"enum": ["booked", "checked_in", "cancelled", "no_show"]})
+    starts_at = ma.fields.String()
+    ends_at = ma.fields.String()
+    product = ma.fields.Nested(ProductSchema)
+    stop = ma.fields.Nested(PlaceSchema)
+    name = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
+    language = ma.fields.String()
+    ticket = ma.fields.String(allow_none=True, metadata={"description": "After check-in"})
+
+
+class CheckInRequest(Strict):
+    code = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "Booking code as typed or scanned, or the external reference"},
+    )
+
+
+class CheckInResponse(TicketCreatedSchema):
+    appointment = ma.fields.String(metadata={"description": "The appointment's booking code"})
+    again = ma.fields.Boolean(metadata={"description": "It had been checked in already"})
+
+
+class ImportRequest(Strict):
+    rows = ma.fields.List(
+        ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String()),
+        required=True,
+        validate=validate.Length(min=1, max=5000),
+        metadata={"description": "reference, product, stop, start (ISO), name?, email?"},
+    )
+
+
+class ImportResponse(ma.Schema):
+    created = ma.fields.List(ma.fields.String(), metadata={"description": "Booking codes"})
+    skipped = ma.fields.List(ma.fields.String(), metadata={"description": "Known references"})
+    errors = ma.fields.List(ma.fields.String())
+
+
+class DeviceSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    kind = ma.fields.String(metadata={"enum": ["kiosk", "board"]})
+    stop_id = ma.fields.Integer(allow_none=True)
+    paired = ma.fields.Boolean()
+    paired_at = ma.fields.String(allow_none=True)
+    last_seen_at = ma.fields.String(allow_none=True)
+    printer = ma.fields.Nested(
+        PrinterSchema,
+        allow_none=True,
+        metadata={"description": "A kiosk's printer health; null for boards and kiosks without"},
+    )
+
+
+class PairResponse(ma.Schema):
+    token = ma.fields.String(metadata={"description": "Device credential: Authorization: Bearer"})
+    device = ma.fields.Nested(DeviceSchema)
+
+
+class TokenRequest(Strict):
+    username = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
+    password = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    code = ma.fields.String(
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "The authenticator app's code (coordinators and admins)"},
+    )
+
+
+class TokenResponse(ma.Schema):
+    token = ma.fields.String()
+    expires_at = ma.fields.String()
+
+
+class DeskQueueTicketSchema(TicketStaffSchema):
+    class Meta:
+        # Listed in calling order; a place per ticket would cost a query each.
+        exclude = ("position",)
+
+    waited_seconds = ma.fields.Integer(metadata={"description": "Seconds since it was issued"})
+
+
+class DeskActionsSchema(ma.Schema):
+    call_next = ma.fields.Boolean()
+    recall = ma.fields.Boolean()
+    start = ma.fields.Boolean()
+    finish = ma.fields.Boolean()
+    no_show = ma.fields.Boolean()
+    transfer = ma.fields.Boolean()
+
+
+class DeskStateSchema(ma.Schema):
+    desk = ma.fields.Nested(DeskSchema)
+    stop = ma.fields.Nested(BoardStopSchema)
+    current = ma.fields.Nested(
+        TicketStaffSchema,
+        allow_none=True,
+        metadata={"description": "The ticket called to or served at this desk; null if none"},
+    )
+    queue = ma.fields.List(
+        ma.fields.Nested(DeskQueueTicketSchema),
+        metadata={"description": "Waiting tickets this desk may call, in calling order"},
+    )
+    products = ma.fields.List(
+        ma.fields.Nested(ProductRefSchema),
+        metadata={"description": "The stop's products: where a ticket can be transferred to"},
+    )
+    actions = ma.fields.Nested(
+        DeskActionsSchema, metadata={"description": "Which steps the rules allow now"}
+    )
+    at = ma.fields.String(metadata={"description": "Server time of this state"})
+
+
+class DevicePresenceSchema(DeviceSchema):
+    connected = ma.fields.Boolean(
+        metadata={"description": "Seen within 90 s and not disconnected since"}
+    )
+
+
+class ResearchExportQuery(Strict):
+    format = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(["csv", "xlsx"]),
+        metadata={"description": "csv: one row per cell; xlsx: a sheet per table"},
+    )
+    start = ma.fields.Date(
+        required=True, data_key="from", metadata={"description": "First local day, YYYY-MM-DD"}
+    )
+    end = ma.fields.Date(
+        required=True, data_key="to", metadata={"description": "Last local day (included)"}
+    )
+    location = ma.fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "One place"}
+    )
+    stop = ma.fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "One stop"}
+    )
+    product = ma.fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "A product's id"}
+    )
+
+    @ma.validates_schema
+    def valid_range(self, data: dict[str, Any], **_kw: Any) -> None:
+        if "start" in data and "end" in data:
+            try:
+                Filters(data["start"], data["end"])
+            except InvalidFilters as error:
+                raise ma.ValidationError(error.message, "to") from None
