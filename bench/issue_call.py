@@ -555,6 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # --url pointing at a server that is not there
+        print(f"bench: cannot reach the server: {error}", file=sys.stderr)
+        return 1
     finally:
         signal.alarm(0)
     load_after = os.getloadavg()

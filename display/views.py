@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from kiosk.auth import current_principal
-from kiosk.extensions import limiter
+from kiosk.extensions import configured_limit, limiter, public_limit
 from kiosk.factories import queue_service, tour_service
 from kiosk.models import DeviceKind, Stop
 from kiosk.payloads import ticket_status_payload
@@ -26,12 +26,8 @@ from kiosk.urls import public_url
 bp = Blueprint("display", __name__)
 
 
-def _public_limit() -> str:
-    return current_app.config["RATELIMIT_PUBLIC"]
-
-
 @bp.get("/t/<token>")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 def ticket_status(token: str) -> tuple[str, int] | str:
     """A ticket's own page: number, place in the queue, and where to go when called."""
     status = _ticket_status(token)
@@ -55,7 +51,7 @@ def _token_key() -> str:
 
 
 @bp.get("/t/<token>/live")
-@limiter.limit(lambda: current_app.config["RATELIMIT_TICKET_LIVE"], key_func=_token_key)
+@limiter.limit(configured_limit("RATELIMIT_TICKET_LIVE"), key_func=_token_key)
 def ticket_live(token: str) -> tuple[str, int] | str:
     """The changing part of the status page, asked for by its script when something moved.
 
@@ -68,7 +64,7 @@ def ticket_live(token: str) -> tuple[str, int] | str:
 
 
 @bp.get("/t/<token>/qr.svg")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 def ticket_qr(token: str) -> Response | tuple[str, int]:
     """The QR code of a ticket's status page, as SVG (sharp at any size, no image library)."""
     try:
@@ -104,7 +100,7 @@ def _other_stops(stop: Stop | None, limit: int) -> list[Stop]:
 
 
 @bp.get("/board")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 def board() -> str | tuple[str, int]:
     """The waiting-room screen: calls, waiting counts and the next stops, live."""
     try:

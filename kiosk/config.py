@@ -63,7 +63,7 @@ DEFAULTS: dict[str, Any] = {
     # Printing: the default printer of every kiosk (a kiosk device's settings may override it).
     # Empty or "none": no printer. Other keys: PRINTER_USB_VENDOR/_USB_PRODUCT, PRINTER_DEVICE/
     # _BAUDRATE, PRINTER_HOST/_PORT, PRINTER_QUEUE, PRINTER_PATH, PRINTER_PROFILE, PRINTER_QR_MODE,
-    # PRINTER_WIDTH_DOTS, PRINTER_TIMEOUT, PRINTER_STATUS_CHECK (see printer/backends.py).
+    # PRINTER_WIDTH_DOTS, PRINTER_TIMEOUT, PRINTER_STATUS_CHECK (see printer/backends/config.py).
     "PRINTER_BACKEND": "",
     # Where print jobs wait (default: <instance>/spool); survives restarts.
     "PRINT_SPOOL_DIR": None,

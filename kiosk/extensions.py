@@ -6,6 +6,9 @@ so that each app has its own handlers, and its notifier lives in `display.namesp
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -16,3 +19,20 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def configured_limit(key: str) -> Callable[[], str]:
+    """A rate limit read from ``app.config[key]`` whenever it is checked, so each app (a test,
+    a deployment's ``LOKET_RATELIMIT_*``) has its own."""
+
+    def limit() -> str:
+        return str(current_app.config[key])
+
+    return limit
+
+
+# The limits of the public doors, per client address (see kiosk/config.py).
+public_limit = configured_limit("RATELIMIT_PUBLIC")
+auth_limit = configured_limit("RATELIMIT_AUTH")
+pair_limit = configured_limit("RATELIMIT_PAIR")
+book_limit = configured_limit("RATELIMIT_BOOK")

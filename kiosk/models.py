@@ -281,9 +281,10 @@ stop_series_stops = Table(
 
 class StopSeries(Base):
     """A recurring stop ("every Tuesday 18:00-21:00 at Kersenboogerd for 8 weeks") and the
-    template its stops were made from. Times are local wall-clock times (kiosk/series.py turns
-    them into UTC per date); `exceptions` are ISO dates that are skipped. A series is never
-    deleted: cancelling it removes its remaining stops and keeps the row for the record."""
+    template its stops were made from. Times are local wall-clock times (the planning's
+    recurrence rules turn them into UTC per date); `exceptions` are ISO dates that are skipped.
+    A series is never deleted: cancelling it removes its remaining stops and keeps the row for
+    the record."""
 
     __tablename__ = "stop_series"
 
@@ -325,7 +326,7 @@ class StopSeries(Base):
 
 
 class Setting(Base):
-    """A coordinator's override of a configuration value (kiosk/settings.py reads it)."""
+    """A coordinator's override of a configuration value (`kiosk.factories.setting` reads it)."""
 
     __tablename__ = "settings"
 
@@ -510,7 +511,7 @@ class Device(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # {"printer": {"BACKEND": "network", "HOST": ...}}: overrides LOKET_PRINTER_* for a kiosk.
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # The kiosk printer's last known health (kiosk/printing.py polls it): a PrinterState word.
+    # The kiosk printer's last known health (kiosk/printing/ polls it): a PrinterState word.
     printer_state: Mapped[str | None] = mapped_column(String(16))
     printer_detail: Mapped[str | None] = mapped_column(String(300))
     printer_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -34,7 +34,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .backends import TicketPrinter, fsync_dir
+from .backends.base import TicketPrinter
+from .backends.file import fsync_dir
 from .errors import PrinterConfigError, PrinterError
 
 __all__ = ["Job", "JobResult", "Outcome", "PrintSpool"]

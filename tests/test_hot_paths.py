@@ -2,7 +2,7 @@
 
 Their cost is measured by bench/issue_call.py. These tests hold what that work bought: how many
 statements each use case runs, that the queue's queries read an index and not the tickets table,
-and that the statements built once (kiosk.services.queue) behave the same on SQLite and
+and that the statements built once (kiosk.services.queue.statements) behave the same on SQLite and
 PostgreSQL, including the row locks that re-read a desk or a ticket before changing it.
 """
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-import printer.backends as backends
+import printer.backends.config as backend_config
 from printer import (
     DummyPrinter,
     Fault,
@@ -294,7 +294,7 @@ def test_usb_ids_accept_hex_strings_and_ints(monkeypatch):
     import escpos.printer
 
     monkeypatch.setattr(escpos.printer.usb, "_DEP_USB", True)
-    monkeypatch.setattr(backends, "_check_libusb", lambda: None)
+    monkeypatch.setattr(backend_config, "_check_libusb", lambda: None)
     for vendor, product in (("0x04b8", "0x0202"), ("04B8", "0202"), (0x04B8, 0x0202)):
         printer = make_printer({"BACKEND": "usb", "USB_VENDOR": vendor, "USB_PRODUCT": product})
         assert isinstance(printer, UsbPrinter)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -24,7 +23,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from kiosk.extensions import limiter
+from kiosk.extensions import configured_limit, limiter
 from kiosk.factories import research_service
 from kiosk.models import Device, Moment, Product, SignalKind, Stop
 from kiosk.services.errors import DomainError
@@ -36,10 +35,6 @@ bp = Blueprint("kiosk_survey", __name__, url_prefix="/kiosk/vragen")
 
 SESSION_KEY = "survey"
 MOMENTS = (Moment.WEEKDAY, Moment.EVENING, Moment.WEEKEND, Moment.ANY)
-
-
-def _limit() -> str:
-    return str(current_app.config["RESEARCH_RATELIMIT"])
 
 
 def _homes() -> list[tuple[str, str]]:
@@ -83,7 +78,7 @@ def postcode(device: Device, stop: Stop | None) -> Response | str:
 
 
 @bp.post("")
-@limiter.limit(_limit, key_func=per_kiosk)
+@limiter.limit(configured_limit("RESEARCH_RATELIMIT"), key_func=per_kiosk)
 @kiosk_screen
 def answer_home(device: Device, stop: Stop | None) -> Response | tuple[str, int]:
     """Count the first answer (empty: skipped) and go on to question 2."""
@@ -113,7 +108,7 @@ def moment(device: Device, stop: Stop | None) -> Response | str:
 
 
 @bp.post("/moment")
-@limiter.limit(_limit, key_func=per_kiosk)
+@limiter.limit(configured_limit("RESEARCH_RATELIMIT"), key_func=per_kiosk)
 @kiosk_screen
 def answer_moment(device: Device, stop: Stop | None) -> Response | tuple[str, int]:
     """Count the second answer (with the first, if there was one) and say thank you."""
@@ -142,7 +137,7 @@ def thanks(device: Device, stop: Stop | None) -> str:
 
 
 @bp.post("/gemist")
-@limiter.limit(_limit, key_func=per_kiosk)
+@limiter.limit(configured_limit("RESEARCH_RATELIMIT"), key_func=per_kiosk)
 @kiosk_screen
 def missed(device: Device, stop: Stop | None) -> Response:
     """ "I came for this": a product this stop does not offer, or anything while closed."""

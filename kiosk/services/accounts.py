@@ -37,8 +37,8 @@ PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 MIN_PASSWORD_LENGTH = 12
 
 
-# Every API request looks its caller up: built once (see kiosk.services.queue), and with the
-# object the caller needs next (a device's stop, a token's user) in the same statement.
+# Every API request looks its caller up: built once (see kiosk.services.queue.statements), and
+# with the object the caller needs next (a device's stop, a token's user) in the same statement.
 _TOKEN_BY_HASH = (
     select(ApiToken)
     .where(ApiToken.token_hash == bindparam("token_hash"))

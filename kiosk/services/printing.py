@@ -1,7 +1,7 @@
 """Print jobs and printer health as the domain sees them: rows that staff read, not bytes.
 
 The bytes and the retrying live in the printer's spool (printer/spool.py), driven by
-kiosk/printing.py. This service records what happened to each slip, keeps each kiosk's printer
+kiosk/printing/. This service records what happened to each slip, keeps each kiosk's printer
 health, and publishes the changes: ``print_status`` to the ticket's room (the kiosk that issued
 it) or, for a slip of a time booked for later, to the booking's room; and ``printer_changed`` to
 the stop's room (desks refetch their device and fault lists).

@@ -1,5 +1,5 @@
 """Settings a coordinator may change without a restart: stored as overrides of the app's
-configuration in the `settings` table (kiosk/settings.py reads them per request)."""
+configuration in the `settings` table (`kiosk.factories.setting` reads them once per request)."""
 
 from __future__ import annotations
 

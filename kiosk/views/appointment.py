@@ -8,12 +8,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk.auth import current_principal
-from kiosk.extensions import limiter
+from kiosk.extensions import limiter, public_limit
 from kiosk.factories import appointment_service, queue_service, setting
 from kiosk.ical import appointment_ics
 from kiosk.models import Appointment, AppointmentStatus
@@ -24,10 +24,6 @@ from kiosk.services.errors import DomainError
 from kiosk.urls import public_url
 
 bp = Blueprint("appointment", __name__)
-
-
-def _public_limit() -> str:
-    return current_app.config["RATELIMIT_PUBLIC"]
 
 
 def _with_appointment(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -45,7 +41,7 @@ def _with_appointment(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @bp.get("/a/<token>")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 @_with_appointment
 def show(found: Appointment, token: str) -> str:
     """The resident's appointment: what, when, where, what to bring; calendar and cancel. After
@@ -63,7 +59,7 @@ def show(found: Appointment, token: str) -> str:
 
 
 @bp.post("/a/<token>/cancel")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 @_with_appointment
 def cancel(found: Appointment, token: str) -> BaseResponse:
     """Cancel from the private page (a form with CSRF); the place is free again."""
@@ -77,7 +73,7 @@ def cancel(found: Appointment, token: str) -> BaseResponse:
 
 
 @bp.get("/a/<token>.ics")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 @_with_appointment
 def ics_file(found: Appointment, token: str) -> Response:
     """The appointment for a calendar app."""
@@ -89,7 +85,7 @@ def ics_file(found: Appointment, token: str) -> Response:
 
 
 @bp.get("/a/<token>/qr.svg")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 @_with_appointment
 def qr(found: Appointment, token: str) -> Response:
     """The QR code the kiosk's scanner reads to check in: it holds the booking code."""
@@ -97,7 +93,7 @@ def qr(found: Appointment, token: str) -> Response:
 
 
 @bp.get("/a/<token>/link.svg")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 @_with_appointment
 def link_qr(found: Appointment, token: str) -> Response:
     """A QR code of the appointment page's address, for a phone (the kiosk's screens show it; the

@@ -23,7 +23,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from kiosk.auth import DEVICE_COOKIE, current_principal
-from kiosk.extensions import limiter
+from kiosk.extensions import auth_limit, limiter, pair_limit
 from kiosk.factories import account_service, mfa_service
 from kiosk.models import DeviceKind, StaffUser
 from kiosk.qrcodes import qr_svg
@@ -60,14 +60,6 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _auth_limit() -> str:
-    return current_app.config["RATELIMIT_AUTH"]
-
-
-def _pair_limit() -> str:
-    return current_app.config["RATELIMIT_PAIR"]
-
-
 @bp.get("/")
 def home() -> str:
     """Start page: where each screen lives."""
@@ -75,7 +67,7 @@ def home() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_auth_limit, methods=["POST"])
+@limiter.limit(auth_limit, methods=["POST"])
 def login() -> str | Response:
     """Staff log in with username and password."""
     form = LoginForm()
@@ -117,7 +109,7 @@ def _pending_user() -> StaffUser | None:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(_auth_limit, methods=["POST"])
+@limiter.limit(auth_limit, methods=["POST"])
 def second_factor() -> str | Response:
     """The second step: a code from the authenticator app, set up here the first time."""
     user = _pending_user()
@@ -180,7 +172,7 @@ def pair_page(code: str = "") -> str:
 
 
 @bp.post("/pair")
-@limiter.limit(_pair_limit)
+@limiter.limit(pair_limit)
 def pair() -> str | Response:
     """Exchange the code for the device credential, kept in an HttpOnly cookie."""
     form = PairForm()

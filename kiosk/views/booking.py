@@ -22,7 +22,7 @@ from marshmallow import ValidationError, validate
 from werkzeug.wrappers import Response
 
 from kiosk.auth import current_principal
-from kiosk.extensions import limiter
+from kiosk.extensions import book_limit, limiter, public_limit
 from kiosk.factories import appointment_service, queue_service, setting
 from kiosk.i18n import current_language
 from kiosk.mail import after_booking
@@ -43,14 +43,6 @@ bp = Blueprint("booking", __name__, url_prefix="/afspraak")
 SLOTS_AHEAD = 500
 STOPS_SHOWN = 12
 STEPS = 4
-
-
-def _public_limit() -> str:
-    return current_app.config["RATELIMIT_PUBLIC"]
-
-
-def _book_limit() -> str:
-    return current_app.config["RATELIMIT_BOOK"]
 
 
 def _max_length(field: str) -> int:
@@ -179,14 +171,14 @@ def _contact_errors(name: str, email: str) -> dict[str, str]:
 
 
 @bp.get("")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 def products() -> str:
     """Step 1: what do you come for? Only products with a free time coming up."""
     return render_template("booking/products.html", products=_bookable_products(), step=1)
 
 
 @bp.get("/<product_code>")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 def stops(product_code: str) -> str:
     """Step 2: where and when: the coming stops with free times for this product."""
     product = _product(product_code)
@@ -196,7 +188,7 @@ def stops(product_code: str) -> str:
 
 
 @bp.get("/<product_code>/<int:stop_id>")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 def slots(product_code: str, stop_id: int) -> str:
     """Step 3: the free times of one stop, grouped by part of the day."""
     product = _product(product_code)
@@ -214,8 +206,8 @@ def slots(product_code: str, stop_id: int) -> str:
 
 
 @bp.route("/<product_code>/<int:stop_id>/<int:slot_id>", methods=["GET", "POST"])
-@limiter.limit(_public_limit, methods=["GET"])
-@limiter.limit(_book_limit, methods=["POST"])
+@limiter.limit(public_limit, methods=["GET"])
+@limiter.limit(book_limit, methods=["POST"])
 def details(product_code: str, stop_id: int, slot_id: int) -> str | tuple[str, int] | Response:
     """Step 4: a summary of the chosen time, an optional name and e-mail, and confirm."""
     appointments = appointment_service()

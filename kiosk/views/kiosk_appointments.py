@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from kiosk.auth import current_principal
-from kiosk.extensions import limiter
+from kiosk.extensions import configured_limit, limiter
 from kiosk.factories import appointment_service, print_service, queue_service
 from kiosk.i18n import current_language
 from kiosk.models import (
@@ -141,7 +141,7 @@ def later(device: Device, stop: Stop | None, product_code: str) -> str | tuple[s
 
 
 @bp.post("/later")
-@limiter.limit(lambda: current_app.config["RATELIMIT_KIOSK_BOOK"], key_func=per_kiosk)
+@limiter.limit(configured_limit("RATELIMIT_KIOSK_BOOK"), key_func=per_kiosk)
 @kiosk_screen
 def book_later(device: Device, stop: Stop | None) -> Response | str | tuple[str, int]:
     """One tap on a time books it, without any personal data; the slip carries it."""

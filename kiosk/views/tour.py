@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from kiosk.extensions import limiter
+from kiosk.extensions import limiter, public_limit
 from kiosk.factories import appointment_service, setting, tour_service
 from kiosk.i18n import current_language
 from kiosk.ical import calendar, ics_text, ics_time
@@ -29,10 +29,6 @@ bp = Blueprint("tour", __name__)
 
 # How far ahead the schedule looks.
 SCHEDULE_DAYS = 92
-
-
-def _public_limit() -> str:
-    return current_app.config["RATELIMIT_PUBLIC"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +70,7 @@ def _days(stops: list[Stop]) -> list[Day]:
 
 
 @bp.get("/tour")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 def schedule() -> tuple[str, int] | str:
     """The coming stops by day and neighbourhood; with `?product=` the first places for it."""
     product, unknown = _chosen_product()
@@ -93,7 +89,7 @@ def schedule() -> tuple[str, int] | str:
 
 
 @bp.get("/tour.ics")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 def schedule_ics() -> Response | tuple[Response, int]:
     """The coming stops as a calendar feed to subscribe to (per product with `?product=`)."""
     product, unknown = _chosen_product()
@@ -138,7 +134,7 @@ def _event(stop: Stop, language: str) -> list[str]:
 
 
 @bp.get("/tour.json")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 def schedule_json() -> Response | tuple[Response, int]:
     """The coming stops as JSON: place, window (UTC, ISO 8601), products."""
     product, unknown = _chosen_product()
@@ -164,14 +160,14 @@ def _stop_json(stop: Stop) -> dict[str, Any]:
 
 
 @bp.get("/tour/qr.svg")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 def schedule_qr() -> Response:
     """A QR code to the schedule (the kiosk shows it on "not offered here")."""
     return qr_svg(public_url("tour.schedule"))
 
 
 @bp.get("/privacy")
-@limiter.limit(_public_limit)
+@limiter.limit(public_limit)
 def privacy() -> str:
     """What we store, why, and for how long: in plain words."""
     return render_template("tour/privacy.html", retention_days=setting("RETENTION_DAYS"))

@@ -6,21 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.auth import current_principal, require_device_or_staff, require_staff
-from kiosk.extensions import limiter
+from kiosk.extensions import book_limit, limiter, public_limit
 from kiosk.factories import appointment_service, queue_service
 from kiosk.mail import after_booking
 from kiosk.models import Appointment, DeviceKind, Role
 from kiosk.payloads import appointment_payload, slot_payload
 from kiosk.printing.jobs import print_issued
 from kiosk.urls import public_url
-from kiosk.views.api.base import (
-    book_limit,
-    bp,
-    created_ticket,
-    doc_errors,
-    public_limit,
-    stop_for_request,
-)
+from kiosk.views.api.base import bp, created_ticket, doc_errors, stop_for_request
 from kiosk.views.api.schemas import (
     AppointmentRequest,
     AppointmentSchema,

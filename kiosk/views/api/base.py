@@ -1,4 +1,4 @@
-"""What every resource of the API shares: the blueprint `bp`, its JSON parser, the rate limits,
+"""What every resource of the API shares: the blueprint `bp`, its JSON parser,
 the documented error answers, and how a request finds its stop and answers a new ticket.
 
 Resource modules import this module and `schemas` only, never each other.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import current_app
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
@@ -64,25 +63,6 @@ bp = LoketBlueprint(
     url_prefix="/api/v1",
     description="Tickets, desks, board and devices of the pop-up front office.",
 )
-
-
-# -- rate limits (read per request, so a test or an instance can change them) ----------------
-
-
-def public_limit() -> str:
-    return current_app.config["RATELIMIT_PUBLIC"]
-
-
-def auth_limit() -> str:
-    return current_app.config["RATELIMIT_AUTH"]
-
-
-def pair_limit() -> str:
-    return current_app.config["RATELIMIT_PAIR"]
-
-
-def book_limit() -> str:
-    return current_app.config["RATELIMIT_BOOK"]
 
 
 # -- documented errors ------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from flask import request
 from sqlalchemy import select
 
 from kiosk.auth import require_staff
-from kiosk.extensions import limiter
+from kiosk.extensions import limiter, pair_limit
 from kiosk.factories import account_service, db_session
 from kiosk.models import Device
 from kiosk.payloads import device_payload
-from kiosk.views.api.base import bp, doc_errors, pair_limit
+from kiosk.views.api.base import bp, doc_errors
 from kiosk.views.api.schemas import DeviceSchema, PairRequest, PairResponse
 
 

@@ -8,12 +8,12 @@ from typing import Any
 from flask import current_app
 
 from kiosk.auth import current_principal, require_device_or_staff, require_staff
-from kiosk.extensions import limiter
+from kiosk.extensions import limiter, public_limit
 from kiosk.factories import queue_service, tour_service
 from kiosk.models import DeviceKind, Ticket
 from kiosk.payloads import stop_payload, ticket_status_payload
 from kiosk.printing.jobs import print_issued
-from kiosk.views.api.base import bp, created_ticket, doc_errors, public_limit, stop_for_request
+from kiosk.views.api.base import bp, created_ticket, doc_errors, stop_for_request
 from kiosk.views.api.schemas import (
     BoardQuery,
     BoardSchema,

@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import current_app, request
 
-from kiosk.extensions import limiter
+from kiosk.extensions import auth_limit, limiter
 from kiosk.factories import account_service, mfa_service
 from kiosk.services.errors import SecondFactorNotSetUp, SecondFactorRequired
 from kiosk.services.mfa import MfaService
-from kiosk.views.api.base import auth_limit, bp, doc_errors
+from kiosk.views.api.base import bp, doc_errors
 from kiosk.views.api.schemas import TokenRequest, TokenResponse
 
 

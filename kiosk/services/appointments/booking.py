@@ -1,0 +1,207 @@
+"""Booking, looking up and cancelling appointments.
+
+Capacity: a slot's `booked` counter moves only through guarded UPDATEs (``booked < capacity`` to
+take a place, ``booked > 0`` to give one back) inside the booking's own transaction, so two
+residents can never both take the last place, on SQLite (BEGIN IMMEDIATE) and PostgreSQL (the
+row lock of the UPDATE) alike.
+
+An appointment is found by its link token (the confirmation's QR and URL), by its booking code
+as typed or scanned (codes.py), or by the reference of the municipality's own system.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from kiosk.models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    Slot,
+    Source,
+    Ticket,
+)
+from kiosk.services.appointments.codes import new_code, normalise_code
+from kiosk.services.appointments.errors import (
+    AppointmentClosed,
+    NotBookable,
+    SlotFull,
+    SlotPast,
+    UnknownAppointment,
+    UnknownSlot,
+)
+from kiosk.services.appointments.slots import SlotService
+from kiosk.services.base import SYSTEM, Actor, changed_rows
+from kiosk.services.errors import Conflict, DomainError
+from kiosk.services.queue import new_token
+
+B = AppointmentStatus.BOOKED
+
+
+class BookingService(SlotService):
+    """Takes a place in a slot, finds an appointment, gives the place back; see the module
+    docstring."""
+
+    def book(
+        self,
+        slot_id: int,
+        *,
+        product_code: str | None = None,
+        name: str | None = None,
+        email: str | None = None,
+        language: str = "nl",
+        source: AppointmentSource = AppointmentSource.ONLINE,
+        external_ref: str | None = None,
+        actor: Actor = SYSTEM,
+    ) -> Appointment:
+        """Take a place in the slot, or `SlotFull`; two callers never both get the last one."""
+        self.begin_write()
+        try:
+            slot = self.session.get(Slot, slot_id, populate_existing=True)
+            if slot is None:
+                raise UnknownSlot()
+            if product_code is not None and product_code not in (
+                slot.product.code,
+                slot.product.prefix,
+            ):
+                raise NotBookable("This slot is for another product.", product=product_code)
+            if slot.starts_at <= self.now() and source is not AppointmentSource.IMPORT:
+                raise SlotPast()
+            took = changed_rows(
+                self.session.execute(
+                    update(Slot)
+                    .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
+                    .values(booked=Slot.booked + 1)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+            if took != 1:
+                raise SlotFull(slot=slot.id)
+            appointment = self._insert(slot, name, email, language, source, external_ref)
+            self.log(
+                "appointment.book",
+                actor,
+                object_type="appointment",
+                object_id=appointment.id,
+                stop_id=slot.stop_id,
+                product_id=slot.product_id,
+                source=source.value,
+            )
+        except DomainError as error:
+            self.log_rejection("appointment.book", actor, error, object_type="slot")
+            raise
+        self.session.commit()
+        return appointment
+
+    def _insert(
+        self,
+        slot: Slot,
+        name: str | None,
+        email: str | None,
+        language: str,
+        source: AppointmentSource,
+        external_ref: str | None,
+    ) -> Appointment:
+        for _attempt in range(5):
+            appointment = Appointment(
+                slot_id=slot.id,
+                stop_id=slot.stop_id,
+                product_id=slot.product_id,
+                code=new_code(),
+                token=new_token(),
+                external_ref=external_ref or None,
+                status=B,
+                source=source,
+                language=language,
+                name=(name or "").strip()[:80] or None,
+                email=(email or "").strip()[:254] or None,
+                created_at=self.now(),
+            )
+            try:
+                with self.session.begin_nested():
+                    self.session.add(appointment)
+                    self.session.flush()
+            except IntegrityError:
+                if external_ref and self._by_ref(external_ref) is not None:
+                    raise Conflict(
+                        "An appointment with this reference exists.", external_ref=external_ref
+                    ) from None
+                continue  # a code taken by chance (1 in ~10^8): draw again
+            return appointment
+        raise Conflict("Could not give this appointment a code.")  # pragma: no cover
+
+    def by_token(self, token: str) -> Appointment:
+        """The appointment behind a confirmation link or QR code, or `UnknownAppointment`."""
+        found = self.session.scalar(
+            select(Appointment)
+            .where(Appointment.token == token)
+            .options(joinedload(Appointment.slot), joinedload(Appointment.stop))
+        )
+        if found is None:
+            raise UnknownAppointment()
+        return found
+
+    def of_ticket(self, ticket: Ticket) -> Appointment | None:
+        """The appointment a check-in ticket was issued for (None for a walk-in's)."""
+        if ticket.source is not Source.APPOINTMENT:
+            return None
+        return self.session.scalar(select(Appointment).where(Appointment.ticket_id == ticket.id))
+
+    def find(self, typed: str) -> Appointment:
+        """By booking code (as typed or scanned), the external system's reference, or the
+        appointment's own link (a scanner that reads a printed slip's QR types its URL)."""
+        link = re.search(r"/a/([A-Za-z0-9_-]{16,64})/?$", typed.strip())
+        if link is not None:
+            return self.by_token(link.group(1))
+        code = normalise_code(typed)
+        found = None
+        if code:
+            found = self.session.scalar(select(Appointment).where(Appointment.code == code))
+        if found is None and typed.strip():
+            found = self._by_ref(typed.strip())
+        if found is None:
+            raise UnknownAppointment()
+        return found
+
+    def _by_ref(self, ref: str) -> Appointment | None:
+        return self.session.scalar(select(Appointment).where(Appointment.external_ref == ref))
+
+    def cancel(self, token: str, *, actor: Actor = SYSTEM) -> Appointment:
+        """Give the place back; only a booked (not yet checked-in) appointment can be cancelled."""
+        self.begin_write()
+        try:
+            appointment = self.by_token(token)
+            moved = changed_rows(
+                self.session.execute(
+                    update(Appointment)
+                    .where(Appointment.id == appointment.id, Appointment.status == B)
+                    .values(status=AppointmentStatus.CANCELLED, cancelled_at=self.now())
+                    .execution_options(synchronize_session=False)
+                )
+            )
+            if moved != 1:
+                raise AppointmentClosed(status=appointment.status.value)
+            self.session.execute(
+                update(Slot)
+                .where(Slot.id == appointment.slot_id, Slot.booked > 0)
+                .values(booked=Slot.booked - 1)
+                .execution_options(synchronize_session=False)
+            )
+            self.log(
+                "appointment.cancel",
+                actor,
+                object_type="appointment",
+                object_id=appointment.id,
+                stop_id=appointment.stop_id,
+                product_id=appointment.product_id,
+            )
+        except DomainError as error:
+            self.log_rejection("appointment.cancel", actor, error, object_type="appointment")
+            raise
+        self.session.commit()
+        self.session.refresh(appointment)
+        return appointment
