@@ -176,7 +176,7 @@ def register(sio: SocketIO) -> None:
         else:
             stop = tour_service().current_stop()
         join_room(stop_room(stop.id))
-        state = queue.board_state(stop, calls=current_app.config["DISPLAY_CALLS"])
+        state = queue.board_state(stop, earlier=current_app.config["DISPLAY_EARLIER_CALLS"])
         sio.emit("board_state", state, namespace=NAMESPACE, to=_sid())
 
     def _print_snapshot(token: str) -> None:

@@ -109,13 +109,14 @@ def board() -> str | tuple[str, int]:
         message = _("Dit scherm hoort bij een loket dat niet bestaat. Vraag een medewerker.")
         return render_template("errors/error.html", status=404, message=message), 404
     config = current_app.config
+    earlier = int(config["DISPLAY_EARLIER_CALLS"])
     return render_template(
         "display/board.html",
         stop=stop,
         # The socket subscribes to this stop only when the page asked for it; a paired or
         # following board lets the server choose again on every reconnect.
         live_stop=stop.id if stop is not None and asked else None,
-        max_calls=config["DISPLAY_CALLS"],
-        state=queue_service().board_state(stop, calls=config["DISPLAY_CALLS"]) if stop else None,
+        max_earlier=earlier,
+        state=queue_service().board_state(stop, earlier=earlier) if stop else None,
         next_stops=_other_stops(stop, config["DISPLAY_NEXT_STOPS"]),
     )

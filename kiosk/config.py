@@ -55,8 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
     # Kiosk: seconds without a touch before a screen goes back to the start (and to Dutch).
     "KIOSK_IDLE_SECONDS": 45,
-    # Display board: how many recent calls to show, and how many next stops in the side column.
-    "DISPLAY_CALLS": 6,
+    # Display board: every current call is shown; below them up to this many calls that ended
+    # (for residents who look up late), and how many next stops in the side column.
+    "DISPLAY_EARLIER_CALLS": 6,
     "DISPLAY_NEXT_STOPS": 4,
     # Seconds a device may be away (loading its next page) before desks see it as lost.
     "DISPLAY_PRESENCE_GRACE_SECONDS": 5,

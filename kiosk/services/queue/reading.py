@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from kiosk.models import ACTIVE_AT_DESK, Desk, Product, Stop, Ticket
+from kiosk.models import ACTIVE_AT_DESK, Desk, Product, Stop, Ticket, TicketStatus
 from kiosk.payloads import Position, product_ref, ticket_public_payload
 from kiosk.services.base import Service
 from kiosk.services.errors import (
@@ -47,6 +47,9 @@ from kiosk.services.queue.tickets import W
 # Ids are 32-bit integer columns (PostgreSQL); a larger number from a URL or body cannot exist,
 # and binding it would fail in the driver (OverflowError, DataError) instead of "not found".
 MAX_ID = 2**31 - 1
+
+# Calls that ended at the desk; a board lists the latest of them under the current calls.
+ENDED_AFTER_CALL = (TicketStatus.DONE, TicketStatus.NO_SHOW)
 
 
 def _storable_id(value: int) -> bool:
@@ -156,15 +159,33 @@ class QueueReads(Service):
         rows = self.session.execute(WAITING_COUNTS, {"stop_id": stop_id}).all()
         return {code: count for code, count in rows}
 
-    def board_state(self, stop: Stop, *, calls: int = 6) -> dict[str, Any]:
-        """What a display board shows: recent calls (newest first) and who waits for what."""
-        recent = self.session.scalars(
+    def board_state(self, stop: Stop, *, earlier: int = 6) -> dict[str, Any]:
+        """What a display board shows: every ticket now called or served at a desk (one per
+        desk, newest first), then up to `earlier` calls that have ended (done or no-show,
+        newest first) for residents who look up late, and who waits for what."""
+        loads = (selectinload(Ticket.product), selectinload(Ticket.desk))
+        by_call = (Ticket.last_called_at.desc(), Ticket.id.desc())
+        active = self.session.scalars(
             select(Ticket)
             .where(Ticket.stop_id == stop.id, Ticket.status.in_(ACTIVE_AT_DESK))
-            .order_by(Ticket.last_called_at.desc(), Ticket.id.desc())
-            .limit(calls)
-            .options(selectinload(Ticket.product), selectinload(Ticket.desk))
+            .order_by(*by_call)
+            .options(*loads)
         ).all()
+        ended = (
+            self.session.scalars(
+                select(Ticket)
+                .where(
+                    Ticket.stop_id == stop.id,
+                    Ticket.status.in_(ENDED_AFTER_CALL),
+                    Ticket.last_called_at.is_not(None),
+                )
+                .order_by(*by_call)
+                .limit(earlier)
+                .options(*loads)
+            ).all()
+            if earlier > 0
+            else []
+        )
         counts = self.waiting_counts(stop.id)
         return {
             "stop": {
@@ -173,7 +194,8 @@ class QueueReads(Service):
                 "status": stop.status.value,
                 "accepting_tickets": stop.accepts_walk_ins(self.now()),
             },
-            "calls": [ticket_public_payload(t) for t in recent],
+            "calls": [ticket_public_payload(t) for t in active],
+            "earlier": [ticket_public_payload(t) for t in ended],
             "waiting": [
                 {"product": product_ref(p), "count": counts.get(p.code, 0)} for p in stop.products
             ],

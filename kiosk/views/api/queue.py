@@ -115,7 +115,7 @@ def transfer(body: dict[str, Any], token: str) -> dict[str, Any]:
 def board(query: dict[str, Any]) -> dict[str, Any]:
     """What the display board shows: recent calls and who waits for what."""
     stop = stop_for_request(query.get("stop"))
-    return queue_service().board_state(stop, calls=current_app.config["DISPLAY_CALLS"])
+    return queue_service().board_state(stop, earlier=current_app.config["DISPLAY_EARLIER_CALLS"])
 
 
 def _staff_ticket(ticket: Ticket) -> dict[str, Any]:

@@ -160,7 +160,14 @@ class WaitingSchema(ma.Schema):
 
 class BoardSchema(ma.Schema):
     stop = ma.fields.Nested(BoardStopSchema)
-    calls = ma.fields.List(ma.fields.Nested(TicketPublicSchema))
+    calls = ma.fields.List(
+        ma.fields.Nested(TicketPublicSchema),
+        metadata={"description": "Every ticket called or served at a desk now, newest first"},
+    )
+    earlier = ma.fields.List(
+        ma.fields.Nested(TicketPublicSchema),
+        metadata={"description": "The latest calls that ended (done or no-show), newest first"},
+    )
     waiting = ma.fields.List(ma.fields.Nested(WaitingSchema))
     at = ma.fields.String()
 
