@@ -53,7 +53,7 @@ def in_request(tickets: int, qr_mode: str, workdir: Path) -> dict[str, Any]:
         queue = queue_service()
         product = stop.products[0].code
         for _ in range(tickets):
-            ticket, position = queue.issue_ticket_with_position(stop, product)
+            ticket, position, *_ = queue.issue_ticket_with_position(stop, product)
             began = time.perf_counter()
             job = printing.submit(ticket, device, position=position)
             samples.append(time.perf_counter() - began)

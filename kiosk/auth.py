@@ -200,3 +200,9 @@ coordinator_required = role_required(
     lambda: _("Log in om deze pagina te zien."),
     lambda: _("Deze pagina is voor coördinatoren."),
 )
+
+
+def request_key() -> str | None:
+    """The ``Idempotency-Key`` a kiosk or desk made for this request (one per tap, the same
+    on every retry of it); the services check its form (kiosk.services.idempotency)."""
+    return request.headers.get("Idempotency-Key") or None

@@ -3,6 +3,7 @@
     every HOUSEKEEPING_SECONDS             once per purge day, from PURGE_HOUR (TIMEZONE)
     --------------------------             ----------------------------------------------
     AppointmentService.mark_no_shows()     QueueService.expire_links(RETENTION_DAYS)
+                                           QueueService.forget_request_keys()
                                            AppointmentService.purge_contact_data(RETENTION_DAYS)
 
 A *purge day* runs from PURGE_HOUR local time to the next day's PURGE_HOUR. Whether its purge
@@ -99,6 +100,7 @@ class Housekeeping:
                     queue = queue_service()
                     queue.clock = lambda: moment
                     expired = queue.expire_links(self.retention_days, actor=HOUSEKEEPING_ACTOR)
+                    queue.forget_request_keys()
                     appointments = appointment_service()
                     appointments.clock = lambda: moment
                     erased = appointments.purge_contact_data(

@@ -519,6 +519,31 @@ class Device(Base):
     stop: Mapped[Stop | None] = relationship()
 
 
+class RequestKey(Base):
+    """A state-changing request that its sender may send again (the ``Idempotency-Key`` a kiosk
+    or desk makes per tap): a retry with the same key gets the first answer (this ticket), never
+    a second ticket or step. Stored in the same transaction as the change it answers, so a
+    reply lost to a crash is still found. Keys expire after a day (housekeeping deletes them).
+    """
+
+    __tablename__ = "request_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Who sent it: "device:<id>" or "staff:<id>"; two devices may make the same key.
+    scope: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(100))
+    # The use case it was for ("ticket.issue", "ticket.call", ...): another one is refused.
+    action: Mapped[str] = mapped_column(String(40))
+    # The answer: the ticket (or booking) the first request made or changed.
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+
 class PrintJob(Base):
     """One slip sent to a kiosk's printer: what it was for and how it went.
 

@@ -74,7 +74,7 @@ def test_issue_with_position_gives_what_a_later_read_gives(queue_any, sessions, 
     make_ticket(queue_any, stop, "A")
     make_ticket(queue_any, stop, "R")
     clock.advance(minutes=1)
-    ticket, position = queue_any.issue_ticket_with_position(stop, "H")
+    ticket, position, *_ = queue_any.issue_ticket_with_position(stop, "H")
     assert not sessions[0].in_transaction(), "no read is left open after the use case"
     assert ticket.label == "H001"
     assert ticket.product.code == "id-collect"
@@ -84,7 +84,7 @@ def test_issue_with_position_gives_what_a_later_read_gives(queue_any, sessions, 
 
 def test_issue_with_position_is_none_without_a_desk_estimate(queue_any, sessions, clock):
     stop = make_stop(sessions[0], now=clock.now, desks={"Balie 1": "A"})
-    _, position = queue_any.issue_ticket_with_position(stop, "R")
+    _, position, *_ = queue_any.issue_ticket_with_position(stop, "R")
     assert (position.ahead, position.wait_minutes) == (0, None)
 
 
@@ -204,7 +204,7 @@ def test_queue_queries_read_an_index_not_the_tickets_table(queue, session, stop)
         make_ticket(queue, stop, prefix)
     desk = stop.desks[0]
     with statements(session) as seen:
-        ticket, _ = queue.issue_ticket_with_position(stop, "A")
+        ticket, *_ = queue.issue_ticket_with_position(stop, "A")
         queue.call_next(desk)
         queue.current_ticket(desk)
         queue.finish(queue.current_ticket(desk))

@@ -36,6 +36,7 @@ TABLES = {
     "stop_series_products",
     "stop_series_stops",
     "settings",
+    "request_keys",
     "alembic_version",
 }
 

@@ -10,20 +10,33 @@ from kiosk.factories import print_service, queue_service
 from kiosk.models import Appointment, DeviceKind, PrintJob, PrintKind, Ticket
 from kiosk.payloads import Position
 from kiosk.printing.stations import printing
-from kiosk.services.printing import NoPrinter
+from kiosk.services.printing import NoPrinter, SlipRequest
 
 # -- the kiosk's side ----------------------------------------------------------------------------
 
 
-def print_issued(ticket: Ticket, position: Position | None) -> PrintJob | None:
-    """After a kiosk issued a ticket (committed): queue its slip in the resident's language."""
-    principal = current_principal()
-    device = principal.device
+def slip_request() -> SlipRequest | None:
+    """The slip a kiosk's ticket request asks for: this kiosk's printer, in the resident's
+    language; None when the caller is no kiosk or the kiosk prints nothing. The queue makes
+    its print job in the ticket's own transaction."""
+    device = current_principal().device
     if device is None or device.kind != DeviceKind.KIOSK:
         return None
-    return printing().submit(
-        ticket, device, language=_language(), position=position, actor=principal.actor
-    )
+    if printing().config_for(device) is None:
+        return None
+    return SlipRequest(device.id, _language())
+
+
+def print_issued(
+    ticket: Ticket, job: PrintJob | None, position: Position | None
+) -> PrintJob | None:
+    """After a new ticket was committed with a `slip_request`: send its slip (whose `job` the
+    queue made in the ticket's transaction) to the kiosk's printer. Not for a retry answered
+    with the same ticket: its slip was sent by the first request, or by the print worker's
+    recovery after a crash (`Printing.recover`)."""
+    if job is None:
+        return None
+    return printing().spool_ticket(job, ticket, position)
 
 
 def print_booked(appointment: Appointment) -> PrintJob | None:

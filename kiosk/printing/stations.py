@@ -229,8 +229,7 @@ class Printing:
         config = self.config_for(device)
         if config is None:
             return None
-        service = print_service()
-        job = service.create_job(
+        job = print_service().create_job(
             kind=kind,
             ticket=ticket,
             appointment=appointment,
@@ -238,13 +237,39 @@ class Printing:
             language=language,
             actor=actor,
         )
+        return self.spool(job, config, make_slip)
+
+    def spool_ticket(
+        self, job: PrintJob, ticket: Ticket, position: Position | None
+    ) -> PrintJob | None:
+        """Send a new ticket's slip, whose job was made in the ticket's own transaction
+        (`SlipRequest`), to its kiosk's printer spool."""
+        config = self.config_for(job.device)
+        if config is None:  # the kiosk's printer was switched off meanwhile
+            return print_service().record(
+                job.id, PrintStatus.FAILED, attempts=0, error="The kiosk has no printer."
+            )
+        return self.spool(
+            job, config, lambda: ticket_slip(ticket, language=job.language, position=position)
+        )
+
+    def spool(
+        self, job: PrintJob, config: Mapping[str, Any], make_slip: Callable[[], TicketSlip]
+    ) -> PrintJob | None:
+        """Render the slip and add it to the station's durable spool, tagged with the job's id.
+
+        Never raises for printer trouble: a job that cannot even be spooled is recorded as
+        failed, so the resident keeps the number on screen and staff see the fault.
+        """
         try:
             station = self.station(config)
             station.spool.add(station.printer.render(make_slip()), tag=str(job.id))
         except Exception as exc:
             if not isinstance(exc, PrinterConfigError | OSError):
                 log.exception("Could not queue print job %s", job.id)
-            return service.record(job.id, PrintStatus.FAILED, attempts=0, error=_reason(exc))
+            return print_service().record(
+                job.id, PrintStatus.FAILED, attempts=0, error=_reason(exc)
+            )
         return job
 
     # -- the worker ----------------------------------------------------------------------------

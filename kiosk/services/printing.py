@@ -15,6 +15,7 @@ from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kiosk.models import (
     Appointment,
@@ -73,6 +74,55 @@ class PrinterHealth:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class SlipRequest:
+    """A kiosk printer that is to print a new ticket's slip, in the resident's language: the
+    queue makes its job in the ticket's own transaction (`queue_slip`)."""
+
+    device_id: int
+    language: str = "nl"
+
+
+def new_job(
+    kind: PrintKind,
+    now: datetime,
+    *,
+    ticket: Ticket | None = None,
+    appointment: Appointment | None = None,
+    stop_id: int | None = None,
+    device_id: int | None = None,
+    language: str = "nl",
+) -> PrintJob:
+    """A print job row, queued and not yet tried (the caller adds it to its transaction)."""
+    return PrintJob(
+        kind=kind,
+        status=PrintStatus.QUEUED,
+        ticket_id=ticket.id if ticket is not None else None,
+        appointment_id=appointment.id if appointment is not None else None,
+        stop_id=stop_id,
+        device_id=device_id,
+        language=language,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def queue_slip(session: Session, slip: SlipRequest, ticket: Ticket, now: datetime) -> PrintJob:
+    """The job of a new ticket's slip, added to the ticket's transaction (flushed for its id)."""
+    job = new_job(
+        PrintKind.TICKET,
+        now,
+        ticket=ticket,
+        stop_id=ticket.stop_id,
+        device_id=slip.device_id,
+        language=slip.language,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
 def print_job_payload(job: PrintJob) -> dict[str, Any]:
     """A print job for staff: with the ticket's label and token (or the booking's code and token)
     so a desk can reprint it."""
@@ -116,18 +166,14 @@ class PrintService(LocalService):
         """A new queued job (committed before its bytes reach the spool, so that the spool's
         report can never arrive before the row exists)."""
         self.begin_write()
-        now = self.now()
-        job = PrintJob(
-            kind=kind,
-            status=PrintStatus.QUEUED,
-            ticket_id=ticket.id if ticket is not None else None,
-            appointment_id=appointment.id if appointment is not None else None,
+        job = new_job(
+            kind,
+            self.now(),
+            ticket=ticket,
+            appointment=appointment,
             stop_id=ticket.stop_id if ticket is not None else _device_stop(device),
             device_id=device.id if device is not None else None,
             language=language,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
         )
         self.session.add(job)
         self.session.flush()

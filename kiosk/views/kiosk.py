@@ -7,10 +7,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from kiosk.auth import current_principal
+from kiosk.auth import current_principal, request_key
 from kiosk.factories import appointment_service, print_service, queue_service, tour_service
 from kiosk.models import Device, Stop
-from kiosk.printing.jobs import print_issued
+from kiosk.printing.jobs import print_issued, slip_request
 from kiosk.printing.notices import fault_reason, print_notice
 from kiosk.services.errors import DomainError, UnknownTicket
 from kiosk.views.kiosk_base import (
@@ -70,15 +70,20 @@ def take_ticket(device: Device, stop: Stop | None) -> Response | str | tuple[str
         if long_wait is not None:
             return long_wait
     try:
-        ticket, position = queue_service().issue_ticket_with_position(
-            stop, product, actor=current_principal().actor
+        issued = queue_service().issue_ticket_with_position(
+            stop,
+            product,
+            actor=current_principal().actor,
+            key=request_key(),  # the kiosk's retry of the same tap gets the same ticket
+            slip=slip_request(),
         )
     except DomainError as error:
         message = REFUSALS.get(error.code, lambda: _("Dat lukte niet. Probeer het opnieuw."))()
         return render_template("kiosk/refused.html", message=message, **screen_context(stop)), 409
-    # After the commit: the slip prints in the background, the screen does not wait for it.
-    print_issued(ticket, position)
-    return redirect(url_for("kiosk.ticket", token=ticket.token))
+    if not issued.replayed:
+        # After the commit: the slip prints in the background, the screen does not wait for it.
+        print_issued(issued.ticket, issued.print_job, issued.position)
+    return redirect(url_for("kiosk.ticket", token=issued.ticket.token))
 
 
 @bp.get("/tickets/<token>")

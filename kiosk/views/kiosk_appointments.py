@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from kiosk.auth import current_principal
+from kiosk.auth import current_principal, request_key
 from kiosk.extensions import configured_limit, limiter
 from kiosk.factories import appointment_service, print_service, queue_service
 from kiosk.i18n import current_language
@@ -22,7 +22,7 @@ from kiosk.models import (
     Device,
     Stop,
 )
-from kiosk.printing.jobs import print_booked, print_issued
+from kiosk.printing.jobs import print_booked, print_issued, slip_request
 from kiosk.printing.notices import fault_reason, print_notice
 from kiosk.services.appointments import (
     CODE_ALPHABET,
@@ -70,7 +70,9 @@ def check_in(device: Device, stop: Stop | None) -> Response | str | tuple[str, i
     typed = request.form.get("code", "").strip()[:120]
     service = appointment_service()
     try:
-        result = service.check_in(typed, stop, actor=current_principal().actor)
+        result = service.check_in(
+            typed, stop, actor=current_principal().actor, key=request_key(), slip=slip_request()
+        )
     except UnknownAppointment:
         return _check_in_again(stop, typed, "unknown")
     except DomainError as error:
@@ -84,8 +86,8 @@ def check_in(device: Device, stop: Stop | None) -> Response | str | tuple[str, i
             ticket=ticket,
             **screen_context(stop),
         )
-    if not result.again:
-        print_issued(ticket, queue_service().position(ticket))
+    if not result.again and not result.replayed:
+        print_issued(ticket, result.print_job, queue_service().position(ticket))
     return redirect(url_for("kiosk.ticket", token=ticket.token))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from kiosk.models import Appointment, AppointmentStatus, Slot, Stop, Ticket
+from kiosk.models import Appointment, AppointmentStatus, PrintJob, Slot, Stop, Ticket
 from kiosk.services.appointments.errors import (
     AppointmentClosed,
     CheckInTooEarly,
@@ -35,6 +35,8 @@ from kiosk.services.base import (
     utc_now,
 )
 from kiosk.services.errors import DomainError
+from kiosk.services.idempotency import answered
+from kiosk.services.printing import SlipRequest
 from kiosk.services.queue import QueueService
 
 B = AppointmentStatus.BOOKED
@@ -55,6 +57,10 @@ class CheckedIn:
     appointment: Appointment
     ticket: Ticket
     again: bool  # the appointment had been checked in already (a scanner read it twice)
+    # A retry of this kiosk's own request (same idempotency key): the first answer, again.
+    replayed: bool = False
+    # The slip's print job, made in the ticket's transaction (when a slip was asked for).
+    print_job: PrintJob | None = None
 
 
 class AppointmentService(ImportingService):
@@ -74,16 +80,38 @@ class AppointmentService(ImportingService):
 
     # -- check-in ------------------------------------------------------------------------------
 
-    def check_in(self, typed: str, stop: Stop, *, actor: Actor = SYSTEM) -> CheckedIn:
+    def check_in(
+        self,
+        typed: str,
+        stop: Stop,
+        *,
+        actor: Actor = SYSTEM,
+        key: str | None = None,
+        slip: SlipRequest | None = None,
+    ) -> CheckedIn:
         """The resident at the kiosk: a ticket for the appointment, called before walk-ins from
         the slot's start. Refusals say when (`CheckInTooEarly` with `opens_at`), or where
-        (`WrongStop` with the place and time)."""
+        (`WrongStop` with the place and time).
+
+        A retry with the same `key` gets the first answer (`replayed`), not "checked in
+        already"; `slip` makes the slip's print job in the ticket's transaction.
+        """
         try:
             appointment = self.find(typed)
             slot = appointment.slot
             if appointment.status is AppointmentStatus.CHECKED_IN and appointment.ticket:
+                # Our own retry (same key) is answered as the first time; anything else is a
+                # second scan of the same booking.
+                done = answered(self.session, key, actor, "appointment.check_in", self.now())
+                replayed = (
+                    done is not None
+                    and done.row is not None
+                    and done.row.ticket_id == appointment.ticket_id
+                )
                 self.end_read()
-                return CheckedIn(appointment, appointment.ticket, again=True)
+                return CheckedIn(
+                    appointment, appointment.ticket, again=not replayed, replayed=replayed
+                )
             if appointment.status is not B:
                 raise AppointmentClosed(status=appointment.status.value)
             if appointment.stop_id != stop.id:
@@ -120,8 +148,14 @@ class AppointmentService(ImportingService):
 
         queue = QueueService(self.session, self.notifier, self.clock)
         try:
-            ticket = queue.issue_for_appointment(
-                stop, product_code, due_at=slot.starts_at, claim=claim, actor=actor
+            issued = queue.issue_for_appointment(
+                stop,
+                product_code,
+                due_at=slot.starts_at,
+                claim=claim,
+                actor=actor,
+                key=key,
+                slip=slip,
             )
         except AppointmentClosed:
             # Another kiosk (or a double scan) checked it in a moment ago: show that ticket.
@@ -131,7 +165,13 @@ class AppointmentService(ImportingService):
                 raise
             return CheckedIn(again, again.ticket, again=True)
         self.session.expire(appointment)
-        return CheckedIn(self.find(typed), ticket, again=False)
+        return CheckedIn(
+            self.find(typed),
+            issued.ticket,
+            again=False,
+            replayed=issued.replayed,
+            print_job=issued.print_job,
+        )
 
     # -- housekeeping --------------------------------------------------------------------------
 

@@ -41,6 +41,8 @@ from kiosk.services.errors import (
     UnknownDesk,
     UnknownTicket,
 )
+from kiosk.services.idempotency import answered, claim_key, forget_keys
+from kiosk.services.printing import SlipRequest, queue_slip
 from kiosk.services.queue.reading import QueueReads
 from kiosk.services.queue.statements import (
     CALL,
@@ -95,26 +97,34 @@ class QueueService(QueueReads):
         Refused with `StopClosed`, `AppointmentRequired`, `ProductNotOffered` or
         `UnknownProduct`; each refusal is logged. See `IssueOptions` for the options.
         """
-        ticket = self._issue(stop, product_code, **options)
+        ticket = self._issue(stop, product_code, **options).ticket
         self.end_read()
         return ticket
 
     def issue_ticket_with_position(
         self, stop: Stop, product_code: str, **options: Unpack[IssueOptions]
     ) -> IssuedTicket:
-        """`issue_ticket`, and the new ticket's place in the queue for the kiosk to show.
+        """`issue_ticket`, and the new ticket's place in the queue for the kiosk to show, its
+        slip's print job (`slip` option) and whether it was `replayed` for a key sent before.
 
         The position is read after the commit, in the same read as the event payloads.
         """
-        ticket = self._issue(stop, product_code, **options)
-        position = self.position(ticket)
+        issued = self._issue(stop, product_code, **options)
+        issued = issued._replace(position=self.position(issued.ticket))
         self.end_read()
-        return IssuedTicket(ticket, position)
+        return issued
 
-    def call_next(self, desk: Desk, *, actor: Actor = SYSTEM) -> Ticket:
-        """Call the first waiting ticket among the desk's products: priority first, then oldest."""
+    def call_next(self, desk: Desk, *, actor: Actor = SYSTEM, key: str | None = None) -> Ticket:
+        """Call the first waiting ticket among the desk's products: priority first, then oldest.
+
+        A retry with the same `key` gets the ticket the first request called (as it is now).
+        """
         self.begin_write()
         try:
+            earlier = claim_key(self.session, key, actor, "ticket.call", self.now())
+            if earlier.replayed and (called := earlier.ticket) is not None:
+                self.end_read()
+                return called
             locked = self.session.scalars(LOCK_DESK, {"desk_id": desk.id}).unique().one_or_none()
             if locked is None:
                 raise UnknownDesk()
@@ -138,6 +148,7 @@ class QueueService(QueueReads):
             for name, value in values.items():
                 set_committed_value(ticket, name, value)
             set_committed_value(ticket, "desk", desk)
+            earlier.answer(ticket=ticket)
             self._log_step("ticket.call", actor, ticket, desk=desk.id)
         except DomainError as error:
             self.log_rejection(
@@ -170,25 +181,25 @@ class QueueService(QueueReads):
         recent = self.session.scalars(RECENT_CALLS, {"stop_id": stop_id, "n": self.interleave})
         return any(source == Source.APPOINTMENT for source in recent)
 
-    def recall(self, ticket: Ticket, *, actor: Actor = SYSTEM) -> Ticket:
+    def recall(self, ticket: Ticket, *, actor: Actor = SYSTEM, key: str | None = None) -> Ticket:
         """Call the same number again to the same desk."""
 
         def step(t: Ticket) -> None:
             t.recall_count += 1
             t.last_called_at = self.now()
 
-        return self._step(ticket, "recall", "ticket_recalled", actor, step)
+        return self._step(ticket, "recall", "ticket_recalled", actor, step, key=key)
 
-    def start(self, ticket: Ticket, *, actor: Actor = SYSTEM) -> Ticket:
+    def start(self, ticket: Ticket, *, actor: Actor = SYSTEM, key: str | None = None) -> Ticket:
         """The resident has arrived at the desk: service begins."""
 
         def step(t: Ticket) -> None:
             t.status = S
             t.started_at = self.now()
 
-        return self._step(ticket, "start", "ticket_started", actor, step)
+        return self._step(ticket, "start", "ticket_started", actor, step, key=key)
 
-    def finish(self, ticket: Ticket, *, actor: Actor = SYSTEM) -> Ticket:
+    def finish(self, ticket: Ticket, *, actor: Actor = SYSTEM, key: str | None = None) -> Ticket:
         """Service is done; the desk is free for the next number."""
 
         def step(t: Ticket) -> None:
@@ -200,28 +211,34 @@ class QueueService(QueueReads):
             t.ended_at = now
             t.service_seconds = max(int((now - t.started_at).total_seconds()), 0)
 
-        return self._step(ticket, "finish", "ticket_finished", actor, step)
+        return self._step(ticket, "finish", "ticket_finished", actor, step, key=key)
 
-    def no_show(self, ticket: Ticket, *, actor: Actor = SYSTEM) -> Ticket:
+    def no_show(self, ticket: Ticket, *, actor: Actor = SYSTEM, key: str | None = None) -> Ticket:
         """The called resident did not come; the desk is free again."""
 
         def step(t: Ticket) -> None:
             t.status = TicketStatus.NO_SHOW
             t.ended_at = self.now()
 
-        return self._step(ticket, "no_show", "ticket_no_show", actor, step)
+        return self._step(ticket, "no_show", "ticket_no_show", actor, step, key=key)
 
-    def cancel(self, ticket: Ticket, *, actor: Actor = SYSTEM) -> Ticket:
+    def cancel(self, ticket: Ticket, *, actor: Actor = SYSTEM, key: str | None = None) -> Ticket:
         """The resident leaves the queue (or staff take the ticket out)."""
 
         def step(t: Ticket) -> None:
             t.status = TicketStatus.CANCELLED
             t.ended_at = self.now()
 
-        return self._step(ticket, "cancel", "ticket_cancelled", actor, step)
+        return self._step(ticket, "cancel", "ticket_cancelled", actor, step, key=key)
 
-    def transfer(self, ticket: Ticket, product_code: str, *, actor: Actor = SYSTEM) -> Ticket:
+    def transfer(
+        self, ticket: Ticket, product_code: str, *, actor: Actor = SYSTEM, key: str | None = None
+    ) -> Ticket:
         """Send the resident back to the queue for another product, keeping the issue time."""
+        done = answered(self.session, key, actor, "ticket.transfer", self.now())
+        if done is not None and (moved := done.ticket) is not None:
+            self.end_read()
+            return moved
         stop = self.stop(ticket.stop_id)
         try:
             product = self.product_at(stop, product_code)
@@ -255,6 +272,7 @@ class QueueService(QueueReads):
             actor,
             step,
             data={"from_product": old, "to_product": product.id},
+            key=key,
         )
 
     # -- the status pages' retention ----------------------------------------------------------
@@ -292,6 +310,14 @@ class QueueService(QueueReads):
         self.session.commit()
         return len(old)
 
+    def forget_request_keys(self) -> int:
+        """Delete the idempotency keys older than a day (they answer nothing any more); how
+        many. Run by the daily housekeeping."""
+        self.begin_write()
+        forgotten = forget_keys(self.session, self.now())
+        self.session.commit()
+        return forgotten
+
     # -- for the appointments service ---------------------------------------------------------
 
     def issue_for_appointment(
@@ -302,17 +328,28 @@ class QueueService(QueueReads):
         due_at: datetime,
         claim: Callable[[Ticket], None],
         actor: Actor = SYSTEM,
-    ) -> Ticket:
+        key: str | None = None,
+        slip: SlipRequest | None = None,
+    ) -> IssuedTicket:
         """A ticket for a checked-in appointment, called before walk-ins from `due_at` on.
 
         `claim(ticket)` runs in the ticket's transaction (it marks the appointment checked in,
-        or raises to issue nothing).
+        or raises to issue nothing). `key` and `slip` as for `issue_ticket`; the key answers
+        "appointment.check_in".
         """
-        ticket = self._issue(
-            stop, product_code, source=Source.APPOINTMENT, actor=actor, due_at=due_at, claim=claim
+        issued = self._issue(
+            stop,
+            product_code,
+            source=Source.APPOINTMENT,
+            actor=actor,
+            due_at=due_at,
+            claim=claim,
+            key=key,
+            key_action="appointment.check_in",
+            slip=slip,
         )
         self.end_read()
-        return ticket
+        return issued
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -324,12 +361,24 @@ class QueueService(QueueReads):
         source: Source = Source.WALK_IN,
         priority: int = 0,
         actor: Actor = SYSTEM,
+        key: str | None = None,
+        key_action: str = "ticket.issue",
+        slip: SlipRequest | None = None,
         due_at: datetime | None = None,
         claim: Callable[[Ticket], None] | None = None,
-    ) -> Ticket:
-        """Issue, commit and publish; the read that built the payloads is left open."""
+    ) -> IssuedTicket:
+        """Issue, commit and publish; the read that built the payloads is left open.
+
+        A `key` answered before gives that ticket back (`replayed`), and nothing else happens:
+        no second number, no second slip, no event.
+        """
         self.begin_write()
         try:
+            earlier = claim_key(self.session, key, actor, key_action, self.now())
+            if earlier.replayed:
+                replayed = earlier.ticket
+                if replayed is not None:
+                    return IssuedTicket(replayed, None, replayed=True)
             product = self.product_at(stop, product_code)
             if not stop.accepts_walk_ins(self.now()):
                 raise StopClosed(opens_at=stop.starts_at.isoformat())
@@ -354,6 +403,10 @@ class QueueService(QueueReads):
             self.session.flush()
             if claim is not None:
                 claim(ticket)
+            earlier.answer(ticket=ticket)
+            # The slip's job is part of the ticket: a crash before it reaches the printer's
+            # spool leaves a queued job that the print worker finds and prints (once).
+            job = queue_slip(self.session, slip, ticket, self.now()) if slip else None
             self.log(
                 "ticket.issue",
                 actor,
@@ -373,7 +426,7 @@ class QueueService(QueueReads):
         self._announce("ticket_issued", ticket, pending, own_room=False)
         self.session.commit()
         self.publish(pending)
-        return ticket
+        return IssuedTicket(ticket, None, print_job=job)
 
     def _next_number(self, stop_id: int, product_id: int) -> int:
         """One atomic upsert on the counter row: no two callers ever get the same number."""
@@ -390,14 +443,22 @@ class QueueService(QueueReads):
         change: Callable[[Ticket], None],
         *,
         data: dict[str, Any] | None = None,
+        key: str | None = None,
     ) -> Ticket:
+        """One step of a ticket under its row lock; a retry with the same `key` gets the
+        ticket as it is now, without the step being applied again."""
         action = f"ticket.{name}"
         self.begin_write()
         try:
+            earlier = claim_key(self.session, key, actor, action, self.now())
+            if earlier.replayed and (stepped := earlier.ticket) is not None:
+                self.end_read()
+                return stepped
             locked = self.session.scalars(LOCK_TICKET, {"ticket_id": ticket.id}).one_or_none()
             if locked is None:
                 raise UnknownTicket()
             ticket = locked
+            earlier.answer(ticket=ticket)
             if ticket.status not in ALLOWED_FROM[name]:
                 raise InvalidTransition(
                     f"A {ticket.status.value} ticket cannot be given '{name}'.",

@@ -7,9 +7,10 @@ from __future__ import annotations
 import secrets
 from typing import NamedTuple, TypedDict
 
-from kiosk.models import Source, Ticket, TicketStatus
+from kiosk.models import PrintJob, Source, Ticket, TicketStatus
 from kiosk.payloads import Position
 from kiosk.services.base import Actor
+from kiosk.services.printing import SlipRequest
 
 W, C, S = TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING
 
@@ -41,10 +42,14 @@ def expired_token() -> str:
 
 
 class IssuedTicket(NamedTuple):
-    """A new ticket and its place in the queue, read right after it was committed."""
+    """A new ticket and its place in the queue, read right after it was committed; the print
+    job of its slip, made in the same transaction; and whether this was a retry (`replayed`)
+    answered with the ticket an earlier request with the same key made."""
 
     ticket: Ticket
     position: Position | None
+    replayed: bool = False
+    print_job: PrintJob | None = None
 
 
 class IssueOptions(TypedDict, total=False):
@@ -52,9 +57,13 @@ class IssueOptions(TypedDict, total=False):
 
     `source`: how the resident came (default `Source.WALK_IN`, which a product by appointment
     only refuses); `priority`: higher is called first (default 0); `actor`: who asked, for the
-    event log (default `SYSTEM`).
+    event log (default `SYSTEM`); `key`: the sender's idempotency key (kiosk.services.
+    idempotency): a retry with it gets the same ticket; `slip`: the kiosk printer that prints
+    the ticket (its job is made in the ticket's transaction).
     """
 
     source: Source
     priority: int
     actor: Actor
+    key: str | None
+    slip: SlipRequest | None

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.auth import current_principal, require_device_or_staff, require_staff
+from kiosk.auth import current_principal, request_key, require_device_or_staff, require_staff
 from kiosk.extensions import book_limit, limiter, public_limit
-from kiosk.factories import appointment_service, queue_service
+from kiosk.factories import appointment_service, print_service, queue_service
 from kiosk.mail import after_booking
 from kiosk.models import Appointment, DeviceKind, Role
 from kiosk.payloads import appointment_payload, slot_payload
-from kiosk.printing.jobs import print_issued
+from kiosk.printing.jobs import print_issued, slip_request
 from kiosk.urls import public_url
-from kiosk.views.api.base import bp, created_ticket, doc_errors, stop_for_request
+from kiosk.views.api.base import bp, created_ticket, doc_errors, idempotent, stop_for_request
 from kiosk.views.api.schemas import (
     AppointmentRequest,
     AppointmentSchema,
@@ -81,17 +81,29 @@ def cancel_appointment(token: str) -> dict[str, Any]:
 @require_device_or_staff(DeviceKind.KIOSK)
 @bp.arguments(CheckInRequest)
 @bp.response(201, CheckInResponse)
+@bp.alt_response(
+    200,
+    schema=CheckInResponse,
+    description="A retry with the same Idempotency-Key: the first answer, again",
+    success=True,
+)
 @doc_errors(401, 403, 404, 409, 422)
-def check_in(body: dict[str, Any]) -> dict[str, Any]:
+@idempotent
+def check_in(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """A kiosk checks a resident in: 201 with the appointment's ticket (and its slip)."""
     stop = stop_for_request()
-    result = appointment_service().check_in(body["code"], stop, actor=current_principal().actor)
+    result = appointment_service().check_in(
+        body["code"], stop, actor=current_principal().actor, key=request_key(), slip=slip_request()
+    )
     ticket = result.ticket
     position = queue_service().position(ticket)
-    job = None if result.again else print_issued(ticket, position)
+    if result.again or result.replayed:
+        job = print_service().latest_for_ticket(ticket) if result.replayed else None
+    else:
+        job = print_issued(ticket, result.print_job, position)
     payload = created_ticket(ticket, position, job)
     payload.update(appointment=result.appointment.code, again=result.again)
-    return payload
+    return payload, 200 if result.replayed else 201
 
 
 @bp.post("/appointments/import")

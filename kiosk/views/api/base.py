@@ -106,10 +106,29 @@ def stop_for_request(stop_id: int | None = None) -> Stop:
     return tour_service().current_stop()
 
 
+# The header a kiosk or desk sends with a state-changing request (kiosk.services.idempotency).
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,100}$"},
+    "description": (
+        "Made by the device once per tap and sent again with every retry of it (for a day): "
+        "a retry gets the first answer (the same ticket), never a second ticket or step."
+    ),
+}
+
+
+def idempotent(view: Any) -> Any:
+    """Document the ``Idempotency-Key`` header on a view that honours it."""
+    return bp.doc(parameters=[IDEMPOTENCY_KEY])(view)
+
+
 def created_ticket(
     ticket: Ticket, position: Position | None, job: PrintJob | None
 ) -> dict[str, Any]:
-    """A new ticket's answer (`TicketCreatedSchema`): its status, its key and whether it prints."""
+    """A new ticket's answer (`TicketCreatedSchema`): its status, its key and whether it prints.
+    `job` is the slip's print job (a retry's answer reads the ticket's latest job)."""
     payload = ticket_status_payload(ticket, position)
     payload.update(
         token=ticket.token,

@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import current_app
 
-from kiosk.auth import current_principal, require_device_or_staff, require_staff
+from kiosk.auth import current_principal, request_key, require_device_or_staff, require_staff
 from kiosk.extensions import limiter, public_limit
-from kiosk.factories import queue_service, tour_service
+from kiosk.factories import print_service, queue_service, tour_service
 from kiosk.models import DeviceKind, Ticket
 from kiosk.payloads import stop_payload, ticket_status_payload
-from kiosk.printing.jobs import print_issued
-from kiosk.views.api.base import bp, created_ticket, doc_errors, stop_for_request
+from kiosk.printing.jobs import print_issued, slip_request
+from kiosk.views.api.base import bp, created_ticket, doc_errors, idempotent, stop_for_request
 from kiosk.views.api.schemas import (
     BoardQuery,
     BoardSchema,
@@ -41,15 +41,29 @@ def current_stop() -> dict[str, Any]:
 @require_device_or_staff(DeviceKind.KIOSK)
 @bp.arguments(TicketRequest)
 @bp.response(201, TicketCreatedSchema)
+@bp.alt_response(
+    200,
+    schema=TicketCreatedSchema,
+    description="A retry with the same Idempotency-Key: the ticket the first request made",
+    success=True,
+)
 @doc_errors(401, 403, 404, 409, 422)
-def issue_ticket(body: dict[str, Any]) -> dict[str, Any]:
+@idempotent
+def issue_ticket(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Take a number (a paired kiosk for its own stop, or staff)."""
     stop = stop_for_request(body.get("stop"))
-    ticket, position = queue_service().issue_ticket_with_position(
-        stop, body["product"], actor=current_principal().actor
+    issued = queue_service().issue_ticket_with_position(
+        stop,
+        body["product"],
+        actor=current_principal().actor,
+        key=request_key(),
+        slip=slip_request(),  # a kiosk's own printer; staff calls print nothing
     )
-    job = print_issued(ticket, position)  # a kiosk's own printer; staff calls print nothing
-    return created_ticket(ticket, position, job)
+    if issued.replayed:
+        job = print_service().latest_for_ticket(issued.ticket)
+        return created_ticket(issued.ticket, issued.position, job), 200
+    job = print_issued(issued.ticket, issued.print_job, issued.position)
+    return created_ticket(issued.ticket, issued.position, job), 201
 
 
 @bp.get("/tickets/<string:token>")
@@ -67,10 +81,12 @@ def ticket_status(token: str) -> dict[str, Any]:
 @require_staff()
 @bp.response(200, TicketStaffSchema)
 @doc_errors(401, 403, 404, 409)
+@idempotent
 def call_next(desk_id: int) -> dict[str, Any]:
     """Call the next waiting ticket to this desk; 409 `queue_empty` when nobody waits."""
     queue = queue_service()
-    ticket = queue.call_next(queue.desk(desk_id), actor=current_principal().actor)
+    desk = queue.desk(desk_id)
+    ticket = queue.call_next(desk, actor=current_principal().actor, key=request_key())
     return _staff_ticket(ticket)
 
 
@@ -78,9 +94,11 @@ def _ticket_step(action: str, method_name: str, summary: str) -> None:
     @require_staff()
     @bp.response(200, TicketStaffSchema)
     @doc_errors(401, 403, 404, 409)
+    @idempotent
     def view(token: str) -> dict[str, Any]:
         queue = queue_service()
-        ticket = getattr(queue, method_name)(queue.ticket(token), actor=current_principal().actor)
+        step = getattr(queue, method_name)
+        ticket = step(queue.ticket(token), actor=current_principal().actor, key=request_key())
         return _staff_ticket(ticket)
 
     view.__name__ = f"ticket_{method_name}"
@@ -100,10 +118,13 @@ _ticket_step("cancel", "cancel", "Take a waiting or called ticket out of the que
 @bp.arguments(TransferRequest)
 @bp.response(200, TicketStaffSchema)
 @doc_errors(401, 403, 404, 409, 422)
+@idempotent
 def transfer(body: dict[str, Any], token: str) -> dict[str, Any]:
     """Back to the queue for another product, keeping the original issue time."""
     queue = queue_service()
-    ticket = queue.transfer(queue.ticket(token), body["product"], actor=current_principal().actor)
+    ticket = queue.transfer(
+        queue.ticket(token), body["product"], actor=current_principal().actor, key=request_key()
+    )
     return _staff_ticket(ticket)
 
 
