@@ -4,13 +4,15 @@ Layout of the spool directory::
 
     pending/<id>.job   waiting to print, oldest id first
     failed/<id>.job    gave up after ``max_attempts`` (or a configuration error); last error inside
-    tmp/               files being written (then renamed into pending/ or failed/)
+    printed/<id>.job   printed (kept a day, so the app can tell "printed" from "never spooled"
+                       after a crash: see ``where``)
+    tmp/               files being written (then renamed into pending/, failed/ or printed/)
 
 A job file is one line of JSON (id, created, attempts, next attempt, last error, size, sha256),
 a newline, then the ESC/POS bytes. Every write goes to tmp/, is flushed to disk (fsync), renamed
 into place and the directory is fsynced, so a crash or power cut leaves either the old or the new
-file, never half of one. Delivery is at least once: a crash between "printed" and "deleted"
-prints that ticket again after the restart.
+file, never half of one. Delivery is at least once: a crash between "printed" and the move to
+printed/ prints that ticket again after the restart.
 
 One consumer (``process_once`` / ``run``) at a time; any number of producers (threads,
 greenlets, other processes) may ``add`` jobs. ``on_result(job_id, ok, error)`` is called once per
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".job"
 STALE_TMP_SECONDS = 3600
+# How long printed/ keeps a job: long enough for any restart to find it, short enough to stay small.
+PRINTED_KEEP_SECONDS = 24 * 3600
 
 OnResult = Callable[["JobResult"], None]
 OnRetry = Callable[["JobResult"], None]
@@ -119,8 +123,9 @@ class PrintSpool:
         self.directory = Path(directory)
         self.pending_dir = self.directory / "pending"
         self.failed_dir = self.directory / "failed"
+        self.printed_dir = self.directory / "printed"
         self.tmp_dir = self.directory / "tmp"
-        for folder in (self.pending_dir, self.failed_dir, self.tmp_dir):
+        for folder in (self.pending_dir, self.failed_dir, self.printed_dir, self.tmp_dir):
             folder.mkdir(parents=True, exist_ok=True)
         self.max_attempts = max_attempts
         self.retry_delays = tuple(retry_delays)
@@ -134,6 +139,7 @@ class PrintSpool:
         self._consumer = threading.Lock()
         self._last_seq = max((self._seq(p) for p in self._files(self.pending_dir)), default=0)
         self._remove_stale_tmp()
+        self.prune_printed()
 
     # -- producers ---------------------------------------------------------------------------
 
@@ -166,6 +172,34 @@ class PrintSpool:
     def failed(self) -> list[Job]:
         """Jobs that gave up, with their last error, oldest first."""
         return self._jobs(self.failed_dir)
+
+    def where(self) -> dict[str, str]:
+        """Every tagged job's place by its tag: "pending", "failed" or "printed" (the last a
+        day). A tag that is in none of them never reached this spool."""
+        places: dict[str, str] = {}
+        for place, folder in (
+            ("printed", self.printed_dir),
+            ("failed", self.failed_dir),
+            ("pending", self.pending_dir),  # last: a retried job's latest place wins
+        ):
+            for path in self._files(folder):
+                tag = self._tag(path)
+                if tag is not None:
+                    places[tag] = place
+        return places
+
+    def prune_printed(self) -> int:
+        """Forget printed jobs older than a day; how many."""
+        cutoff = time.time() - PRINTED_KEEP_SECONDS
+        removed = 0
+        for path in self._files(self.printed_dir):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
 
     def retry_failed(self, job_id: str | None = None) -> list[str]:
         """Move one failed job (or all) back to pending with fresh attempts; returns their ids.
@@ -262,8 +296,10 @@ class PrintSpool:
             if self.on_retry is not None:
                 self._call(self.on_retry, result)
             return result
-        (self.pending_dir / f"{job.id}{SUFFIX}").unlink()
+        # Kept a day in printed/: after a crash the app can tell "printed" from "never spooled".
+        os.replace(self.pending_dir / f"{job.id}{SUFFIX}", self.printed_dir / f"{job.id}{SUFFIX}")
         fsync_dir(self.pending_dir)
+        fsync_dir(self.printed_dir)
         return self._report(JobResult(job.id, Outcome.PRINTED, attempts, tag=job.tag))
 
     def _report(self, result: JobResult) -> JobResult:
@@ -340,6 +376,17 @@ class PrintSpool:
             os.fsync(fh.fileno())
         os.replace(tmp, folder / f"{job.id}{SUFFIX}")
         fsync_dir(folder)
+
+    @staticmethod
+    def _tag(path: Path) -> str | None:
+        """A job file's tag from its header line, without reading or checking the bytes."""
+        try:
+            with open(path, "rb") as fh:
+                meta = json.loads(fh.readline())
+        except (OSError, ValueError):
+            return None
+        tag = meta.get("tag") if isinstance(meta, dict) else None
+        return tag if isinstance(tag, str) else None
 
     @staticmethod
     def _read(path: Path) -> Job:

@@ -10,12 +10,13 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
 
-from kiosk.factories import print_service
+from kiosk.factories import print_service, queue_service
 from kiosk.models import Appointment, Device, PrintJob, PrintKind, PrintStatus, Ticket
 from kiosk.payloads import Position
 from kiosk.printing.slips import booking_slip, ticket_slip
@@ -36,6 +37,9 @@ from printer import (
 )
 
 log = logging.getLogger(__name__)
+
+# A job younger than this may still be on its way to the spool in another process.
+RECOVERY_GRACE = timedelta(seconds=5)
 
 NO_PRINTER = ("", "none", "off")
 T = TypeVar("T")
@@ -341,12 +345,65 @@ class Printing:
                             log.info("Printing to %s", station.printer.description)
                             running[station.key] = spawn(station.spool.run, station.printer, stop)
                     self.check_health()
+                    self.recover()
             except Exception:
                 log.exception("Print worker pass failed")
             self._health_due.wait(self.poll_seconds)
             self._health_due.clear()
         for station in self.stations():
             station.spool.wake()
+
+    def recover(self, *, grace: timedelta = RECOVERY_GRACE) -> list[int]:
+        """Finish what a crash left half-done: a print job row committed (with its ticket) whose
+        bytes never reached the spool. Each job queued and never tried, older than `grace`
+        (another process may be about to spool it), is looked up in the spools by its tag:
+        printed or failed there, the row is told so; pending there, the worker prints it;
+        nowhere, its slip is rendered and spooled now. A job of an earlier day is not printed
+        any more but marked failed. Runs at the worker's start and on every pass; returns the
+        ids of the jobs it spooled again."""
+        service = print_service()
+        stale = service.unspooled(before=service.now() - grace)
+        if not stale:
+            return []
+        places: dict[str, str] = {}
+        for station in self.known_stations():
+            station.spool.prune_printed()
+            places.update(station.spool.where())
+        today = service.today_start()
+        spooled = []
+        for job in stale:
+            place = places.get(str(job.id))
+            if place == "printed":
+                service.record(job.id, PrintStatus.PRINTED, attempts=1)
+            elif place == "failed":
+                service.record(job.id, PrintStatus.FAILED, attempts=1, error="Failed in the spool.")
+            elif place == "pending":
+                continue  # the station's loop prints it and reports
+            elif job.created_at < today:
+                service.record(
+                    job.id, PrintStatus.FAILED, attempts=0, error="Not printed on its own day."
+                )
+            elif self._respool(job) is not None:
+                log.warning("Print job %s was never spooled (a crash?): spooled now", job.id)
+                spooled.append(job.id)
+        return spooled
+
+    def _respool(self, job: PrintJob) -> PrintJob | None:
+        config = self.config_for(job.device)
+        if config is None:
+            return print_service().record(
+                job.id, PrintStatus.FAILED, attempts=0, error="The kiosk has no printer."
+            )
+        if job.appointment is not None and job.ticket is None:
+            booked = job.appointment
+            return self.spool(job, config, lambda: booking_slip(booked, language=job.language))
+        ticket = job.ticket
+        if ticket is None:
+            return print_service().record(job.id, PrintStatus.FAILED, attempts=0, error="No slip.")
+        position = queue_service().position(ticket)
+        return self.spool(
+            job, config, lambda: ticket_slip(ticket, language=job.language, position=position)
+        )
 
     def wake(self) -> None:
         """Make the worker look now (after setting its stop event, or after a change)."""

@@ -231,6 +231,24 @@ class PrintService(LocalService):
         self.commit(pending)
         return job
 
+    def unspooled(self, *, before: datetime) -> list[PrintJob]:
+        """Jobs queued and never tried that were made before `before`, oldest first: after a
+        crash, those whose bytes may never have reached a spool (see Printing.recover)."""
+        found = list(
+            self.session.scalars(
+                select(PrintJob)
+                .where(
+                    PrintJob.status == PrintStatus.QUEUED,
+                    PrintJob.attempts == 0,
+                    PrintJob.created_at < before,
+                )
+                .order_by(PrintJob.id)
+                .limit(500)
+            )
+        )
+        self.end_read()
+        return found
+
     def job(self, job_id: int) -> PrintJob:
         """The print job with this id, or `UnknownPrintJob`."""
         job = self.session.get(PrintJob, job_id)
