@@ -54,7 +54,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(root / "translations"))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["DEFAULT_LANGUAGE"])
 
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(
+        app.config["DATABASE_URL"], write_wait=float(app.config["DATABASE_WRITE_WAIT_SECONDS"])
+    )
     app.extensions["loket.engine"] = engine
     app.extensions["loket.sessionmaker"] = make_sessionmaker(engine)
     app.teardown_appcontext(close_db_session)

@@ -7,6 +7,7 @@ carry a CSRF token on unsafe methods; bearer requests need none, as browsers nev
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,13 +18,17 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 
+from kiosk.database import DatabaseBusy
 from kiosk.extensions import csrf, login_manager
 from kiosk.factories import account_service, db_session
 from kiosk.models import Device, DeviceKind, Role, StaffUser
 from kiosk.services.accounts import DEVICE_TOKEN_PREFIX, STAFF_TOKEN_PREFIX
 from kiosk.services.base import Actor
 from kiosk.services.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 DEVICE_COOKIE = "loket_device"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,12 +109,21 @@ def _resolve() -> Principal:
 
 
 def _seen(device: Device) -> None:
-    """Note the device's last contact, at most once a minute (it feeds the health view)."""
+    """Note the device's last contact, at most once a minute (it feeds the health view).
+
+    Never fails the request: when the database is busy (or away) the note waits for the
+    next contact.
+    """
     service = account_service()
     now = service.now()
     if device.last_seen_at is None or now - device.last_seen_at > timedelta(minutes=1):
+        session = db_session()
         device.last_seen_at = now
-        db_session().commit()
+        try:
+            session.commit()
+        except (OperationalError, DatabaseBusy) as error:
+            session.rollback()
+            log.info("Device %s last seen not stored now: %s", device.id, error)
 
 
 def _check_csrf(principal: Principal) -> None:

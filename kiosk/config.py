@@ -15,6 +15,9 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     # Storage: SQLite file in the instance folder unless set.
     "DATABASE_URL": None,
+    # How long a write waits for SQLite's write lock (another process, a long transaction)
+    # before it is answered 503 with Retry-After; the server keeps serving meanwhile.
+    "DATABASE_WRITE_WAIT_SECONDS": 3,
     # The stop's local time zone (storage is UTC).
     "TIMEZONE": "Europe/Amsterdam",
     # Absolute base for links printed on tickets or shown as QR codes, e.g. http://192.168.1.10:5000.

@@ -6,11 +6,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from kiosk.database import DatabaseBusy
 from kiosk.services.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -26,7 +29,11 @@ HTTP_CODES = {
     422: ("invalid_request", "The request has invalid or missing fields."),
     429: ("rate_limited", "Too many requests; wait a moment and try again."),
     500: ("internal_error", "Something went wrong on our side. Nothing was changed."),
+    503: ("busy", "The database is busy or away for a moment; nothing was changed. Try again."),
 }
+# How long a client should wait before it tries again after a 503 (seconds).
+RETRY_AFTER_BUSY = 2
+RETRY_AFTER_UNAVAILABLE = 3
 
 
 def wants_json() -> bool:
@@ -45,6 +52,11 @@ def api_error(status: int, code: str, message: str, /, **details: Any) -> Respon
 
 
 def init_app(app: Flask) -> None:
+    # Runs after every other after-request hook (Flask calls them in reverse order): the rate
+    # limiter's would replace a 503's short Retry-After with its own window (60 s), and a kiosk
+    # would then wait a minute to retry a tap.
+    app.after_request_funcs.setdefault(None, []).insert(0, _keep_retry_after)
+
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Any:
         if wants_json():
@@ -81,11 +93,43 @@ def init_app(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
+    @app.errorhandler(DatabaseBusy)
+    def _busy(error: DatabaseBusy) -> Any:
+        return _unavailable("busy", RETRY_AFTER_BUSY)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeoutError)
+    def _database_away(error: Exception) -> Any:
+        # The database is locked by a write outside `begin_write`, restarting, or unreachable:
+        # the request changed nothing (its transaction rolled back). Say so; no stack trace.
+        locked = "locked" in str(error).lower()
+        if not locked:
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        return _unavailable("busy" if locked else "unavailable", RETRY_AFTER_UNAVAILABLE)
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.path)
         code, message = HTTP_CODES[500]
         return api_error(500, code, message) if wants_json() else _page(500)
+
+
+def _unavailable(code: str, retry_after: int) -> Response:
+    """503 with ``Retry-After``: JSON for the API and the kiosk's script, a page otherwise."""
+    _code, message = HTTP_CODES[503]
+    response = api_error(503, code, message) if wants_json() else _page(503)
+    response.headers["Retry-After"] = str(retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    g.loket_retry_after = retry_after
+    return response
+
+
+def _keep_retry_after(response: Response) -> Response:
+    retry_after = g.pop("loket_retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _page(status: int) -> Response:

@@ -75,9 +75,17 @@ class HttpClient:
         return sock
 
     def request(
-        self, method: str, path: str, body: Any = None, *, token: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Response:
-        """Send one request and read its whole response; raises OSError/BenchError on failure."""
+        """Send one request and read its whole response; raises OSError/BenchError on failure.
+
+        `headers`: extra request headers (e.g. ``Idempotency-Key``)."""
         payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         lines = [
             f"{method} {path} HTTP/1.1",
@@ -90,6 +98,7 @@ class HttpClient:
             lines.append("Content-Type: application/json")
         if token:
             lines.append(f"Authorization: Bearer {token}")
+        lines.extend(f"{name}: {value}" for name, value in (headers or {}).items())
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
         sock = self.sock or self._connect()
         try:
