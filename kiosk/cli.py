@@ -27,7 +27,7 @@ from kiosk.factories import (
 from kiosk.models import Device, DeviceKind, Role, StaffUser, Stop, StopStatus
 from kiosk.services.accounts import MIN_PASSWORD_LENGTH, generate_password
 from kiosk.services.base import Actor
-from kiosk.services.errors import DomainError
+from kiosk.services.errors import DomainError, NoStopToOpen
 
 CLI_ACTOR = Actor("system", None, "cli")
 DEFAULT_PORT = 5000
@@ -275,21 +275,19 @@ def _stop_to_change(stop_id: int | None, status: StopStatus) -> Stop:
         return queue_service().stop(stop_id)
     if status == StopStatus.OPEN:
         return tour_service().current_stop()
-    tour = tour_service()
-    now = tour.now()
-    stop = db_session().scalar(
-        select(Stop)
-        .where(Stop.status == StopStatus.PLANNED, Stop.ends_at > now)
-        .order_by(Stop.starts_at)
-        .limit(1)
-    )
-    if stop is None:
-        raise click.ClickException("No planned stop to open; give --stop ID.")
-    return stop
+    try:
+        return tour_service().stop_to_open()
+    except NoStopToOpen as error:
+        raise click.ClickException(f"{error.message} Give --stop ID.") from None
 
 
 @stop_group.command("open")
-@click.option("--stop", "stop_id", type=int, help="Stop id (default: the next planned stop).")
+@click.option(
+    "--stop",
+    "stop_id",
+    type=int,
+    help="Stop id (default: today's stop, even if it was closed, else the next planned one).",
+)
 @with_appcontext
 def stop_open(stop_id: int | None) -> None:
     """Open a stop: the kiosk issues tickets."""

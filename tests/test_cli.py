@@ -123,3 +123,15 @@ def test_loket_console_script_upgrades_an_empty_database(tmp_path: Path):
         [str(loket), "db", "current"], env=env, capture_output=True, text=True, check=True
     )
     assert current.stdout.strip() != "empty"
+
+
+def test_stop_open_without_an_id_opens_todays_stop_that_staff_closed(runner, db, clock):
+    stop = make_stop(db, now=clock.now)
+    assert runner.invoke(args=["stop", "close"]).exit_code == 0
+
+    opened = runner.invoke(args=["stop", "open"])
+
+    assert opened.exit_code == 0, opened.output
+    assert f"Stop {stop.id}" in opened.output
+    _fresh(db)
+    assert db.get(type(stop), stop.id).status == StopStatus.OPEN

@@ -339,3 +339,20 @@ def test_demo_is_idempotent_and_open_now(tour, clock):
     assert first.stop.accepts_walk_ins(clock.now)
     assert [p.prefix for p in first.stop.products] == ["A", "H", "R"]
     assert [d.name for d in first.stop.desks] == ["Balie 1", "Balie 2"]
+
+
+def test_the_stop_to_open_is_todays_even_when_closed_then_the_next_planned(tour, session, clock):
+    with pytest.raises(errors.NoStopToOpen):
+        tour.stop_to_open()
+    tomorrow = make_stop(
+        session, now=clock.now + timedelta(days=1), status=StopStatus.PLANNED, location="Blokker"
+    )
+    assert tour.stop_to_open().id == tomorrow.id
+    today = make_stop(session, now=clock.now, status=StopStatus.CLOSED, location="Grote Waal")
+    assert tour.stop_to_open().id == today.id  # closed by staff for a break: it opens again
+    clock.advance(hours=8)  # today's stop has ended; tomorrow's is next
+    assert tour.stop_to_open().id == tomorrow.id
+    old = make_stop(
+        session, now=clock.now - timedelta(days=2), status=StopStatus.CLOSED, location="Zwaag"
+    )
+    assert tour.stop_to_open().id != old.id  # a stop of another day never opens again

@@ -52,6 +52,13 @@ class UnknownStop(NotFound):
     message = "There is no such stop."
 
 
+class NoStopToOpen(NotFound):
+    """Raised when staff open "the" stop and there is none today or planned to come."""
+
+    code = "no_stop_to_open"
+    message = "No planned stop to open, and no stop of today that could open again."
+
+
 class NoOpenStop(NotFound):
     """Raised when a kiosk, desk or board asks for today's stop and none is open now."""
 

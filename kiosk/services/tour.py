@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import case, select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import selectinload
 
 from kiosk.models import Desk, Location, Product, Stop, StopStatus, stop_products
 from kiosk.payloads import stop_payload
 from kiosk.services.base import SYSTEM, Actor, LocalService, Pending
-from kiosk.services.errors import NoOpenStop
+from kiosk.services.errors import NoOpenStop, NoStopToOpen
 from kiosk.services.rooms import stop_room
 
 DEMO_PRODUCTS: list[dict[str, object]] = [
@@ -79,6 +79,28 @@ class TourService(LocalService):
         )
         if stop is None:
             raise NoOpenStop()
+        return stop
+
+    def stop_to_open(self) -> Stop:
+        """The stop "open" means when none is named: the one running now or still to come
+        today, even if staff closed it (a break, a mistake), else the next planned stop.
+        `NoStopToOpen` when there is neither."""
+        now = self.now()
+        tomorrow = datetime.combine(self.today() + timedelta(days=1), time(), tzinfo=self.tz)
+        stop = self.session.scalar(
+            select(Stop)
+            .where(
+                Stop.ends_at > now,
+                or_(
+                    Stop.status == StopStatus.PLANNED,
+                    and_(Stop.status == StopStatus.CLOSED, Stop.starts_at < tomorrow),
+                ),
+            )
+            .order_by(case((Stop.starts_at <= now, 0), else_=1), Stop.starts_at)
+            .limit(1)
+        )
+        if stop is None:
+            raise NoStopToOpen()
         return stop
 
     def next_stops(self, limit: int = 5) -> list[Stop]:
