@@ -176,3 +176,43 @@ def test_status_page_follows_the_phones_language(client, queue, stop):
     page = client.get(f"/t/{ticket.token}", headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert "Driving licence" in page.get_data(as_text=True)
     assert "You are next." in page.get_data(as_text=True)
+
+
+def test_a_kiosk_whose_stop_opens_later_today_says_its_hours(kiosk_client, db, clock, stop):
+    stop.status = StopStatus.PLANNED
+    stop.starts_at = clock.now + timedelta(hours=2)  # 12:00 UTC: 14:00 in Hoorn (summer)
+    stop.ends_at = clock.now + timedelta(hours=5)
+    db.commit()
+
+    page = kiosk_client.get("/kiosk").get_data(as_text=True)
+
+    assert "Het loket is nu gesloten" in page
+    assert "Vandaag zijn wij hier open van 14:00 tot 17:00." in page
+
+
+def test_a_closed_kiosk_names_the_next_place_with_its_address(kiosk_client, db, clock, stop):
+    stop.status = StopStatus.CLOSED
+    db.commit()
+    make_stop(
+        db,
+        now=clock.now + timedelta(days=1),
+        location="Wijkcentrum De Huesmolen",
+        status=StopStatus.PLANNED,
+    )
+
+    page = kiosk_client.get("/kiosk").get_data(as_text=True)
+
+    assert (
+        "Wij zijn er weer op woensdag 3 juni van 11:00 tot 19:00 in Wijkcentrum De Huesmolen."
+        in page
+    )
+    assert "Wisselstraat 8" in page
+
+
+def test_a_closed_kiosk_with_nothing_planned_says_whom_to_ask(kiosk_client, db, stop):
+    stop.status = StopStatus.CLOSED
+    db.commit()
+
+    page = kiosk_client.get("/kiosk").get_data(as_text=True)
+
+    assert "Er is nog geen nieuwe dag gepland. Vraag het aan een medewerker." in page

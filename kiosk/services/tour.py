@@ -155,12 +155,22 @@ class TourService(LocalService):
             )
         )
 
-    def next_opening(self, stop: Stop) -> Stop | None:
-        """When the pop-up is next open: at this location if planned, else anywhere."""
-        upcoming = self.next_stops(limit=20)
-        later = [s for s in upcoming if s.id != stop.id and s.starts_at > self.now()]
-        here = [s for s in later if s.location_id == stop.location_id]
-        return next(iter(here or later), None)
+    def next_opening(self, stop: Stop | None) -> Stop | None:
+        """When and where the pop-up is open next, for a closed kiosk: its own stop if that
+        opens later (today's later hours), else the next stop at the same place, else the
+        next stop anywhere. Stops closed by staff do not count."""
+        now = self.now()
+        later = [s for s in self.next_stops(limit=20) if s.starts_at > now]
+        if stop is not None:
+            if any(s.id == stop.id for s in later):
+                return stop
+            here = [s for s in later if s.location_id == stop.location_id]
+            later = here or later
+        return next(iter(later), None)
+
+    def opens_today(self, stop: Stop) -> bool:
+        """Whether `stop` opens on today's local date (a closed kiosk says "today" then)."""
+        return self.local(stop.starts_at).date() == self.today()
 
     def active_products(self) -> list[Product]:
         """The products residents can come for, in the kiosk's order."""

@@ -55,11 +55,12 @@ def kiosk_screen(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def screen_context(stop: Stop | None) -> dict[str, object]:
     tour = tour_service()
-    upcoming = tour.next_opening(stop) if stop else next(iter(tour.next_stops(limit=1)), None)
+    upcoming = tour.next_opening(stop)
     return {
         "stop": stop,
         "idle_seconds": setting("KIOSK_IDLE_SECONDS"),
         "next_opening": upcoming,
+        "opens_today": upcoming is not None and tour.opens_today(upcoming),
     }
 
 
