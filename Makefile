@@ -44,8 +44,8 @@ node:
 
 ## Extract the UI's texts and update every catalogue (then translate the new entries)
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project popup-loket --omit-header .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --omit-header --ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project popup-loket --omit-header -w 100 .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --omit-header --ignore-obsolete --no-fuzzy-matching -w 100
 
 ## Set up, migrate, create the demo stop and users, and serve on http://$(HOST):$(PORT).
 ## Without LOKET_PRINTER_* set, slips are "printed" as ESC/POS files into instance/slips/.

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE_OPTION = "loket_write"
@@ -79,22 +80,22 @@ def make_engine(url: str, *, write_wait: float = DEFAULT_WRITE_WAIT, **kwargs: A
         if not conn.get_execution_options().get(WRITE_OPTION):
             conn.exec_driver_sql("BEGIN")
             return
-        _begin_immediate(conn.connection.dbapi_connection, write_wait)
+        _begin_immediate(conn, write_wait)
 
     return engine
 
 
-def _begin_immediate(dbapi_connection: Any, write_wait: float) -> None:
+def _begin_immediate(conn: Any, write_wait: float) -> None:
     """BEGIN IMMEDIATE, waiting for the write lock in short Python sleeps (see the module's
     docstring): `DatabaseBusy` when it is still taken after `write_wait` seconds."""
     deadline = time.monotonic() + write_wait
     pause = 0.005
     while True:
         try:
-            dbapi_connection.execute("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
             return
-        except sqlite3.OperationalError as error:
-            if not _locked(error):
+        except OperationalError as error:
+            if not (isinstance(error.orig, sqlite3.OperationalError) and _locked(error.orig)):
                 raise
         if time.monotonic() >= deadline:
             raise DatabaseBusy("The database is busy; try again in a moment.")

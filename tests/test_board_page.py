@@ -342,3 +342,78 @@ def test_board_has_no_inline_script_or_style(client, db, clock, with_stop):
     assert csp_violations(response.get_data(as_text=True)) == []
     assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
     assert "/static/css/board.css" in response.get_data(as_text=True)
+
+
+# -- every desk that calls, and the calls that ended (issue #12) ------------------------------
+
+
+def test_board_shows_every_desk_that_calls_however_many_there_are(client, db, clock, queue):
+    desks = {f"Balie {n}": "A" for n in range(1, 10)}
+    big = make_stop(db, now=clock.now, products="A", desks=desks, location="Sporthal De Hoorn")
+    for _ in desks:
+        make_ticket(queue, big, "A")
+    for name in desks:
+        serve(queue, big, clock, name)
+
+    page = get_board(client, f"/board?stop={big.id}")
+
+    latest = page.by_id("board-current").by_class("board-call")
+    others = page.by_id("board-previous").by_class("board-previous__item")
+    assert [c.attrs["data-label"] for c in latest + others] == [
+        f"A{n:03d}" for n in range(9, 0, -1)
+    ]
+    assert [o.by_class("board-previous__desk")[0].text for o in others] == [
+        f"Balie {n}" for n in range(8, 0, -1)
+    ]
+    assert page.by_id("board-earlier-panel").hidden
+    assert page.by_id("board-earlier").by_class("board-previous__item") == []
+
+
+def test_board_lists_the_calls_that_ended_apart_newest_first(client, queue, stop, clock):
+    first, second, third = (make_ticket(queue, stop, "A") for _ in range(3))
+    serve(queue, stop, clock, "Balie 1")
+    serve(queue, stop, clock, "Balie 2")
+    queue.finish(first)
+    clock.advance(seconds=30)
+    queue.no_show(second)
+    serve(queue, stop, clock, "Balie 1")  # the third, at the desk the first left
+
+    page = get_board(client)
+
+    assert page.by_id("board-current").by_class("board-call__label")[0].text == third.label
+    assert page.by_id("board-previous").by_class("board-previous__item") == []
+    panel = page.by_id("board-earlier-panel")
+    assert not panel.hidden
+    assert panel.by_id("board-earlier-title").text == "Eerder geroepen"
+    earlier = page.by_id("board-earlier").by_class("board-previous__item")
+    assert [
+        (e.attrs["data-label"], e.by_class("board-previous__desk")[0].text) for e in earlier
+    ] == [(second.label, "Balie 2"), (first.label, "Balie 1")]
+
+
+def test_board_shows_no_more_calls_that_ended_than_configured(client, app, queue, stop, clock):
+    app.config["DISPLAY_EARLIER_CALLS"] = 2
+    tickets = [make_ticket(queue, stop, "A") for _ in range(4)]
+    for ticket in tickets:
+        serve(queue, stop, clock, "Balie 1")
+        queue.finish(ticket)
+
+    page = get_board(client)
+
+    body = page.all(lambda n: n.tag == "body")[0]
+    assert body.attrs["data-max-earlier"] == "2"
+    earlier = page.by_id("board-earlier").by_class("board-previous__item")
+    assert [e.attrs["data-label"] for e in earlier] == [tickets[3].label, tickets[2].label]
+
+
+def test_board_gives_the_script_what_it_needs_when_the_connection_is_lost(client, stop):
+    page = get_board(client)
+
+    body = page.all(lambda n: n.tag == "body")[0]
+    assert body.attrs["data-max-earlier"] == "6"
+    assert "data-max-calls" not in body.attrs
+    assert body.attrs["data-timezone"] == "Europe/Amsterdam"
+    stale = page.by_id("board-stale")
+    assert stale.hidden
+    assert "misschien niet meer actueel" in stale.text
+    assert page.by_id("board-stale-since").attrs["data-text"] == "Laatst bijgewerkt om {time}."

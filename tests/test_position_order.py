@@ -22,7 +22,7 @@ def stop(session, clock) -> Stop:
 
 def appointment_ticket(queue: QueueService, stop: Stop, due_at: datetime, prefix="A") -> Ticket:
     """A checked-in appointment's ticket, as `AppointmentService.check_in` issues it."""
-    return queue.issue_for_appointment(stop, prefix, due_at=due_at, claim=lambda _t: None)
+    return queue.issue_for_appointment(stop, prefix, due_at=due_at, claim=lambda _t: None).ticket
 
 
 def ahead(queue: QueueService, ticket: Ticket) -> int:

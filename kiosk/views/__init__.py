@@ -4,7 +4,8 @@ lives in a `*_base` module or in the module it is about (`kiosk.auth`, `kiosk.pa
 
 Residents, on the kiosk (a paired device):
 - `kiosk`: take a number and its confirmation; `kiosk_appointments`: check in for a booking, book
-  a time for later; `kiosk_base`: what every kiosk screen shares.
+  a time for later; `kiosk_base`: what every kiosk screen shares; `offline`: the service worker,
+  the health check and the offline page that keep every screen alive without its server.
 
 Residents, on their own phone:
 - `booking`: book an appointment (``/afspraak``); `appointment`: a booking's private page

@@ -2,13 +2,26 @@
 // applies the stop's ticket events, and announces each call: a flash, a chime, then the call
 // spoken in the page's language. Announcements wait for each other; without a voice or with
 // audio blocked the board keeps working silently (and offers a "sound on" button).
-import { connectLive, showConnection } from "./live.js";
+//
+// Every desk with a called or served ticket is on screen (the latest call largest; board.css
+// sizes the others by how many there are), then the calls that ended, as far as there is room.
+// Without the server the board keeps its last state, greyed out, says since when, tries again
+// by itself for as long as it takes; it never reloads into the browser's own error page.
+import { connectLive, fetchWithTimeout, showConnection } from "./live.js";
 
 const body = document.body;
 const lang = body.dataset.lang || document.documentElement.lang || "nl";
-const maxCalls = Number(body.dataset.maxCalls || 6);
+const maxEarlier = Number(body.dataset.maxEarlier || 6);
 const renderedStop = body.dataset.stop ? Number(body.dataset.stop) : null;
 const liveStop = body.dataset.liveStop ? Number(body.dataset.liveStop) : null;
+const timeFormat = (() => {
+  const options = { hour: "2-digit", minute: "2-digit" };
+  try {
+    return new Intl.DateTimeFormat(lang, { ...options, timeZone: body.dataset.timezone || undefined });
+  } catch {
+    return new Intl.DateTimeFormat(lang, options); // an unknown zone: the device's own
+  }
+})();
 
 const $ = (id) => document.getElementById(id);
 const connection = $("board-connection");
@@ -220,7 +233,8 @@ function tellScreenReaders(call) {
 
 // -- rendering --------------------------------------------------------------------------------
 
-let calls = [];
+let calls = []; // every ticket called or served at a desk now, newest call first
+let earlier = []; // calls that ended (done, no-show), newest first
 let waiting = []; // [{product, count}] in the stop's product order
 let highlightTimer = 0;
 
@@ -244,6 +258,43 @@ function callElement(templateId, call) {
   return element;
 }
 
+/**
+ * The side column has the room the layout gives it (on a wall screen: what is left under the
+ * header), whatever is in it. When its content is taller, take whole items off the end: the
+ * next stops first, then the oldest calls that ended; a panel left without items goes. On a
+ * page that flows (zoomed in, a narrow window) nothing overflows and all of it stays.
+ */
+function fitSide() {
+  const side = document.querySelector(".board-side");
+  if (!side) return;
+  const panels = [document.querySelector(".board-panel--next"), $("board-earlier-panel")].filter(
+    Boolean
+  );
+  for (const panel of panels) {
+    panel.classList.remove("is-full");
+    for (const item of panel.querySelectorAll("li")) item.hidden = false;
+  }
+  const overflows = () => side.scrollHeight > side.clientHeight + 1;
+  for (const panel of panels) {
+    const items = [...panel.querySelectorAll("li")];
+    while (overflows() && items.length > 0) items.pop().hidden = true;
+    if (overflows() || (panel.querySelector("li") && items.length === 0)) {
+      panel.classList.add("is-full");
+    }
+  }
+}
+
+function renderEarlier() {
+  const list = $("board-earlier");
+  const panel = $("board-earlier-panel");
+  if (!list) return;
+  list.replaceChildren(
+    ...earlier.map((call) => callElement("board-previous-template", call))
+  );
+  if (panel) panel.hidden = earlier.length === 0;
+  fitSide();
+}
+
 function renderCalls({ highlight = false } = {}) {
   const current = $("board-current");
   const previous = $("board-previous");
@@ -265,11 +316,13 @@ function renderCalls({ highlight = false } = {}) {
     current.classList.add("is-new");
     highlightTimer = window.setTimeout(() => current.classList.remove("is-new"), HIGHLIGHT_MS);
   }
+  renderEarlier();
 }
 
 function renderWaiting() {
   const list = $("board-waiting");
   if (!list) return;
+  window.requestAnimationFrame(fitSide); // a product more or less moves the panels below
   list.replaceChildren(
     ...waiting.map((item) => {
       const element = fromTemplate("board-waiting-template");
@@ -307,10 +360,38 @@ function renderStatus(status) {
   notice.hidden = !shown;
 }
 
-function setStale(stale) {
-  body.classList.toggle("is-stale", stale);
+// Until when what is on screen was certainly current: the last news from the server, or the
+// moment the connection went (everything up to then did reach the board).
+let currentUntil = new Date();
+let stale = false;
+
+function setStale(value) {
+  stale = value;
+  body.classList.toggle("is-stale", value);
   const note = $("board-stale");
-  if (note) note.hidden = !stale;
+  if (note) note.hidden = !value;
+  const since = $("board-stale-since");
+  if (since && value) {
+    since.textContent = (since.dataset.text || "{time}").replace(
+      "{time}",
+      timeFormat.format(currentUntil)
+    );
+  }
+}
+
+function heard() {
+  if (!stale) currentUntil = new Date();
+}
+
+/** One call of the rendered page, read back (for events that come before the first snapshot). */
+function readCall(element) {
+  const text = (name) => (element.querySelector(`[data-field="${name}"]`) || {}).textContent;
+  return {
+    label: element.dataset.label,
+    called_at: element.dataset.key.slice(element.dataset.label.length + 1),
+    desk: { name: text("desk") || "" },
+    product: { code: "", names: { [lang]: text("product") || "" } },
+  };
 }
 
 // The calls on screen when the page loaded were rendered by the server: no announcement.
@@ -330,6 +411,32 @@ function remember() {
 let socket = null;
 const RELOADED_KEY = "board-reloaded-at";
 
+let reloading = false;
+
+/**
+ * Load the page again, but only once the server answers for it: a board on a wall has no
+ * address bar, and a reload while the server is away would leave it on the browser's error
+ * page for good. Until then it keeps what it shows and asks again, more slowly each time.
+ */
+async function reloadWhenServed(delay = 2000, again = false) {
+  if (reloading && !again) return; // one such wait at a time
+  reloading = true;
+  try {
+    const response = await fetchWithTimeout(
+      window.location.href,
+      { headers: { Accept: "text/html" }, cache: "no-store", credentials: "same-origin" },
+      8000
+    );
+    if (response.ok || response.status === 404) {
+      window.location.reload();
+      return;
+    }
+  } catch {
+    // No answer: try again below.
+  }
+  window.setTimeout(() => reloadWhenServed(Math.min(delay * 2, 30000), true), delay);
+}
+
 /** The server now shows another stop (or none): load the page for it, but never in a loop. */
 function followServer() {
   let last = 0;
@@ -341,13 +448,16 @@ function followServer() {
     last = Date.now();
   }
   if (Date.now() - last > 60 * 1000) {
-    window.location.reload();
+    reloadWhenServed();
   } else if (renderedStop !== null && socket) {
     // Page and socket disagree again right after a reload: keep to the stop on the page.
     socket.auth = { stop: renderedStop };
     socket.disconnect().connect();
   }
 }
+
+const sameCall = (a, b) => a.label === b.label;
+const sameDesk = (a, b) => Boolean(a.desk && b.desk && a.desk.id && a.desk.id === b.desk.id);
 
 function onBoardState(state) {
   if (!state) {
@@ -361,13 +471,15 @@ function onBoardState(state) {
     return;
   }
   const fresh = (state.calls || []).filter((call) => !shownKeys.has(callKey(call)));
-  calls = (state.calls || []).slice(0, maxCalls);
+  calls = state.calls || [];
+  earlier = (state.earlier || []).slice(0, maxEarlier);
   waiting = state.waiting || [];
   renderStatus(state.stop.status);
   renderWaiting();
   renderCalls({ highlight: fresh.length > 0 && fresh[0] === calls[0] });
   remember();
   setStale(false);
+  heard();
   // Calls made while the board was away: say them, oldest first.
   for (const call of fresh.slice(0, CATCH_UP).reverse()) {
     tellScreenReaders(call);
@@ -376,7 +488,10 @@ function onBoardState(state) {
 }
 
 function onCalled({ ticket, waiting: counts }) {
-  calls = [ticket, ...calls.filter((call) => call.label !== ticket.label)].slice(0, maxCalls);
+  heard();
+  // One ticket per desk: a call replaces whatever this desk had (should its end have been missed).
+  calls = [ticket, ...calls.filter((call) => !sameCall(call, ticket) && !sameDesk(call, ticket))];
+  earlier = earlier.filter((call) => !sameCall(call, ticket));
   renderCalls({ highlight: true });
   remember();
   updateWaiting(counts);
@@ -385,14 +500,32 @@ function onCalled({ ticket, waiting: counts }) {
 }
 
 function onStarted({ ticket, waiting: counts }) {
-  calls = calls.map((call) => (call.label === ticket.label ? ticket : call));
+  heard();
+  calls = calls.map((call) => (sameCall(call, ticket) ? { ...call, ...ticket } : call));
   remember();
   updateWaiting(counts);
 }
 
-function onGone({ ticket, waiting: counts }) {
+/** Finished or not come: from the desks to the calls that ended (the newest first). */
+function onEnded({ ticket, waiting: counts }) {
+  heard();
   const before = calls.length;
-  calls = calls.filter((call) => call.label !== ticket.label);
+  calls = calls.filter((call) => !sameCall(call, ticket));
+  if (ticket.called_at && maxEarlier > 0) {
+    earlier = [ticket, ...earlier.filter((call) => !sameCall(call, ticket))].slice(0, maxEarlier);
+  }
+  if (calls.length !== before || ticket.called_at) {
+    renderCalls();
+    remember();
+  }
+  updateWaiting(counts);
+}
+
+/** Cancelled or sent back to the queue: off the desks, and not a call that ended. */
+function onGone({ ticket, waiting: counts }) {
+  heard();
+  const before = calls.length;
+  calls = calls.filter((call) => !sameCall(call, ticket));
   if (calls.length !== before) {
     renderCalls();
     remember();
@@ -401,52 +534,61 @@ function onGone({ ticket, waiting: counts }) {
 }
 
 function onCounts({ waiting: counts }) {
+  heard();
   updateWaiting(counts);
 }
 
 if (renderedStop !== null) {
   // Start from what the server rendered, in case an event comes before the first snapshot.
   const rendered = document.querySelectorAll("#board-current .board-call, #board-previous [data-key]");
-  calls = [...rendered].map((element) => {
-    const text = (name) => (element.querySelector(`[data-field="${name}"]`) || {}).textContent;
-    return {
-      label: element.dataset.label,
-      called_at: element.dataset.key.slice(element.dataset.label.length + 1),
-      desk: { name: text("desk") || "" },
-      product: { code: "", names: { [lang]: text("product") || "" } },
-    };
-  });
+  calls = [...rendered].map(readCall);
+  earlier = [...document.querySelectorAll("#board-earlier [data-key]")].map(readCall);
+  fitSide();
+  const side = document.querySelector(".board-side");
+  if (side && typeof window.ResizeObserver === "function") {
+    // The side column's room changes with the screen only (not with what is in it).
+    new window.ResizeObserver(() => fitSide()).observe(side);
+  }
 }
 
 socket = connectLive({
   auth: liveStop !== null ? { stop: liveStop } : {},
   // A paired board says it is still there, so staff see it as connected.
   heartbeat: true,
+  // After a restart of the server every board is back within a few seconds; the random
+  // spread of the attempts keeps a room full of boards from arriving all at once.
+  reconnectionDelayMax: 2500,
+  recover: true,
   on: {
     board_state: onBoardState,
     ticket_called: onCalled,
     ticket_recalled: onCalled,
     ticket_started: onStarted,
-    ticket_finished: onGone,
-    ticket_no_show: onGone,
+    ticket_finished: onEnded,
+    ticket_no_show: onEnded,
     ticket_cancelled: onGone,
     ticket_transferred: onGone,
     ticket_issued: onCounts,
     stop_updated: (stop) => {
+      heard();
       if (stop && stop.id === renderedStop) renderStatus(stop.status);
     },
   },
   onStatus: (status) => {
-    // While away, what is on screen may be old: dim it and say so. The next board_state
-    // (sent on every reconnect, before "connect" fires) replaces it all.
-    if (status === "lost") setStale(true);
+    // While away, what is on screen may be old: grey it out, say since when. The next
+    // board_state (sent on every reconnect, before "connect" fires) replaces it all.
+    if (status === "lost" && !stale) {
+      heard();
+      setStale(true);
+    }
     showConnection(connection, status);
   },
 });
 
-// Without an open stop the board is in no stop's room: look again every minute.
+// Without an open stop the board is in no stop's room: look again every minute (once the
+// server answers: a board must never end up on the browser's error page).
 if (renderedStop === null) {
-  window.setInterval(() => window.location.reload(), 60 * 1000);
+  window.setInterval(() => reloadWhenServed(), 60 * 1000);
 }
 
 // Let a page with sound blocked say so at once, not only at the first call.
@@ -461,3 +603,6 @@ if (renderedStop !== null && audio() && audioContext.state !== "running") {
     if (audioContext.state !== "running" && !soundBlocked) markSoundBlocked();
   }, 1000);
 }
+
+// The device keeps this page and its assets (the service worker), where the browser allows one.
+import("./offline-support.js").then((support) => support.registerWorker()).catch(() => {});

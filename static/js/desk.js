@@ -4,7 +4,13 @@
 // devices (GET /api/v1/stops/<id>/devices) when one connects or goes away. The rules stay on
 // the server: `actions` in the JSON says which steps are allowed, and a refused step shows the
 // server's error as plain text.
-import { connectLive, csrfToken, showConnection } from "./live.js";
+//
+// Without the server the page keeps what it shows and says so. A step clicked meanwhile is
+// not lost and never done twice: each click gets its own Idempotency-Key, and the same
+// request with the same key is sent again (after a pause, when the connection is back, or
+// when the same button is pressed again) until the server answers it; the server gives a
+// repeated key the first answer instead of taking the step again.
+import { connectLive, csrfToken, fetchWithTimeout, showConnection } from "./live.js";
 
 const root = document.getElementById("desk");
 const texts = JSON.parse(root.dataset.texts);
@@ -28,6 +34,11 @@ const API_STEP = { recall: "recall", start: "start", finish: "finish", no_show: 
 const STORAGE_KEY = "loket.desk.shortcuts";
 const WAIT_TICK_MS = 5000;
 const DEVICE_POLL_MS = 30000;  // a device that goes silent turns "not connected" after 90 s
+const READ_TIMEOUT_MS = 10000;
+const STEP_TIMEOUT_MS = 10000;
+// Answers that mean "not done (or not known to be done): the same request may come again".
+const RETRY_STATUS = new Set([408, 429, 502, 503, 504]);
+const RETRY_PAUSES_MS = [1000, 2000, 4000, 5000];  // then every 5 s, for as long as it takes
 
 const el = {
   current: document.getElementById("current"),
@@ -90,7 +101,15 @@ function say(message) {
 
 function complain(message) {
   el.feedback.textContent = "";
-  el.error.textContent = message;
+  // The same words again are not news (a screen reader would read the alert once more).
+  if (el.error.textContent !== message) el.error.textContent = message;
+}
+
+/** A key for one click: random, 8 to 100 plain characters (crypto.randomUUID needs HTTPS). */
+function newKey() {
+  const bytes = new Uint8Array(16);
+  window.crypto.getRandomValues(bytes);
+  return `desk-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 // -- rendering ------------------------------------------------------------------------------
@@ -222,9 +241,9 @@ function refresher(url, apply) {
     }
     inFlight = true;
     try {
-      const response = await fetch(url, {
+      const response = await fetchWithTimeout(url, {
         headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store",
-      });
+      }, READ_TIMEOUT_MS);
       if (response.ok) apply(await response.json());
       else if (response.status === 401) complain(texts.errors.unauthorized);
     } catch (error) {
@@ -267,24 +286,28 @@ async function errorMessage(response) {
   }
 }
 
-function postJson(url, body) {
-  return fetch(url, {
+/** POST with the click's Idempotency-Key; gives up (throws) after `timeout` ms. */
+function postJson(url, body, key, timeout = STEP_TIMEOUT_MS) {
+  return fetchWithTimeout(url, {
     method: "POST",
     credentials: "same-origin",
+    cache: "no-store",
     headers: {
       Accept: "application/json",
       "Content-Type": "application/json",
       "X-CSRFToken": csrfToken(),
+      "Idempotency-Key": key,
     },
     body: JSON.stringify(body),
-  });
+  }, timeout);
 }
 
 // -- reprinting a slip ---------------------------------------------------------------------
 
 async function reprint(body) {
   try {
-    const response = await postJson(root.dataset.reprintUrl, body);
+    // Not sent again by itself: a reprint that did arrive would print a second slip.
+    const response = await postJson(root.dataset.reprintUrl, body, newKey());
     if (response.ok) {
       const job = await response.json();
       const label = job.ticket ? job.ticket.label : job.appointment ? job.appointment.code : "";
@@ -318,6 +341,61 @@ el.reprintForm.addEventListener("submit", async (event) => {
   if (await reprint({ label, stop: Number(root.dataset.stopId) })) el.reprintLabel.value = "";
 });
 
+// The step on its way (sent again until the server answers it), and how to hurry its retry.
+let pending = null;
+let wakeRetry = null;
+
+/** Wait `ms` before the next try, or less: `retryNow()` ends the wait (connection back). */
+function pauseBeforeRetry(ms) {
+  return new Promise((resolve) => {
+    const timer = window.setTimeout(done, ms);
+    function done() {
+      window.clearTimeout(timer);
+      wakeRetry = null;
+      resolve();
+    }
+    wakeRetry = done;
+  });
+}
+
+function retryNow() {
+  if (wakeRetry) wakeRetry();
+}
+
+/** How long to wait before sending the same step again: the server's Retry-After, if any. */
+function retryPause(attempt, response) {
+  const after = response ? Number(response.headers.get("Retry-After")) : NaN;
+  if (after > 0) return Math.min(after, 30) * 1000;
+  return RETRY_PAUSES_MS[Math.min(attempt, RETRY_PAUSES_MS.length - 1)];
+}
+
+/** The server itself said it is too busy (503 `busy`), rather than not answering at all. */
+async function serverBusy(response) {
+  if (!response || response.status !== 503) return false;
+  try {
+    const body = await response.json();
+    return Boolean(body && body.error && body.error.code === "busy");
+  } catch (error) {
+    return false;  // a proxy's own 503 page: the server is away
+  }
+}
+
+/** Send one step until the server answers it: every try carries the same key. */
+async function send(step) {
+  for (let attempt = 0; ; attempt += 1) {
+    let response = null;
+    try {
+      response = await postJson(step.url, step.body, step.key);
+    } catch (error) {
+      // No answer (no connection, or none in time): the step may or may not have arrived.
+    }
+    if (response && !RETRY_STATUS.has(response.status)) return response;
+    root.dataset.retrying = step.action;
+    complain((await serverBusy(response)) ? texts.errors.retryBusy : texts.errors.retrying);
+    await pauseBeforeRetry(retryPause(attempt, response));
+  }
+}
+
 async function act(action, body) {
   if (busy) return;
   const url = stepUrl(action);
@@ -327,9 +405,10 @@ async function act(action, body) {
   }
   // One step at a time: a second key press while the first is on its way is ignored.
   busy = true;
+  pending = { action, url, body: body || {}, key: newKey() };
   root.setAttribute("aria-busy", "true");
   try {
-    const response = await postJson(url, body || {});
+    const response = await send(pending);
     if (response.ok) {
       const ticket = await response.json();
       say(fill(texts.done[action], { label: ticket.label, product: productName(ticket.product) }));
@@ -337,9 +416,11 @@ async function act(action, body) {
       complain(await errorMessage(response));
     }
   } catch (error) {
-    complain(texts.errors.network);
+    complain(texts.errors.other);
   } finally {
     busy = false;
+    pending = null;
+    delete root.dataset.retrying;
     root.removeAttribute("aria-busy");
     await refreshDesk();
     keepFocus();
@@ -355,7 +436,12 @@ function keepFocus() {
 
 function request(action) {
   const button = buttons[action];
-  if (!button || busy) return;
+  if (!button) return;
+  if (busy) {
+    // The same step again while it waits for the connection: try now (same key, so once).
+    if (pending && pending.action === action) retryNow();
+    return;
+  }
   el.error.textContent = "";
   if (button.disabled) {
     if (action === "call_next" && state && state.current) complain(texts.errors.desk_busy);
@@ -457,17 +543,32 @@ const handlers = {
 };
 for (const name of QUEUE_EVENTS) handlers[name] = refreshDesk.soon;
 
+function refreshAll() {
+  refreshDesk.soon();
+  refreshDevices.soon();
+  refreshPrints.soon();
+}
+
 connectLive({
   auth: { stop: Number(root.dataset.stopId) },
   on: handlers,
+  reconnectionDelayMax: 2500,
+  recover: true,
   onStatus: (status) => {
     showConnection(el.connection, status);
     if (status === "reconnected") {
-      refreshDesk.soon();
-      refreshDevices.soon();
-      refreshPrints.soon();
+      retryNow();
+      refreshAll();
     }
   },
+});
+// Back from a lost network or a hidden tab: what the page shows may be old.
+window.addEventListener("online", () => {
+  retryNow();
+  refreshAll();
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") refreshAll();
 });
 
 loadShortcutSetting();
@@ -481,3 +582,6 @@ window.addEventListener("pageshow", (event) => {
     refreshDevices();
   }
 });
+
+// The device keeps this page and its assets (the service worker), where the browser allows one.
+import("./offline-support.js").then((support) => support.registerWorker()).catch(() => {});

@@ -11,14 +11,25 @@ import { io } from "../vendor/socket.io.esm.min.js";
  * @param {Function} [options.onStatus] - called with "connected" | "reconnected" | "lost"
  * @param {boolean|number} [options.heartbeat] - kiosk and board pages: say "still here" every
  *   30 s (or this many seconds) while connected, so staff desks see the device as connected
+ * @param {number} [options.reconnectionDelayMax] - the longest pause between two attempts (ms)
+ * @param {boolean} [options.recover] - also follow the device itself: "lost" as soon as the
+ *   browser goes offline, and try again at once when it is back online or the page is shown
+ *   again (instead of waiting for the next attempt); "reconnected" if the connection survived
  * @returns {import("socket.io-client").Socket}
  */
-export function connectLive({ auth = {}, on = {}, onStatus = () => {}, heartbeat = false }) {
+export function connectLive({
+  auth = {},
+  on = {},
+  onStatus = () => {},
+  heartbeat = false,
+  reconnectionDelayMax = 5000,
+  recover = false,
+}) {
   const socket = io("/board", {
     auth,
     transports: ["websocket", "polling"],
     reconnectionDelay: 500,
-    reconnectionDelayMax: 5000,
+    reconnectionDelayMax,
   });
   let everConnected = false;
   // The state is also kept on <body data-live>, for styling and for tests to wait on.
@@ -41,7 +52,44 @@ export function connectLive({ auth = {}, on = {}, onStatus = () => {}, heartbeat
       if (socket.connected) socket.emit("heartbeat");
     }, seconds * 1000);
   }
+  if (recover) {
+    window.addEventListener("offline", () => report("lost"));
+    const wake = () => {
+      if (socket.connected) {
+        // The connection lived through it; events may still have been missed meanwhile.
+        if (document.body.dataset.live === "lost") report("reconnected");
+      } else {
+        reconnectNow(socket);
+      }
+    };
+    window.addEventListener("online", wake);
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") wake();
+    });
+  }
   return socket;
+}
+
+/** Try to connect now instead of after the pause before the next attempt (no-op if connected). */
+export function reconnectNow(socket) {
+  if (!socket || socket.connected) return;
+  // disconnect() ends the waiting attempt (and its pause); connect() starts a fresh one, which
+  // keeps trying by itself when it fails.
+  socket.disconnect().connect();
+}
+
+/**
+ * fetch() that gives up after `timeout` ms (an AbortError, like a network error), so a server
+ * that went away in the middle of an answer never leaves a page waiting forever.
+ */
+export async function fetchWithTimeout(url, options = {}, timeout = 10000) {
+  const controller = new AbortController();
+  const timer = window.setTimeout(() => controller.abort(), timeout);
+  try {
+    return await fetch(url, { ...options, signal: controller.signal });
+  } finally {
+    window.clearTimeout(timer);
+  }
 }
 
 /** The CSRF token the page was rendered with (for fetch calls with the session cookie). */
@@ -50,11 +98,16 @@ export function csrfToken() {
   return meta ? meta.content : "";
 }
 
-/** Show the connection state in an element with data-state and translated data-* texts. */
-export function showConnection(element, status) {
+/**
+ * Show the connection state in an element with data-state and translated data-* texts; a
+ * text's {name} placeholders are filled from `values` (e.g. {time}).
+ */
+export function showConnection(element, status, values = {}) {
   if (!element) return;
   element.dataset.state = status;
-  const text = element.dataset[status] || "";
+  const text = (element.dataset[status] || "").replace(/\{(\w+)\}/g, (match, name) =>
+    name in values ? String(values[name]) : match
+  );
   element.textContent = text;
   element.hidden = status === "connected" || text === "";
   if (status === "reconnected") {

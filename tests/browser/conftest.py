@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.live import STAFF_PASSWORD, STAFF_USER, LiveServer
+from tests.printers import FakeNetworkPrinter
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -147,3 +148,11 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
         for v in results.response["violations"]
     ]
+
+
+@pytest.fixture(scope="module")
+def net_printer() -> Iterator[FakeNetworkPrinter]:
+    """A TCP ESC/POS printer for a module's live server (`test_printing_live.printer_env`)."""
+    server = FakeNetworkPrinter()
+    yield server
+    server.close()

@@ -6,7 +6,6 @@ tests/printers.py), and their QR codes are read back from the bytes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,18 +13,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import run_axe, save_screenshot
-from tests.printers import DLE_EOT_ONLINE, DLE_EOT_PAPER, FakeNetworkPrinter
+from tests.printers import DLE_EOT_ONLINE, DLE_EOT_PAPER
 from tests.test_printer_escpos_reader import read
 from tests.test_printing_live import printer_env
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(scope="module")
-def net_printer() -> Iterator[FakeNetworkPrinter]:
-    server = FakeNetworkPrinter()
-    yield server
-    server.close()
 
 
 def LIVE_ENV(request: pytest.FixtureRequest) -> dict[str, str]:

@@ -19,13 +19,6 @@ from tests.test_printing_live import printer_env
 pytestmark = pytest.mark.live
 
 
-@pytest.fixture(scope="module")
-def net_printer() -> Iterator[FakeNetworkPrinter]:
-    server = FakeNetworkPrinter()
-    yield server
-    server.close()
-
-
 def LIVE_ENV(request: pytest.FixtureRequest) -> dict[str, str]:
     return printer_env(request.getfixturevalue("net_printer").port)
 
