@@ -102,7 +102,10 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_USER": None,
     "SMTP_PASSWORD": None,
     "MAIL_FROM": "Gemeente Hoorn <noreply@hoorn.nl>",
-    "LANGUAGES": ["nl", "en"],
+    # Residents' pages (kiosk, board, status, appointment, booking, tour) speak all of these;
+    # staff pages (desk, admin, research, login) only STAFF_LANGUAGES.
+    "LANGUAGES": ["nl", "en", "tr", "ar", "pl", "uk"],
+    "STAFF_LANGUAGES": ["nl", "en"],
     "DEFAULT_LANGUAGE": "nl",
 }
 

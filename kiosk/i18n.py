@@ -1,7 +1,10 @@
 """Language choice and helpers for templates.
 
 Dutch first: public devices (kiosk, board) speak Dutch unless a resident chooses otherwise;
-personal screens (a phone that scanned a QR code) follow the browser's language.
+personal screens (a phone that scanned a QR code) follow the browser's language. Residents' pages
+speak every language in ``LANGUAGES`` (Arabic right-to-left); staff pages (desk, admin, research,
+login) only ``STAFF_LANGUAGES``, so a staff member who looked at a public page in Turkish still
+gets their own pages in Dutch or English.
 """
 
 from __future__ import annotations
@@ -13,11 +16,32 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request, session, url_for
 from flask_babel import format_date, format_datetime, get_locale
 
-LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
+# Each language named in itself: a resident looks for their own language's name.
+LANGUAGE_NAMES = {
+    "nl": "Nederlands",
+    "en": "English",
+    "tr": "Türkçe",
+    "ar": "العربية",
+    "pl": "Polski",
+    "uk": "Українська",
+}
+RIGHT_TO_LEFT = frozenset({"ar"})
+STAFF_BLUEPRINTS = frozenset({"desk", "admin", "research", "auth"})
+
+
+def staff_page() -> bool:
+    """Is this request for a staff page (which speaks only the staff languages)?"""
+    return request.blueprint in STAFF_BLUEPRINTS or request.path.startswith(("/desk", "/admin"))
+
+
+def page_languages() -> list[str]:
+    """The languages this page can be shown in."""
+    key = "STAFF_LANGUAGES" if staff_page() else "LANGUAGES"
+    return list(current_app.config[key])
 
 
 def select_locale() -> str:
-    languages = current_app.config["LANGUAGES"]
+    languages = page_languages()
     chosen = request.args.get("lang")
     if chosen is not None and chosen in languages:
         session["lang"] = chosen
@@ -33,6 +57,16 @@ def select_locale() -> str:
 
 def current_language() -> str:
     return str(get_locale() or current_app.config["DEFAULT_LANGUAGE"])
+
+
+def text_direction(code: str | None = None) -> str:
+    """"rtl" for a right-to-left language (the current one by default), else "ltr"."""
+    return "rtl" if (code or current_language()) in RIGHT_TO_LEFT else "ltr"
+
+
+def language_choices() -> dict[str, str]:
+    """The languages this page offers, each by its own name, in the configured order."""
+    return {code: LANGUAGE_NAMES.get(code, code) for code in page_languages()}
 
 
 def url_with_lang(code: str) -> str:
@@ -60,7 +94,8 @@ def init_app(app: Flask) -> None:
         get_locale=get_locale,
         current_language=current_language,
         url_with_lang=url_with_lang,
-        language_names={code: LANGUAGE_NAMES.get(code, code) for code in app.config["LANGUAGES"]},
+        text_direction=text_direction,
+        language_choices=language_choices,
     )
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["format_day"] = format_day
