@@ -15,7 +15,7 @@ VENDOR := static/vendor/.installed
 CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test install services chromium node lint typecheck bench translations clean
+.PHONY: run test install services chromium espeak fonts node lint typecheck bench translations clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ $(VENDOR): package.json package-lock.json | node
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	mkdir -p static/vendor
 	cp node_modules/socket.io-client/dist/socket.io.esm.min.js static/vendor/
+	mkdir -p static/vendor/icons
+	cd node_modules/@tabler/icons/icons/outline && cp id.svg package.svg car.svg steering-wheel.svg \
+		parking.svg baby-carriage.svg rings.svg wheelchair.svg home-move.svg file-text.svg \
+		certificate.svg calendar.svg trash.svg info-circle.svg $(CURDIR)/static/vendor/icons/
+	cp node_modules/@tabler/icons/LICENSE static/vendor/icons/LICENSE-tabler-icons.txt
 	@touch $(VENDOR)
 
 ## Compiled translation catalogues (the .po files are the source)
@@ -49,9 +54,10 @@ translations: $(STAMP)
 
 ## Set up, migrate, create the demo stop and users, and serve on http://$(HOST):$(PORT).
 ## Without LOKET_PRINTER_* set, slips are "printed" as ESC/POS files into instance/slips/.
-run: install
+run: install fonts espeak
 	$(BIN)/loket db upgrade
 	LOKET_PORT=$(PORT) $(BIN)/loket demo
+	$(BIN)/loket speech prerender
 	@if [ -z "$$LOKET_PRINTER_BACKEND" ]; then \
 		mkdir -p instance/slips; \
 		echo "No LOKET_PRINTER_BACKEND set: slips are written to instance/slips/ as ESC/POS files."; \
@@ -60,7 +66,7 @@ run: install
 	exec $(BIN)/loket run --host $(HOST) --port $(PORT)
 
 ## Install what the tests need (Python packages, Debian's chromium) and run them all
-test: install chromium services
+test: install chromium espeak fonts services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Debian's chromium for the browser tests (never a downloaded browser)
@@ -69,6 +75,23 @@ chromium:
 		echo "Installing Debian's chromium…"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+## Debian's DejaVu fonts and FriBiDi: slips in Arabic (shaped, right to left) and in scripts a
+## printer's code page lacks are drawn as images (printer/raster_text.py)
+fonts:
+	@{ test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
+		&& /sbin/ldconfig -p | grep -q 'libfribidi\.so\.0'; } || { \
+		echo "Installing Debian's fonts-dejavu-core and libfribidi0…"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			fonts-dejavu-core libfribidi0 >/dev/null; }
+
+## Debian's espeak-ng: the server's offline speech for kiosk and board (nl, en, tr, ar, pl, uk)
+espeak:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+		echo "Installing Debian's espeak-ng…"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
 
 ## Start PostgreSQL and Redis when they are installed but not running (best effort)
 services:

@@ -10,6 +10,10 @@ server's work grows with the pages actually open, not with the length of the que
 Room membership does not survive a server restart: clients join again on every (re)connect,
 and each connect is answered with a fresh snapshot (``board_state`` and/or ``ticket_updated``).
 
+Sound: a board says on each connect, and on every change, whether it plays sound
+(``board_sound``); a change reaches the stop's room as ``devices_changed`` too, and desks show a
+board without sound as muted.
+
 Presence: a paired kiosk or board that connects, or sends ``heartbeat``, is stamped as seen; when
 its connection closes and it makes no other contact within a short grace period, it is logged as
 lost. Both changes reach the stop's room as ``devices_changed`` (see kiosk/services/presence.py).
@@ -27,6 +31,7 @@ from flask_socketio import SocketIO, join_room, leave_room, rooms
 from display.namespace import NAMESPACE
 from kiosk.auth import current_principal
 from kiosk.factories import (
+    announcement_service,
     appointment_service,
     presence_service,
     print_service,
@@ -77,6 +82,20 @@ def register(sio: SocketIO) -> None:
         device_id = _device_id()
         if device_id is not None and presence_service().seen(device_id):
             _devices_changed(device_id, True, _stop_ids())
+
+    @sio.on("board_sound", namespace=NAMESPACE)
+    def board_sound(data: Any = None) -> None:
+        """Sent by a board page on each (re)connect and whenever its sound goes off or on
+        (``{"muted": true}``: turned off, or the browser blocked audio); desks show "muted"."""
+        device_id = _device_id()
+        if device_id is None:
+            return
+        muted = bool(data.get("muted")) if isinstance(data, dict) else False
+        stop_ids = _stop_ids()
+        stop_id = stop_ids[0] if stop_ids else None
+        actor = current_principal().actor
+        if announcement_service().report_sound(device_id, muted, stop_id=stop_id, actor=actor):
+            _devices_changed(device_id, True, stop_ids)
 
     @sio.on("disconnect", namespace=NAMESPACE)
     def disconnect(_reason: Any = None) -> None:

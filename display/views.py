@@ -12,16 +12,17 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from kiosk.auth import current_principal
 from kiosk.extensions import configured_limit, limiter, public_limit
-from kiosk.factories import queue_service, tour_service
+from kiosk.factories import announcement_service, queue_service, tour_service
 from kiosk.models import DeviceKind, Stop
 from kiosk.payloads import ticket_status_payload
 from kiosk.qrcodes import qr_svg
 from kiosk.services.errors import DomainError, NoOpenStop, UnknownTicket
-from kiosk.urls import public_url
+from kiosk.urls import requested_language, ticket_url
 
 bp = Blueprint("display", __name__)
 
@@ -66,12 +67,13 @@ def ticket_live(token: str) -> tuple[str, int] | str:
 @bp.get("/t/<token>/qr.svg")
 @limiter.limit(public_limit)
 def ticket_qr(token: str) -> Response | tuple[str, int]:
-    """The QR code of a ticket's status page, as SVG (sharp at any size, no image library)."""
+    """The QR code of a ticket's status page, as SVG (sharp at any size, no image library), in
+    the language the kiosk shows (``?lang=``): the resident's phone opens the page in it."""
     try:
         queue_service().ticket(token)
     except UnknownTicket:
         return render_template("display/ticket_unknown.html"), 404
-    return qr_svg(public_url("display.ticket_status", token=token))
+    return qr_svg(ticket_url(token, language=requested_language()))
 
 
 def _board_stop() -> tuple[Stop | None, bool]:
@@ -99,6 +101,17 @@ def _other_stops(stop: Stop | None, limit: int) -> list[Stop]:
     return [s for s in upcoming if stop is None or s.id != stop.id][:limit]
 
 
+def _second_announcement(stop: Stop | None) -> dict[str, str] | None:
+    """The stop's second announcement language and its phrase, unless it is the page's own."""
+    if stop is None:
+        return None
+    language = announcement_service().second_language(stop.id)
+    if language is None or language == str(get_locale()):
+        return None
+    with force_locale(language):
+        return {"lang": language, "say": _("Nummer {letter} {number}, {desk}")}
+
+
 @bp.get("/board")
 @limiter.limit(public_limit)
 def board() -> str | tuple[str, int]:
@@ -113,6 +126,7 @@ def board() -> str | tuple[str, int]:
     return render_template(
         "display/board.html",
         stop=stop,
+        also=_second_announcement(stop),
         # The socket subscribes to this stop only when the page asked for it; a paired or
         # following board lets the server choose again on every reconnect.
         live_stop=stop.id if stop is not None and asked else None,

@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kiosk.views import desk as desk_views
     from kiosk.views import kiosk as kiosk_views
     from kiosk.views import offline as offline_views
+    from kiosk.views import speech as speech_views
     from kiosk.views import tour as tour_views
     from kiosk.views.api import init_api
 
@@ -83,6 +84,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(booking.bp)
     app.register_blueprint(tour_views.bp)
     app.register_blueprint(offline_views.bp)
+    app.register_blueprint(speech_views.bp)
     init_api(app)
     errors.init_app(app)
     security.init_app(app)

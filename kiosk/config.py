@@ -58,6 +58,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
     # Kiosk: seconds without a touch before a screen goes back to the start (and to Dutch).
     "KIOSK_IDLE_SECONDS": 45,
+    # The last seconds of the idle time: "Bent u er nog?", shown and spoken, one tap for more.
+    "KIOSK_IDLE_WARNING_SECONDS": 20,
     # Display board: every current call is shown; below them up to this many calls that ended
     # (for residents who look up late), and how many next stops in the side column.
     "DISPLAY_EARLIER_CALLS": 6,
@@ -107,6 +109,14 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ["nl", "en", "tr", "ar", "pl", "uk"],
     "STAFF_LANGUAGES": ["nl", "en"],
     "DEFAULT_LANGUAGE": "nl",
+    # The accessibility statement (/toegankelijkheid): who answers a report about a barrier,
+    # within how many working days, and the dates of the statement and of its last check.
+    "ACCESSIBILITY_ORGANISATION": "Gemeente Hoorn",
+    "ACCESSIBILITY_PHONE": "14 0229",
+    "ACCESSIBILITY_EMAIL": "toegankelijkheid@hoorn.nl",
+    "ACCESSIBILITY_RESPONSE_DAYS": 5,
+    "ACCESSIBILITY_STATEMENT_DATE": "2026-12-03",
+    "ACCESSIBILITY_CHECKED_DATE": "2026-12-03",
 }
 
 

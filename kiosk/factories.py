@@ -28,6 +28,7 @@ from kiosk.services.printing import PrintService
 from kiosk.services.queue import QueueService
 from kiosk.services.research import ResearchService
 from kiosk.services.settings import SPECS, SettingsService
+from kiosk.services.speech import AnnouncementService
 from kiosk.services.tour import TourService
 
 # -- the request's database session -------------------------------------------------------------
@@ -158,3 +159,7 @@ def print_service() -> PrintService:
 
 def settings_service() -> SettingsService:
     return SettingsService(db_session(), **_common())
+
+
+def announcement_service() -> AnnouncementService:
+    return AnnouncementService(db_session(), **_common())

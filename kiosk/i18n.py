@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, session, url_for
+from flask import Flask, current_app, has_request_context, request, session, url_for
 from flask_babel import format_date, format_datetime, get_locale
 
 # Each language named in itself: a resident looks for their own language's name.
@@ -27,11 +28,31 @@ LANGUAGE_NAMES = {
 }
 RIGHT_TO_LEFT = frozenset({"ar"})
 STAFF_BLUEPRINTS = frozenset({"desk", "admin", "research", "auth"})
+# Screens on a public device (kiosk, board): their own layout, no footer of links.
+DEVICE_BLUEPRINTS = frozenset({"kiosk", "kiosk_appointments"})
+DEVICE_ENDPOINTS = frozenset({"display.board"})
+# Day patterns in the order a language reads them (Babel's patterns follow Dutch otherwise):
+# Turkish puts the weekday last ("1 Aralık 2026 Salı").
+DAY_PATTERNS = {
+    "tr": {
+        "EEEE d MMMM y": "d MMMM y EEEE",
+        "EEEE d MMMM": "d MMMM EEEE",
+        "EEEE d MMMM y, HH:mm": "d MMMM y EEEE, HH:mm",
+    },
+}
 
 
 def staff_page() -> bool:
     """Is this request for a staff page (which speaks only the staff languages)?"""
     return request.blueprint in STAFF_BLUEPRINTS or request.path.startswith(("/desk", "/admin"))
+
+
+def resident_page() -> bool:
+    """Is this a resident's page on their own screen (status, appointment, booking, tour,
+    privacy, accessibility, error pages), as opposed to a staff page or a kiosk/board screen?"""
+    if not has_request_context() or staff_page() or request.blueprint in DEVICE_BLUEPRINTS:
+        return False
+    return request.endpoint not in DEVICE_ENDPOINTS and not request.path.startswith("/kiosk")
 
 
 def page_languages() -> list[str]:
@@ -60,7 +81,7 @@ def current_language() -> str:
 
 
 def text_direction(code: str | None = None) -> str:
-    """"rtl" for a right-to-left language (the current one by default), else "ltr"."""
+    """The direction of a language (the current one by default): "rtl" or "ltr"."""
     return "rtl" if (code or current_language()) in RIGHT_TO_LEFT else "ltr"
 
 
@@ -70,9 +91,15 @@ def language_choices() -> dict[str, str]:
 
 
 def url_with_lang(code: str) -> str:
-    """This page in another language."""
-    values: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict(), "lang": code}
-    return url_for(request.endpoint or "auth.home", **values)
+    """This page in another language (a page without an endpoint, such as a 404: its own path)."""
+    args: dict[str, Any] = {**request.args.to_dict(), "lang": code}
+    if request.endpoint is None:
+        return f"{request.path}?{urlencode(args)}"
+    return url_for(request.endpoint, **{**(request.view_args or {}), **args})
+
+
+def _pattern(fmt: str) -> str:
+    return DAY_PATTERNS.get(current_language(), {}).get(fmt, fmt)
 
 
 def local_time(value: datetime | None, fmt: str = "HH:mm") -> str:
@@ -81,12 +108,12 @@ def local_time(value: datetime | None, fmt: str = "HH:mm") -> str:
         return ""
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     # rebase=False: Flask-Babel would otherwise convert back to its own default zone (UTC).
-    return str(format_datetime(value.astimezone(tz), fmt, rebase=False))
+    return str(format_datetime(value.astimezone(tz), _pattern(fmt), rebase=False))
 
 
 def format_day(value: date, fmt: str = "EEEE d MMMM y") -> str:
     """A calendar day (already local) in the current language: "dinsdag 1 december 2026"."""
-    return str(format_date(value, fmt))
+    return str(format_date(value, _pattern(fmt)))
 
 
 def init_app(app: Flask) -> None:
@@ -96,6 +123,7 @@ def init_app(app: Flask) -> None:
         url_with_lang=url_with_lang,
         text_direction=text_direction,
         language_choices=language_choices,
+        resident_page=resident_page,
     )
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["format_day"] = format_day

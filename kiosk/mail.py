@@ -27,7 +27,7 @@ def after_booking(appointment: Appointment) -> None:
     if not appointment.email or not current_app.config.get("SMTP_HOST"):
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    url = public_url("appointment.show", token=appointment.token)
+    url = public_url("appointment.show", token=appointment.token, language=appointment.language)
     message = confirmation_message(appointment, url)
     app.extensions["socketio"].start_background_task(_send, app, message, appointment.id)
 

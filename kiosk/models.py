@@ -186,6 +186,8 @@ class Product(Base):
     bookable: Mapped[bool] = mapped_column(Boolean, default=False)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A pictogram shown next to the name: one of the shipped icons (PRODUCT_ICONS), or none.
+    icon: Mapped[str | None] = mapped_column(String(40), nullable=True, default=None)
 
     def name(self, lang: str = "nl") -> str:
         return self.names.get(lang) or self.names.get("nl") or self.code

@@ -31,6 +31,7 @@ def product_payload(product: Product) -> dict[str, Any]:
         "prefix": product.prefix,
         "names": dict(product.names),
         "bring": dict(product.bring),
+        "icon": product.icon,
         "duration_minutes": product.duration_minutes,
         "walk_in": product.walk_in,
         "appointment_required": product.appointment_required,
@@ -38,7 +39,12 @@ def product_payload(product: Product) -> dict[str, Any]:
 
 
 def product_ref(product: Product) -> dict[str, Any]:
-    return {"code": product.code, "prefix": product.prefix, "names": dict(product.names)}
+    return {
+        "code": product.code,
+        "prefix": product.prefix,
+        "names": dict(product.names),
+        "icon": product.icon,
+    }
 
 
 def desk_payload(desk: Desk) -> dict[str, Any]:

@@ -22,4 +22,6 @@ def qr_svg(url: str) -> Response:
     image.save(out)
     response = Response(out.getvalue(), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=3600"
+    # A link's language may come from the browser's session (kiosk/urls.requested_language).
+    response.vary.add("Cookie")
     return response

@@ -2,10 +2,34 @@
 
 A receipt printer prints one byte per character from its current code page (ESC t n). We pick
 one code page per slip, among those the printer profile lists, the one that can print the most
-of the slip's characters (Dutch, Turkish and Polish names, €), and select it explicitly after
-ESC @. Characters that code page lacks are transliterated with a fixed table (ğ→g, ł→l,
-€→EUR, ĳ→ij) or, failing that, stripped of their accents; what is left becomes "?". Control
-characters in the data are dropped, so a product name can never smuggle printer commands in.
+of the slip's characters (Dutch, Turkish and Polish names, Ukrainian, €), and select it
+explicitly after ESC @. Characters that code page lacks are transliterated with a fixed table
+(ğ→g, ł→l, €→EUR, ĳ→ij, Cyrillic і→Latin i) or, failing that, stripped of their accents; what is
+left becomes "?". Control characters in the data are dropped, so a product name can never
+smuggle printer commands in.
+
+What each resident language gets, per printer profile of python-escpos' capabilities data
+(tests/test_printing_languages.py holds this table):
+
+========== ============================== ================ ===============================
+language   TM-T88V, TM-T20II, default     POS-5890         simple (CP437 only)
+========== ============================== ================ ===============================
+nl, en     CP858 (ESC t 19)               CP858 (19)       CP437, € → EUR
+tr         CP1254 (48): ğ ş ı İ and €     CP1254 (91)      CP437 + transliteration
+pl         CP1250 (45): ł ą ę ż ź ś ć ń   CP1250 (72)      CP437 + transliteration
+uk         CP1251 (46): і ї є ґ and €     CP1251 (73)      raster image lines
+ar         raster image lines, shaped and right-to-left, on every profile
+========== ============================== ================ ===============================
+
+Why: a Latin-script line that loses only its accents (ğ→g, ł→l) still reads as the same words,
+so it stays text (a few bytes, the printer's crisp font). A line in a script the page lacks
+would print as "???" (:meth:`CodePage.loses_letters`): :func:`printer.slip.plan` then draws it
+as a raster image (:mod:`printer.raster_text`) when the profile prints raster images, which every
+profile in the capabilities data does but five impact and label printers. We prefer the Windows
+pages (CP1254, CP1250, CP1251: they have €) to the DOS ones (CP857, CP852, CP1125, CP866) when the
+profile has both; a profile with only CP866 prints Ukrainian with Latin i for і and г for ґ
+(they look alike). Arabic never goes through a code page: the printers' Arabic pages (CP864,
+CP720, CP1256) print unjoined letters left to right.
 """
 
 from __future__ import annotations
@@ -36,6 +60,9 @@ CANDIDATES: tuple[tuple[str, str], ...] = (
     ("CP850", "cp850"),  # DOS Western, no €
     ("ISO_8859-15", "iso8859_15"),
     ("ISO_8859-2", "iso8859_2"),
+    ("CP1251", "cp1251"),  # Windows Cyrillic: every Ukrainian letter (і ї є ґ) and €
+    ("CP1125", "cp1125"),  # DOS Ukrainian (RUSCII): every Ukrainian letter, no €
+    ("CP866", "cp866"),  # DOS Russian: ї є but no і or ґ (see LOOKALIKES), no €
     ("CP437", "cp437"),  # the factory default of nearly every printer: ë é ü, no €
 )
 
@@ -78,6 +105,10 @@ TRANSLITERATIONS: Mapping[str, str] = {
     "ð": "d",
     "þ": "th",
     "Þ": "Th",
+    # Cyrillic і looks exactly like Latin i: a CP866 printer prints Ukrainian with it.
+    "і": "i",
+    "І": "I",
+    "ʼ": "'",  # the Ukrainian apostrophe (U+02BC)
     "‘": "'",
     "’": "'",
     "‚": "'",
@@ -106,6 +137,10 @@ TRANSLITERATIONS: Mapping[str, str] = {
     "\u202f": " ",
     "\u2009": " ",
 }
+
+#: Replacements tried before :data:`TRANSLITERATIONS`, used only when the code page has them:
+#: a CP866 printer has г but no ґ; "г" reads better to a Ukrainian reader than Latin "g".
+LOOKALIKES: Mapping[str, str] = {"ґ": "г", "Ґ": "Г"}
 
 REPLACEMENT = "?"
 
@@ -140,6 +175,10 @@ class CodePage:
             if self.can_encode(char):
                 out.append(char)
                 continue
+            lookalike = LOOKALIKES.get(char)
+            if lookalike is not None and all(self.can_encode(c) for c in lookalike):
+                out.append(lookalike)
+                continue
             replacement = TRANSLITERATIONS.get(char)
             if replacement is None:
                 stripped = "".join(
@@ -149,6 +188,11 @@ class CodePage:
                 replacement = stripped if ok else REPLACEMENT
             out.append(replacement)
         return "".join(out)
+
+    def loses_letters(self, text: str) -> bool:
+        """True when printing ``text`` in this code page would turn a letter (or a digit) into
+        "?": the line is in a script the page lacks (Arabic, or Cyrillic on a Latin page)."""
+        return any(c.isalnum() and self.transliterate(c) == REPLACEMENT for c in clean_text(text))
 
     def encode(self, text: str) -> bytes:
         """Transliterate and encode ``text`` (one line, no control characters) for the printer."""

@@ -2,8 +2,9 @@
 
 :func:`render_png` walks the blocks that :func:`printer.slip.plan` produces for the printer
 profile (the very decisions :func:`printer.slip.render` turns into ESC/POS): the same code page
-and transliteration, the same line wrapping and magnification, the QR code drawn with the
-``qrcode`` library at the module size the printer gets. One pixel is one printer dot.
+and transliteration, the same raster images of lines in a script the code page lacks, the same
+line wrapping and magnification, the QR code drawn with the ``qrcode`` library at the module
+size the printer gets. One pixel is one printer dot.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .slip import Gap, QrBlock, QrMode, SlipLayout, TextLine, TicketSlip, plan, qr_image
+from .slip import Gap, QrBlock, QrMode, SlipLayout, TextImage, TextLine, TicketSlip, plan, qr_image
 
 __all__ = ["draw_layout", "render_png"]
 
@@ -67,6 +68,9 @@ def draw_layout(layout: SlipLayout) -> Image.Image:
     for block in layout.blocks:
         if isinstance(block, TextLine):
             pieces.append((_text_image(block), _line_height(block)))
+        elif isinstance(block, TextImage):
+            drawn = block.image()  # the very raster the printer gets
+            pieces.append((drawn, drawn.height))
         elif isinstance(block, Gap):
             pieces.append((None, LINE_DOTS * block.lines))
         elif isinstance(block, QrBlock):

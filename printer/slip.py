@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import qrcode
 from PIL import Image
 
+from . import raster_text
 from ._escpos import capabilities, constants, printers
 from .codepages import ASCII, CodePage, choose_code_page, clean_text, profile_code_pages
 from .errors import PrinterConfigError
@@ -41,6 +42,7 @@ __all__ = [
     "SlipLayout",
     "SlipLine",
     "SlipTexts",
+    "TextImage",
     "TextLine",
     "TicketSlip",
     "known_profiles",
@@ -182,6 +184,7 @@ class PrintTarget:
     native_qr: bool
     cut_mode: Literal["FULL", "PART"] | None
     code_pages: dict[str, int] = field(hash=False)
+    raster: bool = True  # prints GS v 0 raster images (lines in a script its code pages lack)
 
     def apply_media(self, profile: Any) -> None:
         """Give a python-escpos profile object a private copy of its data with our paper width.
@@ -229,6 +232,7 @@ def target_for(profile: str | None = None, width_dots: int | None = None) -> Pri
         native_qr=bool(features.get("qrCode")),
         cut_mode=cut_mode,
         code_pages=profile_code_pages(data.get("codePages", {})),
+        raster=bool(features.get("bitImageRaster")),
     )
 
 
@@ -243,6 +247,20 @@ class TextLine:
     bold: bool = False
     width: int = 1
     height: int = 1
+
+
+@dataclass(frozen=True)
+class TextImage:
+    """A line in a script the code page lacks (Arabic; Cyrillic on a Latin-only printer), drawn
+    as a raster image by :mod:`printer.raster_text`: shaped and right-to-left where needed."""
+
+    text: str
+    bold: bool = False
+    height: int = 1
+
+    def image(self) -> Image.Image:
+        """The line as the printer will print it (one pixel per dot)."""
+        return raster_text.line_image(self.text, bold=self.bold, height=self.height)
 
 
 @dataclass(frozen=True)
@@ -262,7 +280,7 @@ class QrBlock:
     modules: int  # modules per side (version 4 = 33), as the qrcode library encodes it
 
 
-Block = TextLine | Gap | QrBlock
+Block = TextLine | TextImage | Gap | QrBlock
 
 
 @dataclass(frozen=True)
@@ -324,10 +342,22 @@ def plan(
         )
     page = choose_code_page(slip.all_texts(), target.code_pages)
     cols = target.columns
+
+    def as_image(line: str) -> bool:
+        # A line the code page would print as "???" is drawn instead, if the printer takes
+        # raster images and (for Arabic) Pillow can shape it; else it is transliterated.
+        if not (target.raster and page.loses_letters(line)):
+            return False
+        return raster_text.can_shape() or not raster_text.needs_shaping(line)
+
     blocks: list[Block] = []
 
     def add(text: str, *, bold: bool = False, width: int = 1, height: int = 1) -> None:
         for raw in clean_text_lines(text):
+            if as_image(raw):
+                parts = raster_text.wrap(raw, target.width_dots, bold=bold, height=height)
+                blocks.extend(TextImage(part, bold, height) for part in parts)
+                continue
             printable = page.transliterate(raw)
             wrapped = wrap_balanced(printable, max(1, cols // width))
             blocks.extend(TextLine(part, bold, width, height) for part in wrapped)
@@ -433,6 +463,11 @@ def encode_layout(layout: SlipLayout) -> bytes:
             dummy._raw(page.encode(block.text) + b"\n")
         elif isinstance(block, Gap):
             dummy._raw(b"\n" * block.lines)
+        elif isinstance(block, TextImage):
+            if bold:
+                bold = False
+                dummy.set(bold=False)
+            _raster(dummy, block.image(), target.width_dots)
         else:
             if bold:
                 bold = False
@@ -461,12 +496,18 @@ def _qr(dummy: Any, block: QrBlock, width_dots: int) -> None:
             native=True,
         )
         return
-    code = qr_image(block.data, block.module_dots)
+    _raster(dummy, qr_image(block.data, block.module_dots), width_dots)
+
+
+def _raster(dummy: Any, image: Image.Image, width_dots: int) -> None:
+    """Print ``image`` centred as a GS v 0 raster."""
+    if image.width > width_dots:  # one word wider than the paper: shrink rather than garble
+        image = image.resize((width_dots, max(1, image.height * width_dots // image.width)))
     # Centre by padding on the left only: the same on every printer, whether or not it applies
-    # ESC a to raster images, and no bytes spent on white to the right of the code.
-    left = max(0, (width_dots - code.width) // 2)
-    canvas = Image.new("1", (left + code.width, code.height), 1)
-    canvas.paste(code, (left, 0))
+    # ESC a to raster images, and no bytes spent on white to the right of the image.
+    left = max(0, (width_dots - image.width) // 2)
+    canvas = Image.new("1", (left + image.width, image.height), 1)
+    canvas.paste(image, (left, 0))
     dummy.set(align="left")
     dummy.image(canvas, impl="bitImageRaster", center=False)
     dummy.set(align="center")
@@ -474,4 +515,4 @@ def _qr(dummy: Any, block: QrBlock, width_dots: int) -> None:
 
 def describe(layout: SlipLayout) -> Sequence[str]:
     """The slip's printed text lines (for logs and tests)."""
-    return [b.text for b in layout.blocks if isinstance(b, TextLine)]
+    return [b.text for b in layout.blocks if isinstance(b, TextLine | TextImage)]

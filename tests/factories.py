@@ -102,3 +102,15 @@ def pair_browser(client: Any, accounts: AccountService, stop: Any, kind: str = "
     response = client.post("/pair", data={"code": code, "csrf_token": token})
     assert response.status_code == 302
     return token
+
+
+def make_bookable_stop(session: Session, clock: Any) -> Stop:
+    """An open stop whose products A and R are bookable, with A's times opened (H is not
+    bookable, R has no times yet)."""
+    from kiosk.services.appointments import AppointmentService
+
+    for prefix in "AR":
+        make_product(session, prefix, bookable=True)
+    stop = make_stop(session, now=clock.now)
+    AppointmentService(session, clock=clock).open_slots(stop, stop.products[0])
+    return stop

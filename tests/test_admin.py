@@ -428,6 +428,103 @@ def test_a_product_form_names_each_mistake(cora, world, changes, field, message)
     assert re.search(rf'<a href="#{field}">{re.escape(message)}', response.text)
 
 
+def test_a_product_has_a_name_and_what_to_bring_in_six_languages_and_an_icon(cora, db, world):
+    form = cora.get("/admin/products/new").text
+    for label in ("Naam (Turks)", "Naam (Arabisch)", "Naam (Pools)", "Naam (Oekraïens)"):
+        assert label in form
+    assert 'name="name_ar" type="text" value=""' in form and 'lang="ar" dir="auto"' in form
+    # The icons as a radio group: each with a visible label, the picture decorative (alt="").
+    assert '<input id="icon" name="icon" type="radio" value="" checked>' in form
+    assert re.search(
+        r'<input id="icon-car" name="icon" type="radio" value="car">\s*'
+        r'<label for="icon-car"><img src="/static/vendor/icons/car.svg" alt="" '
+        r'class="product-icon" width="32" height="32"> Auto: rijbewijs</label>',
+        form,
+    )
+    response = post(
+        cora,
+        "/admin/products/new",
+        {
+            "code": "parkeervergunning",
+            "prefix": "P",
+            "name_nl": "Parkeervergunning",
+            "name_en": "Parking permit",
+            "name_tr": "Park izni",
+            "name_ar": "تصريح وقوف السيارات",
+            "name_pl": "Pozwolenie na parkowanie",
+            "name_uk": "Дозвіл на паркування",
+            "bring_nl": "Neem uw kenteken mee.",
+            "bring_uk": "Візьміть із собою номер автомобіля.",
+            "duration": "10",
+            "mode": "walk_in",
+            "active": "1",
+            "icon": "parking",
+        },
+        follow_redirects=True,
+    )
+    assert "Product Parkeervergunning is toegevoegd." in response.text
+    made = product(db, "P")
+    assert made.icon == "parking"
+    assert made.names == {
+        "nl": "Parkeervergunning",
+        "en": "Parking permit",
+        "tr": "Park izni",
+        "ar": "تصريح وقوف السيارات",
+        "pl": "Pozwolenie na parkowanie",
+        "uk": "Дозвіл на паркування",
+    }
+    assert made.bring == {
+        "nl": "Neem uw kenteken mee.",
+        "uk": "Візьміть із собою номер автомобіля.",
+    }
+    (created,) = events(db, "product.create")
+    assert created.data["values"]["icon"] == "parking"
+    # The list shows the icon next to the name; the edit form has it chosen and the texts back.
+    listing = cora.get("/admin/products").text
+    assert '<img src="/static/vendor/icons/parking.svg" alt=""' in listing
+    edit = cora.get(f"/admin/products/{made.id}").text
+    assert 'value="parking" checked' in edit
+    assert 'value="Дозвіл на паркування"' in edit
+
+    # Changing it to no icon and dropping a language.
+    post(
+        cora,
+        f"/admin/products/{made.id}",
+        {
+            "prefix": "P",
+            "name_nl": "Parkeervergunning",
+            "name_tr": "Park izni",
+            "duration": "10",
+            "mode": "walk_in",
+            "active": "1",
+            "icon": "",
+        },
+    )
+    fresh(db)
+    changed = db.get(Product, made.id)
+    assert changed.icon is None and changed.names == {"nl": "Parkeervergunning", "tr": "Park izni"}
+
+
+def test_an_unknown_icon_is_refused_with_a_clear_message(cora, db, world):
+    data = {
+        "code": "raket",
+        "prefix": "P",
+        "name_nl": "Raket",
+        "duration": "10",
+        "mode": "walk_in",
+        "icon": "rocket",
+        "name_pl": "Rakieta",
+    }
+    response = post(cora, "/admin/products/new", data)
+    assert response.status_code == 422
+    assert re.search(
+        r'<a href="#icon">Kies een van de pictogrammen, of geen pictogram\.', response.text
+    )
+    assert 'aria-describedby="icon-hint icon-error"' in response.text
+    assert 'value="Rakieta"' in response.text  # what was typed stays
+    assert product(db, "P") is None
+
+
 def test_a_used_product_cannot_be_deleted_and_can_be_switched_off(cora, db, app, clock, world):
     stop = db.get(Stop, world["stop"])
     QueueService(db, clock=clock).issue_ticket(stop, "H")

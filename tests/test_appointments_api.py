@@ -11,17 +11,12 @@ from sqlalchemy import select
 
 from kiosk.models import DeviceKind, Slot
 from kiosk.services.accounts import AccountService
-from kiosk.services.appointments import AppointmentService
-from tests.factories import csrf_token_in, make_product, make_stop, make_user
+from tests.factories import csrf_token_in, make_bookable_stop, make_user
 
 
 @pytest.fixture
 def stop(db, clock):
-    for prefix in "AR":
-        make_product(db, prefix, bookable=True)
-    stop = make_stop(db, now=clock.now)
-    AppointmentService(db, clock=clock).open_slots(stop, stop.products[0])
-    return stop
+    return make_bookable_stop(db, clock)
 
 
 @pytest.fixture

@@ -417,3 +417,18 @@ def test_board_gives_the_script_what_it_needs_when_the_connection_is_lost(client
     assert stale.hidden
     assert "misschien niet meer actueel" in stale.text
     assert page.by_id("board-stale-since").attrs["data-text"] == "Laatst bijgewerkt om {time}."
+
+
+def test_board_shows_a_products_pictogram_next_to_its_name(client, stop, db):
+    first, second = stop.products[:2]
+    first.icon, second.icon = "car", None
+    db.commit()
+    page = get_board(client, f"/board?stop={stop.id}")
+
+    items = page.by_class("board-waiting__item")
+    icons = [n for item in items for n in item.all(lambda n: n.tag == "img")]
+    drawn = [icon for icon in icons if "hidden" not in icon.attrs]
+    assert len(icons) == len(items)  # every row has one for board.js to fill in
+    assert len(drawn) == len(items) - 1  # none for the product without one
+    assert drawn[0].attrs["src"] == "/static/vendor/icons/car.svg"
+    assert {icon.attrs["alt"] for icon in icons} == {""}  # decorative: the name is next to it

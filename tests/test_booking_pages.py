@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from kiosk.models import Appointment, AppointmentSource, Slot, StopStatus
 from kiosk.services.appointments import AppointmentService
-from tests.factories import csrf_token_in, make_product, make_stop
+from tests.factories import csrf_token_in, make_bookable_stop, make_product, make_stop
 from tests.live import free_port
 from tests.test_appointment_mail import Inbox
 
@@ -23,11 +23,7 @@ FIRST_FREE = "12:15"
 
 @pytest.fixture
 def stop(db, clock):
-    for prefix in "AR":
-        make_product(db, prefix, bookable=True)
-    stop = make_stop(db, now=clock.now)  # A, H (not bookable), R (bookable, no slots)
-    AppointmentService(db, clock=clock).open_slots(stop, stop.products[0])
-    return stop
+    return make_bookable_stop(db, clock)
 
 
 def fresh(db) -> None:
@@ -323,10 +319,7 @@ def test_too_many_bookings_from_one_address_get_a_friendly_429(make_app, clock):
     app = make_app(RATELIMIT_BOOK="2/minute")
     client = app.test_client()
     with app.extensions["loket.sessionmaker"]() as db:
-        for prefix in "AR":
-            make_product(db, prefix, bookable=True)
-        stop = make_stop(db, now=clock.now)
-        AppointmentService(db, clock=clock).open_slots(stop, stop.products[0])
+        stop = make_bookable_stop(db, clock)
         slots = free_slots(db, clock, stop)
         answers = [post_details(client, details_url(stop, s)).status_code for s in slots[:3]]
         assert answers == [302, 302, 429]

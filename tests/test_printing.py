@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from kiosk.services.printing import PrintService
 from printer import DummyPrinter, Fault, PrinterConfigError
 from tests.conftest import TEST_CONFIG
 from tests.factories import csrf_token_in, make_user, pair_browser
+from tests.test_printer_escpos_reader import read
 
 PRINTING = {
     "PRINTER_BACKEND": "dummy",
@@ -126,6 +128,57 @@ def test_the_slip_speaks_the_language_the_resident_chose(kiosk_client, app, db):
     process(app)
     (slip,) = dummy(app).jobs
     assert b"Your number" in slip and b"Scan the code" in slip
+
+
+@pytest.mark.parametrize("lang", ["tr", "pl", "uk", "ar"])
+def test_the_slips_qr_code_opens_the_status_page_in_the_residents_language(
+    kiosk_client, app, db, lang
+):
+    _url, token = take(kiosk_client, lang=lang)
+    assert jobs(db)[0].language == lang
+    process(app)
+    (slip,) = dummy(app).jobs
+    (qr,) = read(slip, "TM-T88V").qrs
+    assert qr.data == f"http://loket.test/t/{token}?lang={lang}".encode()
+
+
+def test_a_dutch_slips_link_stays_as_it_was(kiosk_client, app, db):
+    _url, token = take(kiosk_client)
+    process(app)
+    (qr,) = read(dummy(app).jobs[0], "TM-T88V").qrs
+    assert qr.data == f"http://loket.test/t/{token}".encode()
+
+
+def test_an_arabic_slip_is_printed_in_dutch_where_arabic_cannot_be_shaped(
+    kiosk_client, app, db, monkeypatch
+):
+    from printer import raster_text
+
+    monkeypatch.setattr(raster_text, "can_shape", lambda: False)
+    _url, token = take(kiosk_client, lang="ar")
+    process(app)
+    printout = read(dummy(app).jobs[0], "TM-T88V")
+    assert "Uw nummer" in printout.lines and printout.images == []
+    assert printout.qrs[0].data == f"http://loket.test/t/{token}?lang=ar".encode()
+
+
+def test_printer_previews_draws_a_slip_per_language(app, tmp_path):
+    result = app.test_cli_runner().invoke(args=["printer", "previews", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for lang in app.config["LANGUAGES"]:
+        image = Image.open(io.BytesIO((tmp_path / f"slip-{lang}.png").read_bytes()))
+        assert image.width == 512
+        (code,) = zxingcpp.read_barcodes(image)
+        suffix = "" if lang == "nl" else f"?lang={lang}"
+        assert code.text == f"http://loket.test/t/voorbeeld-a012{suffix}"
+
+
+def test_docs_slip_previews_are_drawn_from_the_catalogues(app):
+    """docs/screenshots/slip-<lang>.png: rerun after the catalogues change."""
+    folder = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+    result = app.test_cli_runner().invoke(args=["printer", "previews", "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert all((folder / f"slip-{lang}.png").exists() for lang in app.config["LANGUAGES"])
 
 
 def test_a_kiosk_device_using_the_api_gets_its_slip_too(app, db, accounts, stop):

@@ -94,6 +94,28 @@ def printer_preview(label: str, png_path: Path, kiosk_name: str | None, lang: st
     click.echo(f"Wrote {png_path} ({options['name']}).")
 
 
+@printer_group.command("previews")
+@click.option(
+    "--out",
+    "folder",
+    default="docs/screenshots",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@click.option("--profile", default="TM-T88V", show_default=True, help="Printer profile to draw.")
+@with_appcontext
+def printer_previews(folder: Path, profile: str) -> None:
+    """Draw a sample slip in every resident language into FOLDER/slip-<language>.png."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for language in current_app.config["LANGUAGES"]:
+        path = folder / f"slip-{language}.png"
+        try:
+            path.write_bytes(render_png(sample_slip("A012", language=language), profile=profile))
+        except PrinterConfigError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"Wrote {path}.")
+
+
 def _render_options(config: dict[str, Any]) -> dict[str, Any]:
     profile = config.get("PROFILE") or None
     width = config.get("WIDTH_DOTS")

@@ -1,4 +1,14 @@
-"""What a slip says: a ticket, a time booked for later, a sample; in the resident's language."""
+"""What a slip says: a ticket, a time booked for later, a sample; in the resident's language.
+
+Each slip is written in the language the resident chose at the kiosk, and its QR code opens the
+status or appointment page in that language (``public_url(..., language=...)``). How each script
+reaches the paper is the printer's business (:mod:`printer.codepages`, :mod:`printer.raster_text`):
+Turkish, Polish and Ukrainian in the printer's own font through the right code page, Arabic as
+shaped right-to-left raster lines. One exception is decided here: when this machine cannot shape
+Arabic (Pillow without libraqm), an Arabic slip's texts are printed in Dutch, since unjoined
+letters printed backwards are worse than a language the resident may half read, and the QR code
+still opens the page in Arabic (:func:`print_language`).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +23,18 @@ from kiosk.i18n import local_time
 from kiosk.models import Appointment, Ticket
 from kiosk.payloads import Position
 from kiosk.urls import public_url
-from printer import SlipLine, SlipTexts, TicketSlip
+from printer import SlipLine, SlipTexts, TicketSlip, raster_text
+
+#: Languages written in a script that must be shaped (joined letters, right to left).
+SHAPED_LANGUAGES = frozenset({"ar"})
+
+
+def print_language(language: str) -> str:
+    """The language a slip's texts are printed in: the resident's, or Dutch for Arabic on a
+    machine that cannot shape it (the QR code keeps the resident's language)."""
+    if language in SHAPED_LANGUAGES and not raster_text.can_shape():
+        return str(current_app.config["DEFAULT_LANGUAGE"])
+    return language
 
 
 def ticket_slip(
@@ -22,13 +43,14 @@ def ticket_slip(
     """What the printed ticket says, in the resident's language. An appointment's ticket
     says the time, and its QR code opens the appointment's page (which follows the turn)."""
     booked = appointment_service().of_ticket(ticket)
+    link_language, language = language, print_language(language)
     with force_locale(language):
         if booked is None:
-            qr_url = public_url("display.ticket_status", token=ticket.token)
+            qr_url = public_url("display.ticket_status", token=ticket.token, language=link_language)
             lines: tuple[SlipLine, ...] = ()
             footer = _("Scan de code om te zien wanneer u aan de beurt bent.")
         else:
-            qr_url = public_url("appointment.show", token=booked.token)
+            qr_url = public_url("appointment.show", token=booked.token, language=link_language)
             lines = (SlipLine(_("Afspraak om %(time)s", time=local_time(booked.slot.starts_at))),)
             footer = _("Scan de code: uw afspraak, en wanneer u aan de beurt bent.")
         return TicketSlip(
@@ -49,6 +71,7 @@ def ticket_slip(
 def booking_slip(appointment: Appointment, *, language: str = "nl") -> TicketSlip:
     """The slip of a time booked for later: the code large, then what, when and where."""
     slot, location = appointment.slot, appointment.stop.location
+    link_language, language = language, print_language(language)
     with force_locale(language):
         when = local_time(slot.starts_at, "EEEE d MMMM")
         hours = f"{local_time(slot.starts_at)}–{local_time(slot.ends_at)}"
@@ -65,7 +88,7 @@ def booking_slip(appointment: Appointment, *, language: str = "nl") -> TicketSli
             product=appointment.product.name(language),
             stop=location.name,
             issued_at=appointment.created_at,
-            qr_url=public_url("appointment.show", token=appointment.token),
+            qr_url=public_url("appointment.show", token=appointment.token, language=link_language),
             header_lines=(_("Gemeente Hoorn"), _("Loket op locatie")),
             lines=tuple(lines),
             footer_lines=(
@@ -80,13 +103,17 @@ def booking_slip(appointment: Appointment, *, language: str = "nl") -> TicketSli
 def sample_slip(label: str, *, language: str = "nl") -> TicketSlip:
     """A slip as a resident would get it, for tests and previews (no ticket is issued)."""
     base = (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    link = f"{base}/t/voorbeeld-{label.lower()}"
+    if language != current_app.config["DEFAULT_LANGUAGE"]:
+        link += f"?lang={language}"
+    language = print_language(language)
     with force_locale(language):
         return TicketSlip(
             label=label,
             product=_("Paspoort of ID-kaart aanvragen"),
             stop=_("Voorbeeld: Bibliotheek Kersenboogerd"),
             issued_at=current_app.config["CLOCK"](),
-            qr_url=f"{base}/t/voorbeeld-{label.lower()}",
+            qr_url=link,
             header_lines=(_("Gemeente Hoorn"), _("Loket op locatie")),
             people_ahead=3,
             footer_lines=(_("Scan de code om te zien wanneer u aan de beurt bent."),),

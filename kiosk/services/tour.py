@@ -14,43 +14,94 @@ from kiosk.services.base import SYSTEM, Actor, LocalService, Pending
 from kiosk.services.errors import NoOpenStop, NoStopToOpen
 from kiosk.services.rooms import stop_room
 
+# Names and "what to bring" in every resident language: Turkish, Polish and Ukrainian from the
+# translators' glossaries (translations/<lang>/GLOSSARY.md); icons from PRODUCT_ICONS.
 DEMO_PRODUCTS: list[dict[str, object]] = [
     {
         "code": "id-apply",
         "prefix": "A",
-        "names": {"nl": "Paspoort of ID-kaart aanvragen", "en": "Apply for a passport or ID card"},
+        "names": {
+            "nl": "Paspoort of ID-kaart aanvragen",
+            "en": "Apply for a passport or ID card",
+            "tr": "Pasaport veya kimlik kartı başvurusu",
+            "ar": "طلب جواز سفر أو بطاقة هوية",
+            "pl": "Wniosek o paszport lub dowód osobisty",
+            "uk": "Оформити паспорт або ID-картку",
+        },
         "bring": {
             "nl": "Neem uw oude paspoort of ID-kaart mee en een pasfoto.",
             "en": "Bring your old passport or ID card and a passport photo.",
+            "tr": "Eski pasaportunuzu veya kimlik kartınızı ve bir vesikalık fotoğraf getirin.",
+            "ar": "أحضر جواز سفرك القديم أو بطاقة هويتك القديمة وصورة شخصية.",
+            "pl": "Proszę zabrać stary paszport lub dowód osobisty oraz zdjęcie do dokumentu.",
+            "uk": "Візьміть із собою старий паспорт або ID-картку і фото на паспорт.",
         },
         "duration_minutes": 15,
         "bookable": True,
         "sort_order": 1,
+        "icon": "id",
     },
     {
         "code": "id-collect",
         "prefix": "H",
-        "names": {"nl": "Paspoort of ID-kaart ophalen", "en": "Collect a passport or ID card"},
+        "names": {
+            "nl": "Paspoort of ID-kaart ophalen",
+            "en": "Collect a passport or ID card",
+            "tr": "Pasaport veya kimlik kartı teslim alma",
+            "ar": "استلام جواز السفر أو بطاقة الهوية",
+            "pl": "Odbiór paszportu lub dowodu osobistego",
+            "uk": "Отримати паспорт або ID-картку",
+        },
         "bring": {
             "nl": "Neem uw afhaalbewijs en uw oude document mee.",
             "en": "Bring your collection slip and your old document.",
+            "tr": "Teslim alma belgenizi (afhaalbewijs) ve eski belgenizi getirin.",
+            "ar": "أحضر إيصال الاستلام ووثيقتك القديمة.",
+            "pl": "Proszę zabrać potwierdzenie odbioru i stary dokument.",
+            "uk": "Візьміть із собою квитанцію на отримання і старий документ.",
         },
         "duration_minutes": 5,
         "sort_order": 2,
+        "icon": "package",
     },
     {
         "code": "driving-licence",
         "prefix": "R",
-        "names": {"nl": "Rijbewijs", "en": "Driving licence"},
+        "names": {
+            "nl": "Rijbewijs",
+            "en": "Driving licence",
+            "tr": "Ehliyet (sürücü belgesi)",
+            "ar": "رخصة القيادة",
+            "pl": "Prawo jazdy",
+            "uk": "Посвідчення водія",
+        },
         "bring": {
             "nl": "Neem uw oude rijbewijs en een pasfoto mee.",
             "en": "Bring your old driving licence and a passport photo.",
+            "tr": "Eski ehliyetinizi ve bir vesikalık fotoğraf getirin.",
+            "ar": "أحضر رخصة قيادتك القديمة وصورة شخصية.",
+            "pl": "Proszę zabrać stare prawo jazdy i zdjęcie do dokumentu.",
+            "uk": "Візьміть із собою старе посвідчення водія і фото на паспорт.",
         },
         "duration_minutes": 10,
         "bookable": True,
         "sort_order": 3,
+        "icon": "car",
     },
 ]
+
+
+def _fill_in_demo(product: Product, spec: dict[str, object]) -> None:
+    """Give an existing demo product the languages and icon it lacks (a demo made by an older
+    version); what a coordinator changed stays."""
+    for key in ("names", "bring"):
+        given = spec[key]
+        assert isinstance(given, dict)
+        current: dict[str, str] = getattr(product, key)
+        if not set(given) <= set(current):
+            setattr(product, key, {**given, **current})
+    if product.icon is None:
+        product.icon = str(spec["icon"])
 
 
 @dataclass(frozen=True)
@@ -214,6 +265,8 @@ class TourService(LocalService):
             if product is None:
                 product = Product(**spec)
                 self.session.add(product)
+            else:
+                _fill_in_demo(product, spec)
             products.append(product)
         location = self.session.scalar(select(Location).where(Location.name == "Bibliotheek Hoorn"))
         if location is None:

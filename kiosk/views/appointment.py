@@ -21,7 +21,7 @@ from kiosk.payloads import ticket_status_payload
 from kiosk.qrcodes import qr_svg
 from kiosk.services.appointments import UnknownAppointment
 from kiosk.services.errors import DomainError
-from kiosk.urls import public_url
+from kiosk.urls import appointment_url, requested_language
 
 bp = Blueprint("appointment", __name__)
 
@@ -77,7 +77,7 @@ def cancel(found: Appointment, token: str) -> BaseResponse:
 @_with_appointment
 def ics_file(found: Appointment, token: str) -> Response:
     """The appointment for a calendar app."""
-    url = public_url("appointment.show", token=token)
+    url = appointment_url(token)
     response = Response(appointment_ics(found, url), mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'attachment; filename="afspraak.ics"'
     response.headers["Cache-Control"] = "private, no-store"
@@ -97,5 +97,5 @@ def qr(found: Appointment, token: str) -> Response:
 @_with_appointment
 def link_qr(found: Appointment, token: str) -> Response:
     """A QR code of the appointment page's address, for a phone (the kiosk's screens show it; the
-    kiosk's scanner reads it too)."""
-    return qr_svg(public_url("appointment.show", token=token))
+    kiosk's scanner reads it too), in the language the kiosk shows (``?lang=``)."""
+    return qr_svg(appointment_url(token, language=requested_language()))

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.factories import presence_service, print_service, queue_service, tour_service
-from kiosk.models import Desk, Stop, Ticket
+from kiosk.factories import (
+    announcement_service,
+    presence_service,
+    print_service,
+    queue_service,
+    tour_service,
+)
+from kiosk.models import Desk, DeviceKind, Stop, Ticket
 from kiosk.payloads import Position, desk_payload, iso, product_ref, ticket_staff_payload
 from kiosk.services.errors import NoOpenStop
 from kiosk.services.presence import presence_payload
@@ -83,8 +89,16 @@ def stop_devices(stop: Stop) -> list[dict[str, Any]]:
     the devices that follow whichever stop is open."""
     current = open_stop()
     following = current is not None and current.id == stop.id
+    found = presence_service().devices(stop, include_unassigned=following)
+    # Boards that said they play no sound (turned off, or audio blocked by the browser).
+    boards = [p.device.id for p in found if p.device.kind == DeviceKind.BOARD]
+    muted = announcement_service().muted(boards) if boards else set()
     return [
-        presence_payload(p) for p in presence_service().devices(stop, include_unassigned=following)
+        {
+            **presence_payload(p),
+            "muted": p.device.id in muted if p.device.kind == DeviceKind.BOARD else None,
+        }
+        for p in found
     ]
 
 

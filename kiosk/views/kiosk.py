@@ -16,12 +16,14 @@ from kiosk.services.errors import DomainError, UnknownTicket
 from kiosk.views.kiosk_base import (
     CONFIRMATION_WINDOW,
     FAULT_REASONS,
+    kiosk_language_url,
     kiosk_screen,
     long_wait_offer,
     screen_context,
 )
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+bp.add_app_template_global(kiosk_language_url)
 
 # What the resident reads when a ticket is refused, by domain error code.
 REFUSALS = {

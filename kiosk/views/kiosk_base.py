@@ -8,11 +8,12 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 
 from kiosk.auth import current_principal
 from kiosk.factories import appointment_service, queue_service, setting, tour_service
+from kiosk.i18n import url_with_lang
 from kiosk.models import Device, DeviceKind, Product, Slot, Stop
 from kiosk.services.errors import NoOpenStop
 
@@ -20,6 +21,19 @@ from kiosk.services.errors import NoOpenStop
 FAULT_REASONS = ("paper_out", "offline", "fault")
 # A confirmation screen is shown for a fresh ticket only: the kiosk is no lookup terminal.
 CONFIRMATION_WINDOW = timedelta(minutes=10)
+# Seconds the "are you still there?" warning gives before the screen starts afresh (EAA Annex I
+# §2(o): time can be extended; EN 301 549 asks for at least 20 s to respond).
+IDLE_WARNING_SECONDS = 20
+# A screen answered to a tap (a POST) has no address of its own: another language shows the
+# screen that tap was made on.
+SCREEN_OF_TAP = {
+    "kiosk.take_ticket": "kiosk.home",
+    "kiosk_appointments.check_in": "kiosk_appointments.check_in_screen",
+    "kiosk_appointments.book_later": "kiosk.home",
+    "kiosk_survey.answer_home": "kiosk_survey.start",
+    "kiosk_survey.answer_moment": "kiosk_survey.moment",
+    "kiosk_survey.missed": "kiosk.home",
+}
 
 
 def kiosk_device() -> Device | None:
@@ -59,9 +73,20 @@ def screen_context(stop: Stop | None) -> dict[str, object]:
     return {
         "stop": stop,
         "idle_seconds": setting("KIOSK_IDLE_SECONDS"),
+        "idle_warning_seconds": int(
+            current_app.config.get("KIOSK_IDLE_WARNING_SECONDS", IDLE_WARNING_SECONDS)
+        ),
         "next_opening": upcoming,
         "opens_today": upcoming is not None and tour.opens_today(upcoming),
     }
+
+
+def kiosk_language_url(code: str) -> str:
+    """This kiosk screen in another language (for a screen answered to a tap: the screen the
+    tap was made on)."""
+    if request.method == "GET" or request.endpoint not in SCREEN_OF_TAP:
+        return url_with_lang(code)
+    return url_for(SCREEN_OF_TAP[request.endpoint], lang=code)
 
 
 def per_kiosk() -> str:

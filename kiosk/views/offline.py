@@ -45,10 +45,12 @@ bp = Blueprint("offline", __name__)
 # by js/*.js; a new stylesheet, sound or font of a screen belongs here.
 SHELL_ASSETS = (
     "css/loket.css",
+    "css/public.css",
     "css/board.css",
     "css/desk.css",
     "js/*.js",
     "vendor/*.js",
+    "vendor/icons/*.svg",
     "sounds/*",
     "fonts/*",
 )

@@ -1,7 +1,7 @@
 """The public tour schedule: where and when the pop-up front office is, and what can be done
 there. As a page (`/tour`, grouped by day and neighbourhood, with "where can I do X next?"), as
 an iCalendar feed (`/tour.ics`, per product too) and as JSON (`/tour.json`). Plus the privacy
-statement (`/privacy`)."""
+statement (`/privacy`) and the accessibility statement (`/toegankelijkheid`)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,13 @@ from kiosk.models import Product, Stop
 from kiosk.payloads import iso, location_payload, product_ref
 from kiosk.qrcodes import qr_svg
 from kiosk.services.errors import NotFound
-from kiosk.urls import public_url
+from kiosk.urls import public_url, requested_language, resident_url
 
 bp = Blueprint("tour", __name__)
+
+# Where the accessibility statement sends a resident who is not satisfied (the enforcement route
+# of the model statement). A link, never a resource the page loads: nothing comes from elsewhere.
+OMBUDSMAN_URL = "https://www.nationaleombudsman.nl"
 
 # How far ahead the schedule looks.
 SCHEDULE_DAYS = 92
@@ -162,8 +166,9 @@ def _stop_json(stop: Stop) -> dict[str, Any]:
 @bp.get("/tour/qr.svg")
 @limiter.limit(public_limit)
 def schedule_qr() -> Response:
-    """A QR code to the schedule (the kiosk shows it on "not offered here")."""
-    return qr_svg(public_url("tour.schedule"))
+    """A QR code to the schedule (the kiosk shows it on "not offered here"), in the language the
+    kiosk shows (``?lang=``)."""
+    return qr_svg(resident_url("tour.schedule", language=requested_language()))
 
 
 @bp.get("/privacy")
@@ -171,3 +176,20 @@ def schedule_qr() -> Response:
 def privacy() -> str:
     """What we store, why, and for how long: in plain words."""
     return render_template("tour/privacy.html", retention_days=setting("RETENTION_DAYS"))
+
+
+@bp.get("/toegankelijkheid")
+@limiter.limit(public_limit)
+def accessibility() -> str:
+    """The accessibility statement, in the format of the model statement (digitoegankelijk.nl)."""
+    config = current_app.config
+    return render_template(
+        "tour/accessibility.html",
+        organisation=config["ACCESSIBILITY_ORGANISATION"],
+        phone=config["ACCESSIBILITY_PHONE"],
+        email=config["ACCESSIBILITY_EMAIL"],
+        response_days=int(config["ACCESSIBILITY_RESPONSE_DAYS"]),
+        statement_date=date.fromisoformat(str(config["ACCESSIBILITY_STATEMENT_DATE"])),
+        checked_date=date.fromisoformat(str(config["ACCESSIBILITY_CHECKED_DATE"])),
+        ombudsman_url=OMBUDSMAN_URL,
+    )

@@ -1,13 +1,17 @@
 // Display board in the waiting room: renders every board_state the server sends on (re)connect,
 // applies the stop's ticket events, and announces each call: a flash, a chime, then the call
-// spoken in the page's language. Announcements wait for each other; without a voice or with
-// audio blocked the board keeps working silently (and offers a "sound on" button).
+// spoken in the page's language (and the stop's second language, if set) with the server's
+// speech (static/js/speech.js). Every call is announced, in order, none dropped; each within a
+// bounded time (see "sound" below). Sound can be turned off and on with the button in the
+// footer; with sound off or blocked by the browser the board keeps working silently and tells
+// the server, so staff see it as muted in the desk's device list.
 //
 // Every desk with a called or served ticket is on screen (the latest call largest; board.css
 // sizes the others by how many there are), then the calls that ended, as far as there is room.
 // Without the server the board keeps its last state, greyed out, says since when, tries again
 // by itself for as long as it takes; it never reloads into the browser's own error page.
 import { connectLive, fetchWithTimeout, showConnection } from "./live.js";
+import { speak, stopSpeaking } from "./speech.js";
 
 const body = document.body;
 const lang = body.dataset.lang || document.documentElement.lang || "nl";
@@ -54,14 +58,19 @@ function deskName(call) {
   return call.desk ? call.desk.name : "";
 }
 
-function spokenText(call) {
+/**
+ * What is said for a call in one language: "Nummer A12, balie 2". The letter goes right before
+ * the number: espeak-ng reads "A12" as the letter A and twelve in all six voices, where a lone
+ * "A" would be the English article.
+ */
+function spokenText(call, template) {
   const { letter, number } = splitLabel(call.label);
-  const text = fill(body.dataset.say || "{letter} {number}, {desk}", {
-    letter,
-    number,
+  const text = fill(template || "{letter} {number}, {desk}", {
+    letter: `${letter}${number}`,
+    number: "",
     desk: inSentence(deskName(call)),
   });
-  return text.replace(/\s+/g, " ").replace(/\s+,/g, ",").trim();
+  return text.replace(/\s+/g, " ").replace(/\s+([,.،])/g, "$1").trim();
 }
 
 function productName(product) {
@@ -73,16 +82,41 @@ function productName(product) {
 const callKey = (call) => `${call.label}|${call.called_at || ""}`;
 
 // -- sound: chime and speech, one announcement at a time --------------------------------------
+//
+// Every call is announced, in the order the calls came, none dropped (recalls too): the queue
+// has no cap. The longest an announcement takes is bounded: a full chime (CHIME_MS) when the
+// board was quiet, a short one (SHORT_CHIME_MS) between announcements of a backlog, then each
+// language's phrase, cut off after PHRASE_MAX_MS (loading included). So the k-th call of a
+// burst starts being announced at most (k - 1) x ANNOUNCEMENT_MAX_MS after the first.
 
+const CHIME_MS = 1100;
+const SHORT_CHIME_MS = 450;
+const PHRASE_MAX_MS = 6000;
+// The languages of the announcement: the page's, then the stop's second one (if any).
+const voices = [{ lang, say: body.dataset.say }];
+if (body.dataset.alsoLang && body.dataset.alsoLang !== lang) {
+  voices.push({ lang: body.dataset.alsoLang, say: body.dataset.alsoSay || body.dataset.say });
+}
+const ANNOUNCEMENT_MAX_MS = CHIME_MS + voices.length * PHRASE_MAX_MS;
+
+const SOUND_KEY = "board-sound";
 let audioContext = null;
 let soundBlocked = false;
+let soundOff = (() => {
+  try {
+    return window.localStorage.getItem(SOUND_KEY) === "off";
+  } catch {
+    return false;
+  }
+})();
 
 const pause = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
 
-function markSoundBlocked() {
-  soundBlocked = true;
-  if (soundButton) soundButton.hidden = false;
-}
+// What the board did, for tests and for whoever looks at the screen's console:
+// window.loketBoard.log has one entry per announcement ({label, texts, queuedAt, startedAt,
+// endedAt, outcomes}); <body data-announced> counts the finished ones.
+const record = { log: [], announcementMaxMs: ANNOUNCEMENT_MAX_MS, phraseMaxMs: PHRASE_MAX_MS };
+window.loketBoard = record;
 
 function audio() {
   if (audioContext) return audioContext;
@@ -96,8 +130,9 @@ function audio() {
   return audioContext;
 }
 
-/** A soft two-tone chime (E5, then C5, with a quiet octave for warmth), made on the spot. */
-async function chime() {
+/** A soft two-tone chime (E5, then C5, with a quiet octave for warmth), made on the spot;
+ * `short`: the second tone only, quicker, between the announcements of a backlog. */
+async function chime(short = false) {
   const context = audio();
   if (!context) return;
   if (context.state !== "running") {
@@ -108,15 +143,15 @@ async function chime() {
     }
   }
   if (context.state !== "running") {
-    markSoundBlocked();
+    setBlocked(true);
     return;
   }
   const start = context.currentTime + 0.05;
-  const notes = [
-    [659.25, 0],
-    [523.25, 0.5],
+  const notes = short ? [[523.25, 0, 0.4]] : [
+    [659.25, 0, 1.1],
+    [523.25, 0.5, 1.1],
   ];
-  for (const [frequency, offset] of notes) {
+  for (const [frequency, offset, length] of notes) {
     for (const [multiple, level] of [
       [1, 0.28],
       [2, 0.06],
@@ -128,90 +163,91 @@ async function chime() {
       oscillator.frequency.value = frequency * multiple;
       gain.gain.setValueAtTime(0.0001, at);
       gain.gain.exponentialRampToValueAtTime(level, at + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, at + 1.1);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + length);
       oscillator.connect(gain).connect(context.destination);
       oscillator.start(at);
-      oscillator.stop(at + 1.15);
+      oscillator.stop(at + length + 0.05);
     }
   }
-  // Speech starts as the second tone fades.
-  await pause(1100);
+  // Speech starts as the (last) tone fades.
+  await pause(short ? SHORT_CHIME_MS : CHIME_MS);
 }
 
-function voice(speechLang) {
-  const voices = window.speechSynthesis.getVoices() || [];
-  const base = speechLang.split("-")[0];
-  return (
-    voices.find((v) => v.lang === speechLang) ||
-    voices.find((v) => (v.lang || "").toLowerCase().startsWith(base)) ||
-    null
-  );
-}
-
-/** Speak and resolve when done (or failed, or clearly stuck: some engines never say "end"). */
-function speak(text) {
-  return new Promise((resolve) => {
-    const synth = window.speechSynthesis;
-    if (!synth || typeof window.SpeechSynthesisUtterance === "undefined") {
-      resolve();
-      return;
-    }
-    const speechLang = body.dataset.speechLang || "nl-NL";
-    const utterance = new window.SpeechSynthesisUtterance(text);
-    utterance.lang = speechLang;
-    utterance.rate = 0.9;
-    const chosen = voice(speechLang);
-    if (chosen) utterance.voice = chosen;
-    let timer = 0;
-    const done = () => {
-      window.clearTimeout(timer);
-      resolve();
-    };
-    utterance.onend = done;
-    utterance.onerror = (event) => {
-      if (event && event.error === "not-allowed") markSoundBlocked();
-      done();
-    };
-    timer = window.setTimeout(done, 4000 + 150 * text.length);
-    try {
-      synth.speak(utterance);
-    } catch {
-      done();
-    }
-  });
-}
-
-const announcements = [];
+const queue = [];
 let announcing = false;
 
 function announce(call) {
-  const text = spokenText(call);
-  // A long backlog helps nobody: keep the latest few (all of them are on screen anyway).
-  if (announcements.length >= 4) announcements.shift();
-  announcements.push(text);
+  // No cap: every call is said (all of them are on screen too, but not everyone can see).
+  queue.push({
+    label: call.label,
+    texts: voices.map((v) => ({ lang: v.lang, text: spokenText(call, v.say) })),
+    queuedAt: performance.now(),
+  });
   if (!announcing) runAnnouncements();
 }
 
 async function runAnnouncements() {
   announcing = true;
-  while (announcements.length > 0) {
-    const text = announcements.shift();
-    await chime();
-    await speak(text);
+  let backlog = false; // this one waited for the one before: a short chime
+  while (queue.length > 0) {
+    const item = queue.shift();
+    const entry = { ...item, startedAt: performance.now(), outcomes: [] };
+    record.log.push(entry);
+    if (!soundOff) {
+      await chime(backlog);
+      for (const { lang: speechLang, text } of item.texts) {
+        const outcome = await speak(text, speechLang, { maxMs: PHRASE_MAX_MS });
+        entry.outcomes.push(outcome);
+        if (outcome === "blocked") setBlocked(true);
+        else if (outcome === "played" || outcome === "cut") setBlocked(false);
+      }
+    }
+    entry.endedAt = performance.now();
+    body.dataset.announced = String(record.log.length);
+    backlog = queue.length > 0;
   }
   announcing = false;
 }
 
+// -- sound on/off, and telling staff when this board is muted ---------------------------------
+
+let reportSound = () => {};
+
+function renderSound() {
+  const muted = soundOff || soundBlocked;
+  body.dataset.sound = soundOff ? "off" : soundBlocked ? "blocked" : "on";
+  if (soundButton) {
+    soundButton.hidden = renderedStop === null;
+    soundButton.textContent = muted ? soundButton.dataset.on : soundButton.dataset.off;
+    soundButton.classList.toggle("is-muted", muted);
+  }
+  reportSound();
+}
+
+function setBlocked(value) {
+  if (soundBlocked === value) return;
+  soundBlocked = value;
+  renderSound();
+}
+
 if (soundButton) {
   soundButton.addEventListener("click", () => {
-    const context = audio();
-    if (context) context.resume().catch(() => {});
-    if (window.speechSynthesis && window.SpeechSynthesisUtterance) {
-      // A first utterance from a click unlocks speech in browsers that want a gesture.
-      window.speechSynthesis.speak(new window.SpeechSynthesisUtterance(""));
+    if (soundOff || soundBlocked) {
+      // A tap is the user gesture browsers want before they play sound.
+      soundOff = false;
+      const context = audio();
+      if (context) context.resume().catch(() => {});
+      soundBlocked = false;
+    } else {
+      soundOff = true;
+      stopSpeaking();
     }
-    soundBlocked = false;
-    soundButton.hidden = true;
+    try {
+      window.localStorage.setItem(SOUND_KEY, soundOff ? "off" : "on");
+    } catch {
+      // Without storage the choice lasts until the page reloads.
+    }
+    renderSound();
   });
 }
 
@@ -246,6 +282,16 @@ function fromTemplate(id) {
 function setField(element, name, value) {
   const field = element.querySelector(`[data-field="${name}"]`);
   if (field) field.textContent = value;
+}
+
+/** The product's pictogram (decorative), or none. */
+function setIcon(element, product) {
+  const icon = element.querySelector('[data-field="icon"]');
+  if (!icon) return;
+  const name = product && product.icon;
+  icon.hidden = !name;
+  if (name) icon.src = `${body.dataset.icons || "/static/vendor/icons/"}${name}.svg`;
+  else icon.removeAttribute("src");
 }
 
 function callElement(templateId, call) {
@@ -328,6 +374,7 @@ function renderWaiting() {
       const element = fromTemplate("board-waiting-template");
       element.dataset.code = item.product.code;
       setField(element, "prefix", item.product.prefix);
+      setIcon(element, item.product);
       setField(element, "product", productName(item.product));
       setField(element, "count", String(item.count));
       return element;
@@ -582,6 +629,7 @@ socket = connectLive({
       setStale(true);
     }
     showConnection(connection, status);
+    if (status !== "lost") reportSound();
   },
 });
 
@@ -591,16 +639,23 @@ if (renderedStop === null) {
   window.setInterval(() => reloadWhenServed(), 60 * 1000);
 }
 
+// Staff see a board without sound as muted in the desk's device list: say so on every
+// (re)connect (the server keeps only the latest word) and on every change.
+reportSound = () => {
+  if (socket && socket.connected && renderedStop !== null) {
+    socket.emit("board_sound", { muted: soundOff || soundBlocked });
+  }
+};
+renderSound();
+
 // Let a page with sound blocked say so at once, not only at the first call.
-if (renderedStop !== null && audio() && audioContext.state !== "running") {
+if (renderedStop !== null && !soundOff && audio() && audioContext.state !== "running") {
   audioContext.resume().then(
-    () => {
-      if (audioContext.state !== "running") markSoundBlocked();
-    },
-    () => markSoundBlocked()
+    () => setBlocked(audioContext.state !== "running"),
+    () => setBlocked(true)
   );
   window.setTimeout(() => {
-    if (audioContext.state !== "running" && !soundBlocked) markSoundBlocked();
+    if (audioContext.state !== "running") setBlocked(true);
   }, 1000);
 }
 

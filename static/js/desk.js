@@ -213,6 +213,8 @@ function renderDevices(devices) {
     if (device.connected) status = texts.connected;
     else if (device.last_seen_at) status = fill(texts.lostSince, { time: clock(device.last_seen_at) });
     field(item, "state").textContent = status;
+    // A board without sound (turned off, or audio blocked): calls are shown, not heard.
+    field(item, "muted").hidden = !(device.connected && device.muted);
     renderPrinter(field(item, "printer"), device.printer);
     return item;
   });

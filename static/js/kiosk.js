@@ -1,7 +1,9 @@
 // Kiosk touchscreen: one ticket (or booking) per tap, a barcode scanner that works on every
 // screen, the keypads, an idle timer that returns to the (Dutch) start screen with a visible
 // countdown, a live refresh when staff open or close the stop, and a screen that stays ours
-// when the server is away.
+// when the server is away. For every resident: the screen read aloud in the chosen language
+// (speech.js, loaded when first needed), larger text and more contrast for this resident only, and
+// a warning before the screen starts afresh that is shown and spoken, with one tap for more time.
 //
 // Every screen change goes through kiosk-navigation.js (fetch, then the answer replaces the page
 // in place), so this module runs once: what belongs to one screen is set up by initScreen()
@@ -43,6 +45,7 @@ function refresh() {
 }
 
 function goHome() {
+  newResident();
   requests.go({ method: "GET", url: screen.homeUrl, replace: true });
 }
 
@@ -57,6 +60,7 @@ function describeScreen() {
     dutch: document.documentElement.lang === "nl",
     confirmation: Boolean(data.confirmation),
     idleSeconds: Number(data.idleSeconds || 45),
+    warningSeconds: Number(data.idleWarningSeconds || 20),
     homeUrl: data.homeUrl || "/kiosk?lang=nl",
   };
 }
@@ -90,7 +94,8 @@ function showConnection() {
     }
   }
   // While the notice covers the screen, what is under it cannot be reached (nor by keyboard).
-  for (const element of [document.getElementById("main"), document.querySelector("body > header")]) {
+  const parts = ["#main", "body > header", "body > footer", "#idle-warning"];
+  for (const element of parts.map((selector) => document.querySelector(selector))) {
     if (element) element.inert = mode === "screen";
   }
   // No taps that cannot work: the buttons that send a form wait for the server.
@@ -112,10 +117,12 @@ document.addEventListener("click", (event) => {
   const target = event.target instanceof Element ? event.target : null;
   if (!target) return;
   if (keypadClick(target)) return;
-  if (target.closest("#idle-extend")) {
+  if (target.closest("#idle-extend") || target.closest("#idle-more")) {
     resetIdle();
     return;
   }
+  if (toolClick(target)) return;
+  if (target.closest("[data-new-resident]")) newResident();
   const link = target.closest("a[href]");
   if (!link || event.defaultPrevented || event.button !== 0) return;
   if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
@@ -224,28 +231,68 @@ function keypadClick(target) {
 }
 
 // -- idle timer -----------------------------------------------------------------------------
-// The start screen in Dutch is the resting state; every other screen counts down.
+// The start screen in Dutch, as the last resident left it, is the resting state; every other
+// screen counts down. The last `warningSeconds` (at least 20 s) are a warning, shown and spoken:
+// one tap anywhere ("Ja, meer tijd") gives the full time again. Larger text gives more time.
+const LARGE_TEXT_TIME = 1.5;
 let idleTimer = 0;
 let idleLeft = 0;
+let warned = false;
+let focusBeforeWarning = null;
+
+function idleTotal() {
+  const quiet = Math.max(screen.idleSeconds - screen.warningSeconds, 1);
+  const factor = preference("large") ? LARGE_TEXT_TIME : 1;
+  return Math.round(quiet * factor) + screen.warningSeconds;
+}
 
 function showIdle() {
+  const left = String(Math.max(idleLeft, 0));
   const counter = document.getElementById("idle-seconds");
-  if (counter) counter.textContent = String(Math.max(idleLeft, 0));
+  if (counter) counter.textContent = left;
+  const warning = document.getElementById("idle-warning-seconds");
+  if (warning && warned) warning.textContent = left;
+}
+
+function showWarning(shown) {
+  const warning = document.getElementById("idle-warning");
+  if (!warning || warned === shown) return;
+  warned = shown;
+  warning.hidden = !shown;
+  document.body.dataset.idleWarning = shown ? "shown" : "";
+  if (shown) {
+    showIdle();
+    focusBeforeWarning = document.activeElement;
+    document.getElementById("idle-more")?.focus();
+    // Two channels: on screen, and spoken (EAA Annex I §2(o)).
+    const title = document.getElementById("idle-warning-title");
+    const text = document.getElementById("idle-warning-text");
+    say([title, text].map((part) => (part ? part.textContent.trim() : "")).join(" "));
+  } else {
+    stopSaying();
+    if (focusBeforeWarning instanceof HTMLElement && focusBeforeWarning.isConnected) {
+      focusBeforeWarning.focus();
+    }
+    focusBeforeWarning = null;
+  }
 }
 
 function resetIdle() {
-  idleLeft = screen.idleSeconds;
+  idleLeft = idleTotal();
+  showWarning(false);
   showIdle();
 }
 
 function startIdle() {
   window.clearInterval(idleTimer);
   idleTimer = 0;
-  if (screen.resting && screen.dutch) return;
+  warned = false;
+  if (screen.resting && screen.dutch && !personalised()) return;
   resetIdle();
   idleTimer = window.setInterval(() => {
     if (requests.pending) return; // a request is on its way: its answer decides
     idleLeft -= 1;
+    if (idleLeft <= screen.warningSeconds && idleLeft > 0) showWarning(true);
     showIdle();
     if (idleLeft <= 0) {
       window.clearInterval(idleTimer);
@@ -257,6 +304,167 @@ function startIdle() {
 
 for (const type of ["pointerdown", "keydown", "touchstart", "wheel"]) {
   window.addEventListener(type, () => resetIdle(), { passive: true });
+}
+
+// -- this resident's preferences: larger text, more contrast ---------------------------------
+// Kept in sessionStorage while one resident uses the kiosk (each screen is a new page in the
+// same document), dropped when the idle timer or "Klaar" starts afresh.
+const PREFERENCES = { large: "is-large", contrast: "is-contrast" };
+const TOGGLES = { large: "toggle-large", contrast: "toggle-contrast" };
+const KEPT_TICKET = "kiosk-ticket";
+
+function preference(name) {
+  try {
+    return window.sessionStorage.getItem(`kiosk-${name}`) === "1";
+  } catch {
+    return false;
+  }
+}
+
+function setPreference(name, on) {
+  try {
+    if (on) window.sessionStorage.setItem(`kiosk-${name}`, "1");
+    else window.sessionStorage.removeItem(`kiosk-${name}`);
+  } catch {
+    // No storage: the choice holds for this screen only.
+  }
+}
+
+function personalised() {
+  return Object.keys(PREFERENCES).some((name) => preference(name));
+}
+
+function applyPreferences() {
+  const root = document.documentElement;
+  for (const [name, className] of Object.entries(PREFERENCES)) {
+    const on = preference(name);
+    root.classList.toggle(className, on);
+    document.getElementById(TOGGLES[name])?.setAttribute("aria-pressed", String(on));
+  }
+}
+
+function newResident() {
+  for (const name of Object.keys(PREFERENCES)) setPreference(name, false);
+  try {
+    window.sessionStorage.removeItem(KEPT_TICKET);
+  } catch {
+    // nothing kept
+  }
+  stopSaying();
+}
+
+function toolClick(target) {
+  const tool = target.closest(".kiosk-tool");
+  if (!tool) return false;
+  if (tool.id === "read-aloud") {
+    readScreen(tool);
+    return true;
+  }
+  const name = Object.keys(TOGGLES).find((key) => TOGGLES[key] === tool.id);
+  if (!name) return false;
+  setPreference(name, !preference(name));
+  applyPreferences();
+  if (name === "large") resetIdle(); // more time with larger text, from now on
+  // On the resting start screen a choice starts the idle timer: it must be undone at idle.
+  if (screen.resting) startIdle();
+  return true;
+}
+
+// -- read aloud -------------------------------------------------------------------------------
+// speech.js plays speech made on the server (the kiosk's Chromium may have no voices) and falls
+// back to the browser's own. It is imported when first needed: a kiosk whose speech fails still
+// works in every other way. Only texts marked data-read are read: never a name or an e-mail.
+let speech = null;
+let reading = 0;
+
+function speechModule() {
+  if (!speech) {
+    speech = import("./speech.js").catch((error) => {
+      speech = null; // try again next time
+      throw error;
+    });
+  }
+  return speech;
+}
+
+function say(text) {
+  const lang = document.documentElement.lang || "nl";
+  if (!text) return Promise.resolve();
+  return speechModule()
+    .then(({ speak }) => speak(text, lang))
+    .catch(() => {});
+}
+
+function stopSaying() {
+  reading += 1;
+  const button = document.getElementById("read-aloud");
+  if (button) button.setAttribute("aria-pressed", "false");
+  if (speech) speech.then(({ stopSpeaking }) => stopSpeaking()).catch(() => {});
+}
+
+/**
+ * The screen's main text, in reading order: what is marked data-read and shown, one phrase per
+ * element. Each phrase is its own audio on the server, so a screen's fixed texts are made once
+ * (`loket speech prerender` makes them ahead) and only the parts with a number are new.
+ */
+function screenPhrases() {
+  const parts = [];
+  for (const element of document.querySelectorAll("main [data-read]")) {
+    if (element.closest("[hidden]") || element.getClientRects().length === 0) continue;
+    const text = element.innerText.replace(/\s+/g, " ").trim();
+    if (text) parts.push(text);
+  }
+  return parts;
+}
+
+function readScreen(button) {
+  if (button.getAttribute("aria-pressed") === "true") {
+    stopSaying();
+    return;
+  }
+  stopSaying();
+  const mine = reading;
+  button.setAttribute("aria-pressed", "true");
+  screenPhrases()
+    .reduce((before, phrase) => before.then(() => mine === reading && say(phrase)), Promise.resolve())
+    .finally(() => {
+      if (mine === reading) button.setAttribute("aria-pressed", "false");
+    });
+}
+
+// A product button reached by keyboard (or a keypad that moves the focus) reads itself.
+document.addEventListener("focusin", (event) => {
+  const target = event.target;
+  if (!(target instanceof Element)) return;
+  const product = target.closest(".product-button");
+  if (!product || !product.matches(":focus-visible")) return;
+  stopSaying();
+  say(product.innerText.replace(/\s+/g, " ").trim());
+});
+
+// -- the number stays in view after the survey ------------------------------------------------
+// The survey never learns the ticket (kiosk/research/survey.py): the confirmation leaves its
+// number and QR code on this kiosk only, and the thank-you screen shows them.
+function keepTicket() {
+  const label = document.getElementById("ticket-label");
+  const qr = document.getElementById("ticket-qr");
+  try {
+    if (label && qr) {
+      const kept = { label: label.textContent.trim(), qr: qr.getAttribute("src"), alt: qr.alt };
+      window.sessionStorage.setItem(KEPT_TICKET, JSON.stringify(kept));
+      return;
+    }
+    const shown = document.getElementById("kept-ticket");
+    const kept = JSON.parse(window.sessionStorage.getItem(KEPT_TICKET) || "null");
+    if (!shown || !kept || !kept.label) return;
+    document.getElementById("kept-label").textContent = kept.label;
+    const image = document.getElementById("kept-qr");
+    image.src = kept.qr;
+    image.alt = kept.alt;
+    shown.hidden = false;
+  } catch {
+    // no storage: nothing to show
+  }
 }
 
 // -- the slip: printing, printed, or a fault in plain words ----------------------------------
@@ -360,7 +568,7 @@ let restTimer = 0;
 function startResting() {
   window.clearInterval(restTimer);
   restTimer = 0;
-  if (!((screen.resting && screen.dutch) || screen.closed)) return;
+  if (!((screen.resting && screen.dutch && !personalised()) || screen.closed)) return;
   restTimer = window.setInterval(() => {
     if (!health.online || requests.pending) return;
     if (upgraded) {
@@ -375,6 +583,9 @@ function startResting() {
 // -- each screen ------------------------------------------------------------------------------
 function initScreen() {
   screen = describeScreen();
+  stopSaying();
+  applyPreferences();
+  keepTicket();
   rememberLanguage(document.documentElement.lang);
   followLive();
   startIdle();

@@ -18,7 +18,8 @@ const QUEUE_EVENTS = [
   "ticket_issued", "ticket_called", "ticket_recalled", "ticket_finished",
   "ticket_no_show", "ticket_cancelled", "ticket_transferred",
 ];
-const lang = document.documentElement.lang || "nl";
+// Western digits in every language, as the server writes its times (Arabic too: "14:05").
+const lang = `${document.documentElement.lang || "nl"}-u-nu-latn`;
 const timeFormat = (() => {
   const options = { hour: "2-digit", minute: "2-digit" };
   try {

@@ -6,7 +6,9 @@ Debian package). Pages are real: the server runs as the operator would run it.
 
 from __future__ import annotations
 
+import io
 import re
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -156,3 +158,14 @@ def net_printer() -> Iterator[FakeNetworkPrinter]:
     server = FakeNetworkPrinter()
     yield server
     server.close()
+
+
+def silent_wav(seconds: float) -> bytes:
+    """Silence as a WAV file: what a test's /speech answers, so a phrase "lasts" `seconds`."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * int(8000 * seconds))
+    return buffer.getvalue()

@@ -1,9 +1,10 @@
 """The display board in a real browser: calls show at once, are spoken one after the other,
 and the board finds its way back after the server restarts.
 
-Speech is recorded, not played: an init script replaces `speechSynthesis.speak` with a recorder
-that ends each utterance a little later, like a real voice, so the order and the queueing of
-the announcements can be checked. Nothing sleeps: every wait is for a condition on the page.
+Speech is the server's (`/speech`, static/js/speech.js); here each phrase is answered with 300 ms
+of silence, and the board's own log (`window.loketBoard.log`, counted on <body data-announced>)
+says what was announced when, so the order and the queueing can be checked. Nothing sleeps:
+every wait is for a condition on the page (tests/browser/test_board_announcements.py has more).
 """
 
 from __future__ import annotations
@@ -16,42 +17,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import pairing_url, run_axe, save_screenshot
+from tests.browser.conftest import pairing_url, run_axe, save_screenshot, silent_wav
 from tests.live import LiveServer
-
-# Each utterance "lasts" 300 ms and logs when it starts and ends; <html data-speech-ended>
-# counts the ends, for `expect` to wait on (a predicate function would need 'unsafe-eval').
-SPEECH_RECORDER = """
-(() => {
-  window.__speech = [];
-  let speaking = 0;
-  let ended = 0;
-  Object.defineProperty(window.speechSynthesis, "speak", {
-    configurable: true,
-    value: (utterance) => {
-      speaking += 1;
-      window.__speech.push({ at: "start", text: utterance.text, overlap: speaking > 1 });
-      window.setTimeout(() => {
-        speaking -= 1;
-        window.__speech.push({ at: "end", text: utterance.text });
-        ended += 1;
-        document.documentElement.dataset.speechEnded = String(ended);
-        utterance.dispatchEvent(new Event("end"));
-      }, 300);
-    },
-  });
-})();
-"""
 
 LOST = "Verbinding verbroken — opnieuw verbinden…"
 RESTORED = "Verbinding hersteld"
 
 
 def spoken(label: str, desk: str) -> str:
-    """What the board says for a call: "Nummer A 12, balie 2"."""
+    """What the board says for a call: "Nummer A12, balie 2"."""
     match = re.fullmatch(r"([A-Z]+)0*(\d+)", label)
     assert match, label
-    return f"Nummer {match.group(1)} {int(match.group(2))}, {desk[0].lower()}{desk[1:]}"
+    return f"Nummer {match.group(1)}{int(match.group(2))}, {desk[0].lower()}{desk[1:]}"
 
 
 def wait_live(page: Any) -> None:
@@ -115,17 +92,30 @@ def tickets(live: LiveServer) -> Iterator[Tickets]:
 
 @pytest.fixture
 def board(board_page: Any) -> Any:
-    """The paired board with its speech recorded, live on the socket."""
-    board_page.add_init_script(SPEECH_RECORDER)
+    """The paired board with its speech answered by short WAVs, live on the socket."""
+    board_page.route(
+        re.compile(r"/speech\?"),
+        lambda route: route.fulfill(status=200, content_type="audio/wav", body=silent_wav(0.3)),
+    )
     board_page.reload()
     wait_live(board_page)
     return board_page
 
 
 def speech(page: Any, ended: int) -> list[dict[str, Any]]:
-    """The speech log, once `ended` utterances have finished."""
-    expect(page.locator("html")).to_have_attribute("data-speech-ended", str(ended))
-    return page.evaluate("window.__speech")
+    """What was said, as ("start"|"end", text) entries, once `ended` announcements finished."""
+    expect(page.locator("body")).to_have_attribute("data-announced", str(ended), timeout=20_000)
+    log = page.evaluate("window.loketBoard.log")
+    events = []
+    for entry in log:
+        text = entry["texts"][0]["text"]
+        events.append({"at": "start", "text": text, "time": entry["startedAt"]})
+        events.append({"at": "end", "text": text, "time": entry["endedAt"]})
+    times = [event["time"] for event in events]
+    # One at a time: each starts after the one before has ended.
+    for event in events:
+        event["overlap"] = times != sorted(times)
+    return events
 
 
 # -- calls ------------------------------------------------------------------------------------
@@ -167,7 +157,7 @@ def test_two_quick_calls_are_spoken_one_after_the_other(board, tickets):
         ("end", texts[1]),
     ]
     assert not any(s.get("overlap") for s in log)
-    assert texts[0].startswith("Nummer A ") and ", balie 1" in texts[0]
+    assert texts[0].startswith("Nummer A") and ", balie 1" in texts[0]
 
 
 def test_a_recall_moves_the_call_to_the_top_and_announces_it_again(board, tickets):

@@ -31,6 +31,7 @@ def LIVE_ENV(request: pytest.FixtureRequest) -> dict[str, str]:
     return {
         **printer_env(request.getfixturevalue("net_printer").port),
         "LOKET_KIOSK_IDLE_SECONDS": str(IDLE_SECONDS),
+        "LOKET_KIOSK_IDLE_WARNING_SECONDS": "2",
     }
 
 

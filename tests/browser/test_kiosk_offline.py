@@ -24,7 +24,7 @@ pytestmark = pytest.mark.live
 
 # The idle timer takes the confirmation back to the start after this many seconds.
 IDLE_SECONDS = 6
-LIVE_ENV = {"LOKET_KIOSK_IDLE_SECONDS": str(IDLE_SECONDS)}
+LIVE_ENV = {"LOKET_KIOSK_IDLE_SECONDS": str(IDLE_SECONDS), "LOKET_KIOSK_IDLE_WARNING_SECONDS": "2"}
 # What the issue asks: out of service within 3 s of losing the server, back within 5 s of its
 # return (counted from the moment it answers HTTP again).
 DETECT_MS = 3_000

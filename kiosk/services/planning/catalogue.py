@@ -3,16 +3,24 @@ allowed at each) and products (what residents come for).
 
 Something still in use is never deleted: a location with stops or a series stays for the
 record, a product with tickets, bookings or stops is switched off instead (`active`).
+
+A product has a name and a "what to bring" text per resident language (Dutch required, the
+others optional: an empty one shows the Dutch text) and, optionally, a pictogram: one of
+:data:`PRODUCT_ICONS`, SVG files of the MIT-licensed Tabler Icons (npm ``@tabler/icons``, pinned
+in package-lock.json) that `make install` copies into ``static/vendor/icons/<name>.svg``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from kiosk.config import DEFAULTS
 from kiosk.models import (
     Appointment,
     Location,
@@ -46,6 +54,42 @@ CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 PREFIX = re.compile(r"^[A-Z]{1,2}$")
 PRODUCT_MODES = ("walk_in", "both", "appointment")
 
+#: The languages a product's name and "what to bring" can be written in (the residents' ones).
+PRODUCT_LANGUAGES: tuple[str, ...] = tuple(DEFAULTS["LANGUAGES"])
+#: Languages beyond the two that ProductInput has fields for (name_nl/en, bring_nl/en).
+MORE_LANGUAGES: tuple[str, ...] = tuple(
+    lang for lang in PRODUCT_LANGUAGES if lang not in ("nl", "en")
+)
+
+#: The pictograms a product can have: Tabler Icons' outline names. The Makefile's vendor recipe
+#: copies exactly these (tests/test_product_icons.py holds the two lists together).
+PRODUCT_ICONS: tuple[str, ...] = (
+    "id",  # identity card, passport
+    "package",  # collect a document
+    "car",  # driving licence
+    "steering-wheel",
+    "parking",  # parking permit
+    "baby-carriage",  # birth registration
+    "rings",  # marriage, partnership
+    "wheelchair",  # special assistance
+    "home-move",  # moving house, change of address
+    "file-text",  # a document, an extract
+    "certificate",
+    "calendar",  # appointments
+    "trash",  # waste, bulky refuse
+    "info-circle",  # questions, information
+)
+
+
+@dataclass
+class ProductForm(ProductInput):
+    """A product as the admin form sends it: ProductInput, plus the name and the "what to bring"
+    text in the other resident languages (``{"tr": ...}``) and the pictogram ("" for none)."""
+
+    names: Mapping[str, str] = field(default_factory=dict)
+    bring: Mapping[str, str] = field(default_factory=dict)
+    icon: str = ""
+
 
 def _location_facts(location: Location) -> dict[str, Any]:
     """What the location's payload shows (the id is the event's own), and its products."""
@@ -61,6 +105,7 @@ def _product_facts(product: Product) -> dict[str, Any]:
         "bookable": product.bookable,
         "sort_order": product.sort_order,
         "active": product.active,
+        "icon": product.icon,
     }
 
 
@@ -300,6 +345,7 @@ class CatalogueService(PlanningService):
         name_en = text_field(errors, "name_en", data.name_en, 80)
         bring_nl = text_field(errors, "bring_nl", data.bring_nl, 300)
         bring_en = text_field(errors, "bring_en", data.bring_en, 300)
+        more_names, more_bring, icon = self._more_values(errors, data, current)
         duration = number_field(errors, "duration", data.duration, 1, 240, required=True)
         if data.mode not in PRODUCT_MODES:
             errors.add("mode", N_("Kies hoe bewoners voor dit product komen."))
@@ -311,10 +357,11 @@ class CatalogueService(PlanningService):
                 if current is not None
                 else (self.session.scalar(select(func.max(Product.sort_order))) or 0) + 1
             )
-        names = {"nl": name_nl, **({"en": name_en} if name_en else {})}
+        names = {"nl": name_nl, **({"en": name_en} if name_en else {}), **more_names}
         bring = {
             **({"nl": bring_nl} if bring_nl else {}),
             **({"en": bring_en} if bring_en else {}),
+            **more_bring,
         }
         values.update(
             prefix=prefix,
@@ -326,8 +373,34 @@ class CatalogueService(PlanningService):
             appointment_required=data.mode == "appointment",
             sort_order=sort_order,
             active=bool(data.active),
+            icon=icon,
         )
         return values
+
+    def _more_values(
+        self, errors: Errors, data: ProductInput, current: Product | None
+    ) -> tuple[dict[str, str], dict[str, str], str | None]:
+        """Names and "bring" texts in the languages beyond nl/en, and the icon. A plain
+        ProductInput (no such fields) keeps what the product has."""
+        if not isinstance(data, ProductForm):
+            if current is None:
+                return {}, {}, None
+            keep = {k: v for k, v in current.names.items() if k in MORE_LANGUAGES}
+            keep_bring = {k: v for k, v in current.bring.items() if k in MORE_LANGUAGES}
+            return keep, keep_bring, current.icon
+        names: dict[str, str] = {}
+        bring: dict[str, str] = {}
+        for lang in MORE_LANGUAGES:
+            name = text_field(errors, f"name_{lang}", data.names.get(lang, ""), 80)
+            if name:
+                names[lang] = name
+            what = text_field(errors, f"bring_{lang}", data.bring.get(lang, ""), 300)
+            if what:
+                bring[lang] = what
+        icon = (data.icon or "").strip() or None
+        if icon is not None and icon not in PRODUCT_ICONS:
+            errors.add("icon", N_("Kies een van de pictogrammen, of geen pictogram."))
+        return names, bring, icon
 
     def _remove_product(self, product: Product) -> None:
         """Delete a product with the locations' lists that name it and its (empty) slots."""

@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from kiosk.auth import coordinator_required
 from kiosk.factories import catalogue_service
 from kiosk.models import Location, Product
-from kiosk.services.planning import LocationInput, ProductInput
+from kiosk.services.planning import LocationInput
+from kiosk.services.planning.catalogue import MORE_LANGUAGES, PRODUCT_ICONS, ProductForm
 from kiosk.views.admin.base import (
     FormPage,
     Page,
@@ -119,8 +120,8 @@ def location_delete(location_id: int) -> Page:
 # -- products -----------------------------------------------------------------------------------
 
 
-def _product_input() -> ProductInput:
-    return ProductInput(
+def _product_input() -> ProductForm:
+    return ProductForm(
         code=text_of("code"),
         prefix=text_of("prefix"),
         name_nl=text_of("name_nl"),
@@ -131,6 +132,51 @@ def _product_input() -> ProductInput:
         mode=text_of("mode"),
         sort_order=text_of("sort_order"),
         active=checked("active"),
+        names={lang: text_of(f"name_{lang}") for lang in MORE_LANGUAGES},
+        bring={lang: text_of(f"bring_{lang}") for lang in MORE_LANGUAGES},
+        icon=text_of("icon"),
+    )
+
+
+def _icon_labels() -> dict[str, str]:
+    """What each pictogram shows, in words (the label next to it in the form)."""
+    labels = {
+        "id": _("Identiteitskaart of paspoort"),
+        "package": _("Pakketje: iets ophalen"),
+        "car": _("Auto: rijbewijs"),
+        "steering-wheel": _("Stuur: rijbewijs"),
+        "parking": _("Parkeren"),
+        "baby-carriage": _("Kinderwagen: geboorte"),
+        "rings": _("Ringen: trouwen of partnerschap"),
+        "wheelchair": _("Rolstoel: hulp en zorg"),
+        "home-move": _("Huis met pijl: verhuizen"),
+        "file-text": _("Document"),
+        "certificate": _("Akte of verklaring"),
+        "calendar": _("Kalender: afspraak"),
+        "trash": _("Afvalbak: afval"),
+        "info-circle": _("Informatie"),
+    }
+    return {name: labels.get(name, name) for name in PRODUCT_ICONS}
+
+
+def _language_labels() -> dict[str, str]:
+    """The other resident languages, named in the staff's language."""
+    return {
+        "tr": _("Turks"),
+        "ar": _("Arabisch"),
+        "pl": _("Pools"),
+        "uk": _("Oekraïens"),
+    }
+
+
+def _product_page(product: Product | None) -> FormPage:
+    return FormPage(
+        "admin/product_form.html",
+        {
+            "product": product,
+            "icons": _icon_labels(),
+            "more_languages": {lang: _language_labels().get(lang, lang) for lang in MORE_LANGUAGES},
+        },
     )
 
 
@@ -151,6 +197,9 @@ def _product_values(product: Product) -> dict[str, Any]:
         "mode": mode,
         "sort_order": str(product.sort_order),
         "active": "1" if product.active else "",
+        "icon": product.icon or "",
+        **{f"name_{lang}": product.names.get(lang, "") for lang in MORE_LANGUAGES},
+        **{f"bring_{lang}": product.bring.get(lang, "") for lang in MORE_LANGUAGES},
     }
 
 
@@ -165,7 +214,7 @@ def products() -> str:
 @coordinator_required
 def product_new() -> Page:
     """Add a product."""
-    form_page = FormPage("admin/product_form.html", {"product": None})
+    form_page = _product_page(None)
     if request.method == "GET":
         return form_page.show({"duration": "10", "mode": "walk_in", "active": "1"})
     return form_page.save(
@@ -183,7 +232,7 @@ def product_edit(product_id: int) -> Page:
     """Change a product (its code stays)."""
     service = catalogue_service()
     product = service.product(product_id)
-    form_page = FormPage("admin/product_form.html", {"product": product})
+    form_page = _product_page(product)
     if request.method == "GET":
         return form_page.show(_product_values(product))
     data = _product_input()

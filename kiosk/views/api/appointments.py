@@ -125,6 +125,6 @@ def _appointment(appointment: Appointment) -> dict[str, Any]:
     payload = appointment_payload(appointment)
     payload.update(
         token=appointment.token,
-        url=public_url("appointment.show", token=appointment.token),
+        url=public_url("appointment.show", token=appointment.token, language=appointment.language),
     )
     return payload

@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import current_app
 from marshmallow import validate
 
+from kiosk.config import DEFAULTS
+from kiosk.services.planning.catalogue import PRODUCT_ICONS
 from kiosk.services.research import Filters, InvalidFilters
 
 
@@ -35,10 +38,25 @@ class Names(ma.fields.Dict):
         super().__init__(keys=ma.fields.String(), values=ma.fields.String(), **kw)
 
 
+def resident_language(value: str) -> None:
+    """A language residents' pages speak (the app's ``LANGUAGES``)."""
+    languages = list(current_app.config["LANGUAGES"])
+    if value not in languages:
+        raise ma.ValidationError(f"Must be one of: {', '.join(languages)}.")
+
+
 class ProductRefSchema(ma.Schema):
     code = ma.fields.String()
     prefix = ma.fields.String()
-    names = Names()
+    names = Names(metadata={"description": "The name per language code (nl always)"})
+    icon = ma.fields.String(
+        allow_none=True,
+        dump_only=True,
+        metadata={
+            "description": "Pictogram: /static/vendor/icons/<icon>.svg, or null",
+            "enum": [*PRODUCT_ICONS, None],
+        },
+    )
 
 
 class ProductSchema(ProductRefSchema):
@@ -307,7 +325,11 @@ class AppointmentRequest(Strict):
         validate=validate.Length(max=254),
         metadata={"description": "Optional: only to send a confirmation"},
     )
-    language = ma.fields.String(load_default="nl", validate=validate.OneOf(["nl", "en"]))
+    language = ma.fields.String(
+        load_default="nl",
+        validate=resident_language,
+        metadata={"enum": list(DEFAULTS["LANGUAGES"])},
+    )
 
 
 class AppointmentSchema(ma.Schema):
@@ -429,6 +451,10 @@ class DeskStateSchema(ma.Schema):
 class DevicePresenceSchema(DeviceSchema):
     connected = ma.fields.Boolean(
         metadata={"description": "Seen within 90 s and not disconnected since"}
+    )
+    muted = ma.fields.Boolean(
+        allow_none=True,
+        metadata={"description": "A board that plays no sound (off, or blocked); null: kiosk"},
     )
 
 
