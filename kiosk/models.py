@@ -569,7 +569,12 @@ class PrintJob(Base):
     # The language the slip was printed in: a reprint uses it again.
     language: Mapped[str] = mapped_column(String(8), default="nl")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # What the printer, the driver or the spool said (technical, in English): staff see it
+    # behind `fault`'s plain words, never instead of them.
     error: Mapped[str | None] = mapped_column(String(300))
+    # Why the slip did not come out, as one word (kiosk.services.printing.FAULT_KINDS); NULL
+    # while all is well, and for jobs recorded before the word was kept.
+    fault: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

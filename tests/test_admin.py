@@ -153,6 +153,7 @@ ROUTES = [
     ("POST", "/admin/stops/{stop}"),
     ("POST", "/admin/stops/{stop}/status"),
     ("POST", "/admin/stops/{stop}/slots"),
+    ("POST", "/admin/stops/{stop}/announcements"),
     ("GET", "/admin/stops/{stop}/delete"),
     ("POST", "/admin/stops/{stop}/delete"),
     ("POST", "/admin/stops/{stop}/desks"),
@@ -1098,3 +1099,33 @@ def test_skipping_every_date_on_the_preview_goes_back_to_the_form_with_them(cora
     assert response.status_code == 422
     assert "Zo worden alle datums overgeslagen." in response.text
     assert "06-12-2026</textarea>" in response.text
+
+
+def test_a_coordinator_sets_the_boards_second_announcement_language(cora, db, clock, app):
+    stop = make_stop(db, now=clock.now, products="AR")
+    url = f"/admin/stops/{stop.id}"
+    page = cora.get(url).text
+    assert 'name="also_language"' in page and '<option value="tr">Türkçe</option>' in page
+
+    answer = post(cora, f"{url}/announcements", {"also_language": "tr"})
+    assert answer.status_code == 302 and answer.location.endswith(f"{url}#omroepen")
+    assert "Elke oproep klinkt nu ook in: Türkçe." in cora.get(url).text
+    assert '<option value="tr" selected>' in cora.get(url).text
+    # The board now says every call in Turkish after its own language.
+    board = cora.get(f"/board?stop={stop.id}").text
+    assert 'data-also-lang="tr"' in board
+
+    post(cora, f"{url}/announcements", {"also_language": ""})
+    assert "alleen in de taal van het scherm" in cora.get(url).text
+    assert "data-also-lang" not in cora.get(f"/board?stop={stop.id}").text
+    changes = [e.data["changes"]["language"] for e in events(db, "stop.announce_language")]
+    assert changes == [[None, "tr"], ["tr", None]]
+    assert {e.actor_id for e in events(db, "stop.announce_language")} == {cora.user_id}
+
+
+def test_a_second_announcement_language_outside_the_list_is_refused(cora, db, clock):
+    stop = make_stop(db, now=clock.now, products="AR")
+    answer = post(cora, f"/admin/stops/{stop.id}/announcements", {"also_language": "xx"})
+    assert answer.status_code == 422
+    assert "Traceback" not in answer.text
+    assert "data-also-lang" not in cora.get(f"/board?stop={stop.id}").text

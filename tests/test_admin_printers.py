@@ -90,7 +90,9 @@ def test_a_test_print_goes_to_the_printer_and_is_logged(coordinator, app, db):
         data={"csrf_token": csrf_token_in(page.text)},
         follow_redirects=True,
     )
-    assert "De testbon is niet geprint" in page.text and "out of paper" in page.text
+    # Plain words first, the driver's own (English) text only after them as the technical detail.
+    assert "De testbon is niet geprint. Het papier is op." in page.text
+    assert "(Technisch: " in page.text and "out of paper" in page.text
     db.rollback()
     results = db.scalars(select(Event.result).where(Event.action == "printer.test")).all()
     assert results == ["ok", "failed"]

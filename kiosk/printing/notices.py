@@ -27,7 +27,9 @@ def print_notice(job: PrintJob | None, device: Device | None) -> PrintNotice:
     if job.status is PrintStatus.PRINTED:
         return PrintNotice("printed")
     if job.status is PrintStatus.FAILED or job.status is PrintStatus.RETRYING:
-        return PrintNotice("fault", fault_reason(printer_state))
+        # What the printer says now, else why this job failed.
+        known = printer_state if printer_state in FAULT_STATES else job.fault
+        return PrintNotice("fault", fault_reason(known))
     if printer_state in FAULT_STATES:
         return PrintNotice("fault", fault_reason(printer_state))
     return PrintNotice("printing")

@@ -21,7 +21,15 @@ from kiosk.models import Appointment, Device, PrintJob, PrintKind, PrintStatus, 
 from kiosk.payloads import Position
 from kiosk.printing.slips import booking_slip, ticket_slip
 from kiosk.services.base import SYSTEM, Actor
-from kiosk.services.printing import CONFIG_ERROR, PrinterHealth
+from kiosk.services.printing import (
+    CONFIG_ERROR,
+    FAULT,
+    NO_PRINTER,
+    NO_SLIP,
+    NOT_TODAY,
+    SPOOL,
+    PrinterHealth,
+)
 from printer import (
     JobResult,
     Outcome,
@@ -41,7 +49,8 @@ log = logging.getLogger(__name__)
 # A job younger than this may still be on its way to the spool in another process.
 RECOVERY_GRACE = timedelta(seconds=5)
 
-NO_PRINTER = ("", "none", "off")
+# BACKEND values that mean "this kiosk prints nothing".
+SWITCHED_OFF = ("", "none", "off")
 T = TypeVar("T")
 
 
@@ -133,7 +142,7 @@ class Printing:
 
     @staticmethod
     def enabled(config: Mapping[str, Any]) -> bool:
-        return str(config.get("BACKEND", "")).strip().lower() not in NO_PRINTER
+        return str(config.get("BACKEND", "")).strip().lower() not in SWITCHED_OFF
 
     def config_for(self, device: Device | None) -> dict[str, Any] | None:
         """The effective printer settings of a kiosk; None when it prints nothing."""
@@ -251,7 +260,11 @@ class Printing:
         config = self.config_for(job.device)
         if config is None:  # the kiosk's printer was switched off meanwhile
             return print_service().record(
-                job.id, PrintStatus.FAILED, attempts=0, error="The kiosk has no printer."
+                job.id,
+                PrintStatus.FAILED,
+                attempts=0,
+                error="The kiosk has no printer.",
+                fault=NO_PRINTER,
             )
         return self.spool(
             job, config, lambda: ticket_slip(ticket, language=job.language, position=position)
@@ -272,7 +285,11 @@ class Printing:
             if not isinstance(exc, PrinterConfigError | OSError):
                 log.exception("Could not queue print job %s", job.id)
             return print_service().record(
-                job.id, PrintStatus.FAILED, attempts=0, error=_reason(exc)
+                job.id,
+                PrintStatus.FAILED,
+                attempts=0,
+                error=_reason(exc),
+                fault=CONFIG_ERROR if isinstance(exc, PrinterConfigError) else SPOOL,
             )
         return job
 
@@ -375,13 +392,23 @@ class Printing:
             place = places.get(str(job.id))
             if place == "printed":
                 service.record(job.id, PrintStatus.PRINTED, attempts=1)
-            elif place == "failed":
-                service.record(job.id, PrintStatus.FAILED, attempts=1, error="Failed in the spool.")
+            elif place == "failed":  # why is lost with the crash: the printer's fault
+                service.record(
+                    job.id,
+                    PrintStatus.FAILED,
+                    attempts=1,
+                    error="Failed in the spool.",
+                    fault=FAULT,
+                )
             elif place == "pending":
                 continue  # the station's loop prints it and reports
             elif job.created_at < today:
                 service.record(
-                    job.id, PrintStatus.FAILED, attempts=0, error="Not printed on its own day."
+                    job.id,
+                    PrintStatus.FAILED,
+                    attempts=0,
+                    error="Not printed on its own day.",
+                    fault=NOT_TODAY,
                 )
             elif self._respool(job) is not None:
                 log.warning("Print job %s was never spooled (a crash?): spooled now", job.id)
@@ -392,14 +419,20 @@ class Printing:
         config = self.config_for(job.device)
         if config is None:
             return print_service().record(
-                job.id, PrintStatus.FAILED, attempts=0, error="The kiosk has no printer."
+                job.id,
+                PrintStatus.FAILED,
+                attempts=0,
+                error="The kiosk has no printer.",
+                fault=NO_PRINTER,
             )
         if job.appointment is not None and job.ticket is None:
             booked = job.appointment
             return self.spool(job, config, lambda: booking_slip(booked, language=job.language))
         ticket = job.ticket
         if ticket is None:
-            return print_service().record(job.id, PrintStatus.FAILED, attempts=0, error="No slip.")
+            return print_service().record(
+                job.id, PrintStatus.FAILED, attempts=0, error="No slip.", fault=NO_SLIP
+            )
         position = queue_service().position(ticket)
         return self.spool(
             job, config, lambda: ticket_slip(ticket, language=job.language, position=position)
@@ -435,7 +468,7 @@ class Printing:
                 status,
                 attempts=result.attempts,
                 error=result.error,
-                fault=FAULTS.get(result.error_type or "", "fault") if not result.ok else None,
+                fault=FAULTS.get(result.error_type or "", FAULT) if not result.ok else None,
             )
         if not result.ok:
             self._health_due.set()  # tell the desks what the printer says now, not in 15 s
@@ -446,11 +479,13 @@ class Printing:
             yield
 
 
-# A failed attempt's exception -> the printer state word it tells the kiosk's screen.
+# A failed attempt's exception -> the fault word stored on its job (PrintJob.fault), which
+# staff read in plain words and the kiosk's screen hears; any other exception is `FAULT`.
 FAULTS = {
     "PaperOut": PrinterState.PAPER_OUT.value,
     "PrinterOffline": PrinterState.OFFLINE.value,
     "PrinterConfigError": CONFIG_ERROR,
+    "CorruptJob": SPOOL,  # the spool could not read its own job file back
 }
 
 

@@ -65,6 +65,17 @@ CONFIG_ERROR = "config_error"
 # The printer states in which no slip comes out (printer.PrinterState's words, and ours).
 FAULT_STATES = ("offline", "paper_out", CONFIG_ERROR)
 
+# Why a slip did not come out (PrintJob.fault), one word each; staff read it in plain words
+# (the desk's texts), with the technical `error` behind them.
+PAPER_OUT = "paper_out"  # the printer said its paper is out
+OFFLINE = "offline"  # the printer could not be reached (power, cable, cover)
+FAULT = "fault"  # the printer failed part-way, or for a reason we cannot tell
+SPOOL = "spool"  # the slip could not be handed to the printer (disk full, a broken job file)
+NO_PRINTER = "no_printer"  # the kiosk has no printer (any more)
+NOT_TODAY = "not_today"  # not printed on its own day: too late to print now
+NO_SLIP = "no_slip"  # nothing left to print (its ticket or booking is gone)
+FAULT_KINDS = (PAPER_OUT, OFFLINE, CONFIG_ERROR, FAULT, SPOOL, NO_PRINTER, NOT_TODAY, NO_SLIP)
+
 
 @dataclass(frozen=True)
 class PrinterHealth:
@@ -133,6 +144,7 @@ def print_job_payload(job: PrintJob) -> dict[str, Any]:
         "status": job.status.value,
         "attempts": job.attempts,
         "error": job.error,
+        "fault": job.fault,
         "device": job.device_id,
         "device_name": job.device.name if job.device is not None else None,
         "ticket": (
@@ -202,9 +214,11 @@ class PrintService(LocalService):
     ) -> PrintJob | None:
         """What the spool reported for a job; publishes it. None if the row is gone (purged).
 
-        `fault` (paper_out, offline, config_error or fault) tells the kiosk's screen in plain
-        words why its slip did not come out.
+        `fault` (one of `FAULT_KINDS`) says why the slip did not come out: it is stored for
+        staff, who read it in plain words, and tells the kiosk's screen. A retrying or failed
+        job without a word we know counts as `FAULT`; a printed (or queued) job has none.
         """
+        stored = None if status not in TROUBLE else fault if fault in FAULT_KINDS else FAULT
         self.begin_write()
         job = self.session.get(PrintJob, job_id, populate_existing=True)
         if job is None:
@@ -213,6 +227,7 @@ class PrintService(LocalService):
         job.status = status
         job.attempts = attempts
         job.error = error[:ERROR_LENGTH] if error else None
+        job.fault = stored
         job.updated_at = self.now()
         if status is PrintStatus.FAILED:
             self.log(
@@ -224,6 +239,7 @@ class PrintService(LocalService):
                 stop_id=job.stop_id,
                 ticket_id=job.ticket_id,
                 device_id=job.device_id,
+                fault=job.fault,
                 error=job.error,
             )
         pending = Pending()

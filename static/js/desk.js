@@ -3,7 +3,7 @@
 // desk's JSON (GET /api/v1/desks/<id>) whenever the stop's room reports a change, and the
 // devices (GET /api/v1/stops/<id>/devices) when one connects or goes away. The rules stay on
 // the server: `actions` in the JSON says which steps are allowed, and a refused step shows the
-// server's error as plain text.
+// server's error code in the staff's words (the server's own English words only as a title).
 //
 // Without the server the page keeps what it shows and says so. A step clicked meanwhile is
 // not lost and never done twice: each click gets its own Idempotency-Key, and the same
@@ -96,13 +96,18 @@ function field(node, name) {
 
 function say(message) {
   el.error.textContent = "";
+  el.error.removeAttribute("title");
   el.feedback.textContent = message;
 }
 
-function complain(message) {
+/** Show a refusal in the staff's words; the server's own (English) words, if any, only as
+ * the title behind them. */
+function complain(message, detail = "") {
   el.feedback.textContent = "";
   // The same words again are not news (a screen reader would read the alert once more).
   if (el.error.textContent !== message) el.error.textContent = message;
+  if (detail && detail !== message) el.error.title = detail;
+  else el.error.removeAttribute("title");
 }
 
 /** A key for one click: random, 8 to 100 plain characters (crypto.randomUUID needs HTTPS). */
@@ -179,6 +184,16 @@ function renderPrinter(node, printer) {
   else node.removeAttribute("title");
 }
 
+/** Why a slip did not come out, in plain words with what to do (as fault_words in
+ * templates/desk/_items.html); a job without a known word gets the general one. */
+function faultWords(job) {
+  const kind = job.fault && Object.hasOwn(texts.fault, job.fault) ? job.fault : "fault";
+  if (job.status === "retrying" && Object.hasOwn(texts.faultRetrying, kind)) {
+    return texts.faultRetrying[kind];
+  }
+  return texts.fault[kind];
+}
+
 function renderPrints(jobs) {
   const template = document.getElementById("print-item-template");
   const items = jobs.filter((job) => job.ticket || job.appointment).map((job) => {
@@ -190,6 +205,12 @@ function renderPrints(jobs) {
     field(item, "state").textContent = job.status === "retrying"
       ? fill(texts.print.retrying, { n: job.attempts })
       : texts.print[job.status] || job.status;
+    // The plain words first; the printer's own (English) words only behind them.
+    const words = field(item, "fault");
+    words.textContent = faultWords(job);
+    if (job.error) words.title = job.error;
+    else words.removeAttribute("title");
+    field(item, "details").hidden = !job.error;
     field(item, "error").textContent = job.error || "";
     if (job.ticket) field(item, "reprint").dataset.token = job.ticket.token;
     else field(item, "reprint").dataset.appointment = job.appointment.token;
@@ -277,14 +298,20 @@ function stepUrl(action) {
   return token ? root.dataset.ticketUrl.replace("TOKEN", encodeURIComponent(token)) + "/" + API_STEP[action] : null;
 }
 
+/** A refused step's answer -> [words for staff, the server's own words behind them]. */
 async function errorMessage(response) {
   try {
     const body = await response.json();
     const error = body.error || {};
-    if (error.code === "forbidden" && response.status === 403) return texts.errors.forbidden;
-    return texts.errors[error.code] || error.message || texts.errors.other;
+    const detail = error.message || "";
+    // A refused or expired form (CSRF): the page must be loaded again.
+    if ((error.code === "forbidden" && response.status === 403) || error.code === "csrf_failed") {
+      return [texts.errors.forbidden, detail];
+    }
+    const known = error.code && Object.hasOwn(texts.errors, error.code);
+    return [known ? texts.errors[error.code] : texts.errors.other, detail];
   } catch (error) {
-    return texts.errors.other;
+    return [texts.errors.other, ""];
   }
 }
 
@@ -317,7 +344,7 @@ async function reprint(body) {
       return true;
     }
     if (response.status === 404 && body.label) complain(texts.errors.reprint_unknown);
-    else complain(await errorMessage(response));
+    else complain(...(await errorMessage(response)));
   } catch (error) {
     complain(texts.errors.network);
   } finally {
@@ -415,7 +442,7 @@ async function act(action, body) {
       const ticket = await response.json();
       say(fill(texts.done[action], { label: ticket.label, product: productName(ticket.product) }));
     } else {
-      complain(await errorMessage(response));
+      complain(...(await errorMessage(response)));
     }
   } catch (error) {
     complain(texts.errors.other);

@@ -252,6 +252,35 @@ def test_landscape_screens_fit(browser, live, code):
         landscape.close()
 
 
+# 200 % browser zoom on the portrait kiosk leaves half the CSS pixels each way (WCAG 1.4.4).
+ZOOMED = {"width": PORTRAIT["width"] // 2, "height": PORTRAIT["height"] // 2}
+
+
+@pytest.mark.parametrize("code", ["nl", "ar"])
+def test_at_200_percent_zoom_nothing_is_lost(browser, live, code):
+    """Text twice as large: the page may grow downwards, but nothing is cut off or pushed
+    sideways out of the screen, and every control can still be reached and seen."""
+    zoomed = Kiosk(browser, live, ZOOMED, f"Kiosk zoomed {code}")
+    try:
+        zoomed.show(f"/kiosk?lang={code}")
+        for name in screens(zoomed):
+            width, inner = zoomed.page.evaluate(
+                "[document.documentElement.scrollWidth, innerWidth]"
+            )
+            assert width <= inner, f"{name} in {code} scrolls sideways: {width} > {inner}"
+            outside = zoomed.page.evaluate(
+                """(selector) => [...document.querySelectorAll(selector)]
+                    .filter((el) => el.getClientRects().length > 0)
+                    .map((el) => [el, el.getBoundingClientRect()])
+                    .filter(([, box]) => box.left < 0 || box.right > innerWidth + 0.5)
+                    .map(([el]) => el.textContent.trim())""",
+                CONTROLS,
+            )
+            assert outside == [], f"{name} in {code}: controls cut off: {outside}"
+    finally:
+        zoomed.close()
+
+
 def test_forced_colours_and_more_contrast_keep_borders(kiosk):
     kiosk.show("/kiosk?lang=nl")
     page = kiosk.page

@@ -69,8 +69,20 @@ def test_paper_out_is_told_to_the_resident_and_staff_reprint(
     expect(printer).to_have_text("Printer: papier is op")
     fault = desk.locator(".print-item", has_text=label)
     expect(fault).to_contain_text("Niet geprint")
+    # In plain words, with what to do; the driver's own (English) words only behind them.
+    expect(fault.locator('[data-field="fault"]')).to_have_text(
+        "Het papier is op. Leg een nieuwe rol in en print de bon opnieuw."
+    )
+    detail = fault.locator('[data-field="error"]')
+    expect(detail).to_be_hidden()
+    expect(detail).to_contain_text("out of paper")
+    expect(fault.locator('[data-field="fault"]')).to_have_attribute(
+        "title", re.compile("out of paper")
+    )
     assert run_axe(desk) == []
     save_screenshot(desk, "desk-print-fault")
+    fault.get_by_text("Technische details").click()
+    expect(detail).to_be_visible()
 
     net_printer.paper = PAPER_OK
     fault.get_by_role("button", name="Opnieuw printen").click()

@@ -16,7 +16,7 @@ from kiosk.models import Device
 from kiosk.printing.slips import sample_slip
 from kiosk.printing.stations import Station, normalise, printing
 from kiosk.views.admin.base import bp
-from printer import PrinterConfigError, PrinterError, render_png
+from printer import PaperOut, PrinterConfigError, PrinterError, PrinterOffline, render_png
 
 SAMPLE_LABEL = "A012"
 
@@ -115,8 +115,28 @@ def test_print(key: str) -> BaseResponse:
         ok = True
     except PrinterError as error:
         ok = False
-        flash(_("De testbon is niet geprint: %(error)s", error=str(error)))
+        flash(
+            _(
+                "De testbon is niet geprint. %(reason)s (Technisch: %(detail)s)",
+                reason=_test_print_fault(error),
+                detail=str(error),
+            )
+        )
     else:
         flash(_("De testbon is naar %(printer)s gestuurd.", printer=view.title))
     print_service().log_test_print(view.device, ok=ok, actor=current_principal().actor)
     return redirect(url_for("admin.printers"))
+
+
+def _test_print_fault(error: PrinterError) -> str:
+    """What went wrong, in plain words for staff (the driver's own text goes after it)."""
+    if isinstance(error, PaperOut):
+        return _("Het papier is op. Leg een nieuwe rol in en print de bon opnieuw.")
+    if isinstance(error, PrinterOffline):
+        return _(
+            "De printer is niet bereikbaar. Kijk of hij aan staat en of de kabel vastzit. "
+            "Print de bon daarna opnieuw."
+        )
+    if isinstance(error, PrinterConfigError):
+        return _("De printer is niet goed ingesteld. Vraag de beheerder om hulp.")
+    return _("De bon is niet (helemaal) geprint. Print hem opnieuw.")

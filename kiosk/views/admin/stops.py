@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from kiosk.auth import coordinator_required
-from kiosk.factories import catalogue_service, stop_service, tour_service
+from kiosk.factories import announcement_service, catalogue_service, stop_service, tour_service
+from kiosk.i18n import LANGUAGE_NAMES
 from kiosk.models import Stop, StopStatus
 from kiosk.services.planning import DeskInput, StopInput
 from kiosk.views.admin.base import (
@@ -126,8 +127,14 @@ def _stop_page(stop: Stop, status: int = 200, **context: Any) -> tuple[str, int]
         slots=service.slot_counts(stop),
         locations=catalogue_service().locations(),
         offered=offerable(stop.location, stop.products),
+        also_language=announcement_service().second_language(stop.id) or "",
+        language_options=[(code, LANGUAGE_NAMES.get(code, code)) for code in _languages()],
         **context,
     )
+
+
+def _languages() -> list[str]:
+    return list(current_app.config["LANGUAGES"])
 
 
 @bp.route("/stops/<int:stop_id>", methods=["GET", "POST"])
@@ -158,6 +165,20 @@ def stop_status(stop_id: int) -> Response:
         tour.close_stop(stop, actor=actor())
         flash(_("De loketdag is gesloten. Wie al wacht, wordt nog geholpen."))
     return redirect(url_for("admin.stop_edit", stop_id=stop_id))
+
+
+@bp.post("/stops/<int:stop_id>/announcements")
+@coordinator_required
+def stop_announcements(stop_id: int) -> Response:
+    """The board's second announcement language at this stop (after the board's own), or none."""
+    chosen = announcement_service().set_second_language(
+        stop_id, text_of("also_language") or None, languages=_languages(), actor=actor()
+    )
+    if chosen:
+        flash(_("Elke oproep klinkt nu ook in: %(language)s.", language=LANGUAGE_NAMES[chosen]))
+    else:
+        flash(_("Elke oproep klinkt nu alleen in de taal van het scherm."))
+    return redirect(url_for("admin.stop_edit", stop_id=stop_id, _anchor="omroepen"))
 
 
 @bp.post("/stops/<int:stop_id>/slots")

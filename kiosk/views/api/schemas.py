@@ -15,6 +15,7 @@ from marshmallow import validate
 
 from kiosk.config import DEFAULTS
 from kiosk.services.planning.catalogue import PRODUCT_ICONS
+from kiosk.services.printing import FAULT_KINDS
 from kiosk.services.research import Filters, InvalidFilters
 
 
@@ -238,7 +239,25 @@ class PrintJobSchema(ma.Schema):
         }
     )
     attempts = ma.fields.Integer()
-    error = ma.fields.String(allow_none=True)
+    error = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "What the printer, driver or spool said (technical, in English): "
+            "show `fault` in plain words, this behind it"
+        },
+    )
+    fault = ma.fields.String(
+        allow_none=True,
+        dump_only=True,
+        metadata={
+            "enum": list(FAULT_KINDS),
+            "description": "Why the slip did not come out (null when it printed or is still "
+            "queued, and for jobs recorded before this was kept): paper_out, offline "
+            "(not reachable), config_error (printer settings), fault (failed part-way or "
+            "unknown), spool (could not be handed to the printer), no_printer (the kiosk has "
+            "none), not_today (not printed on its own day), no_slip (nothing left to print)",
+        },
+    )
     device = ma.fields.Integer(allow_none=True, metadata={"description": "The kiosk's device id"})
     device_name = ma.fields.String(allow_none=True)
     ticket = ma.fields.Nested(PrintTicketSchema, allow_none=True)
