@@ -83,7 +83,8 @@ def test_arabic_runs_right_to_left_with_labels_left_to_right(live, new_page, res
     phone.goto(f"{live.url}{resident_paths[0]}?lang=ar")
     label = phone.locator(".status-card__label bdi")
     expect(label).to_have_text(re.compile(r"^[A-Z]\d{3}$"))
-    assert label.evaluate("el => getComputedStyle(el).direction") == "ltr"
+    # (The live page may render the card again meanwhile: expect asks until it holds.)
+    expect(label).to_have_css("direction", "ltr")
     # Right to left: the language list starts at the right, its second item left of its first.
     items = phone.locator(".lang-switch li")
     first, second = items.nth(0).bounding_box(), items.nth(1).bounding_box()
