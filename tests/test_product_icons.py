@@ -79,7 +79,7 @@ def test_migration_0009_adds_and_removes_the_icon_column_keeping_the_products(tm
                     " '{\"nl\": \"X\"}', '{}', 10, 1, 0, 0, 1, 1)"
                 )
             )
-        migrate.upgrade(url)
+        migrate.upgrade(url, "0009")
         assert migrate.current(url) == "0009"
         with engine.begin() as conn:
             assert conn.execute(sa.text("SELECT icon FROM products")).scalar() is None
