@@ -17,6 +17,12 @@ board without sound as muted.
 Presence: a paired kiosk or board that connects, or sends ``heartbeat``, is stamped as seen; when
 its connection closes and it makes no other contact within a short grace period, it is logged as
 lost. Both changes reach the stop's room as ``devices_changed`` (see kiosk/services/presence.py).
+
+Access: a connection made by a paired device joins ``device:<id>``, one made by a logged-in staff
+member ``user:<id>`` and (for a browser login) ``staff_session:<id>``. Revoking the device, or
+ending the login, sends ``access_ended`` there and closes those connections at once
+(display/namespace.py). Every later event from a connection checks again that whoever opened it
+still has access (a second process, a missed close) and closes it if not.
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError as Refused
 from flask_socketio import SocketIO, join_room, leave_room, rooms
+from flask_socketio import disconnect as close_connection
 
 from display.namespace import NAMESPACE
-from kiosk.auth import current_principal
+from kiosk.auth import current_principal, staff_session
 from kiosk.factories import (
     announcement_service,
     appointment_service,
@@ -43,9 +50,19 @@ from kiosk.payloads import ticket_status_payload
 from kiosk.services.base import Actor
 from kiosk.services.errors import DomainError, NoOpenStop
 from kiosk.services.printing import FAULT_STATES
-from kiosk.services.rooms import booking_room, stop_room, ticket_room
+from kiosk.services.rooms import (
+    booking_room,
+    device_room,
+    staff_session_room,
+    stop_room,
+    ticket_room,
+    user_room,
+)
 
 log = logging.getLogger(__name__)
+
+# In the connection's own session: who opened it ("device:3", "staff_session:7", "user:2").
+OPENED_AS = "socket_opened_as"
 
 
 def register(sio: SocketIO) -> None:
@@ -55,6 +72,7 @@ def register(sio: SocketIO) -> None:
     def connect(auth: dict[str, Any] | None = None) -> None:
         """Sent by a board or status page on each (re)connect; answered with snapshots."""
         auth = auth if isinstance(auth, dict) else {}
+        _join_access_rooms()
         try:
             if auth.get("ticket"):
                 _watch(str(auth["ticket"]))
@@ -79,6 +97,8 @@ def register(sio: SocketIO) -> None:
     @sio.on("heartbeat", namespace=NAMESPACE)
     def heartbeat(_data: Any = None) -> None:
         """Sent every 30 s by a kiosk or board page (connectLive with `heartbeat: true`)."""
+        if not _still_allowed():
+            return
         device_id = _device_id()
         if device_id is not None and presence_service().seen(device_id):
             _devices_changed(device_id, True, _stop_ids())
@@ -87,6 +107,8 @@ def register(sio: SocketIO) -> None:
     def board_sound(data: Any = None) -> None:
         """Sent by a board page on each (re)connect and whenever its sound goes off or on
         (``{"muted": true}``: turned off, or the browser blocked audio); desks show "muted"."""
+        if not _still_allowed():
+            return
         device_id = _device_id()
         if device_id is None:
             return
@@ -128,6 +150,8 @@ def register(sio: SocketIO) -> None:
     @sio.on("watch_ticket", namespace=NAMESPACE)
     def watch_ticket(data: Any) -> dict[str, Any]:
         """Sent by a status page to follow one ticket; acknowledged with its status."""
+        if not _still_allowed():
+            return {"error": {"code": "unauthorized", "message": "Access ended."}}
         token = data.get("token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
             return {"error": {"code": "invalid_request", "message": "Send {'token': ...}."}}
@@ -145,6 +169,34 @@ def register(sio: SocketIO) -> None:
 
     def _sid() -> str:
         return request.sid  # type: ignore[attr-defined]
+
+    def _access() -> list[str]:
+        """The access rooms of whoever makes this request (none for anonymous pages)."""
+        try:
+            principal = current_principal()
+        except DomainError:  # a bearer credential that is no longer good
+            return []
+        if principal.device is not None:
+            return [device_room(principal.device.id)]
+        if principal.user is None:
+            return []
+        row = staff_session() if principal.via == "session" else None
+        return [user_room(principal.user.id)] + ([staff_session_room(row.id)] if row else [])
+
+    def _join_access_rooms() -> None:
+        access = _access()
+        for room in access:
+            join_room(room)
+        session[OPENED_AS] = access[-1] if access else ""
+
+    def _still_allowed() -> bool:
+        """Whether the device or login that opened this connection still has access; if not,
+        the connection closes."""
+        opened_as = session.get(OPENED_AS)
+        if not opened_as or opened_as in _access():
+            return True
+        close_connection()
+        return False
 
     def _device_id() -> int | None:
         """The paired device behind this connection, if it is one."""

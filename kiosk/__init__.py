@@ -28,7 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kiosk import config, errors, i18n, security
     from kiosk.cli import register_cli
     from kiosk.database import make_engine, make_sessionmaker
-    from kiosk.extensions import babel, csrf, limiter, login_manager
+    from kiosk.extensions import babel, csrf, limiter, login_manager, share_buckets
     from kiosk.factories import close_db_session
     from kiosk.i18n import select_locale
     from kiosk.printing.cli import printer_group
@@ -36,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kiosk.research import dashboard as research_views
     from kiosk.research import survey as survey_views
     from kiosk.services.base import utc_now
-    from kiosk.views import admin, appointment, auth, booking, kiosk_appointments
+    from kiosk.views import IdConverter, admin, appointment, auth, booking, kiosk_appointments
     from kiosk.views import desk as desk_views
     from kiosk.views import kiosk as kiosk_views
     from kiosk.views import offline as offline_views
@@ -51,8 +51,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(root / "templates"),
         static_folder=str(root / "static"),
     )
+    app.url_map.converters["int"] = IdConverter  # every <int:...> is a bounded id (views/)
     app.config["CLOCK"] = utc_now
     config.load(app, test_config)
+    if isinstance(app.config["TRUSTED_HOSTS"], str):  # LOKET_TRUSTED_HOSTS=a.example,b.example
+        app.config["TRUSTED_HOSTS"] = [h.strip() for h in app.config["TRUSTED_HOSTS"].split(",")]
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(root / "translations"))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["DEFAULT_LANGUAGE"])
 
@@ -86,6 +89,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(offline_views.bp)
     app.register_blueprint(speech_views.bp)
     init_api(app)
+    share_buckets(app)
     errors.init_app(app)
     security.init_app(app)
     register_cli(app)
@@ -102,6 +106,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         engineio_logger=False,
     )
     app.wsgi_app = security.without_websocket_compression(app.wsgi_app)  # type: ignore[method-assign,assignment]
+    # Only when LOKET_TRUSTED_PROXIES is set: else X-Forwarded-* headers are ignored.
+    app.wsgi_app = security.behind_proxies(app.wsgi_app, app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign,assignment]
     app.extensions["loket.notifier"] = SocketIONotifier(sio)
     app.extensions["loket.printing"] = Printing(app)
     return app

@@ -1,5 +1,11 @@
 """Who is calling: a logged-in staff member, a staff bearer token, or a paired device.
 
+Staff log in to a server-side session (``staff_sessions``): the signed cookie carries only its
+random key (``STAFF_SESSION``), so logout, a new password, an account switched off or a new role
+end it on the server, and a copied cookie opens nothing afterwards. A login whose role needs the
+second step (``MFA_ROLES``) and has not given it in this session counts as not logged in: the
+pages send it to the code page, the API answers 401.
+
 Devices authenticate with a long-lived credential, either as an HttpOnly cookie (their browser)
 or as ``Authorization: Bearer ldv_…`` (API clients). Requests authenticated by a cookie must
 carry a CSRF token on unsafe methods; bearer requests need none, as browsers never add them.
@@ -14,7 +20,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -23,14 +29,17 @@ from sqlalchemy.exc import OperationalError
 from kiosk.database import DatabaseBusy
 from kiosk.extensions import csrf, login_manager
 from kiosk.factories import account_service, db_session
-from kiosk.models import Device, DeviceKind, Role, StaffUser
+from kiosk.models import Device, DeviceKind, Role, StaffSession, StaffUser
 from kiosk.services.accounts import DEVICE_TOKEN_PREFIX, STAFF_TOKEN_PREFIX
 from kiosk.services.base import Actor
 from kiosk.services.errors import DomainError
+from kiosk.services.mfa import MfaService
 
 log = logging.getLogger(__name__)
 
 DEVICE_COOKIE = "loket_device"
+# The key of this browser's staff login, inside the signed session cookie.
+STAFF_SESSION = "staff_session"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -64,10 +73,40 @@ class Principal:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> StaffUser | None:
-    try:
-        return account_service().user(int(user_id))
-    except ValueError:
+    """The user of this browser's live login; None when it ended or still owes the code."""
+    row = staff_session()
+    if row is None or str(row.user_id) != user_id:
         return None
+    if not row.mfa_done and MfaService.required(row.user, current_app.config["MFA_ROLES"]):
+        # Promoted (or MFA_ROLES changed) since the login: the code first, on this request.
+        g.mfa_owed = True
+        return None
+    account_service().touch_session(row)
+    return row.user
+
+
+def staff_session() -> StaffSession | None:
+    """This browser's live staff login (ended, idle or too old ones are None), once a request."""
+    if "staff_session_row" not in g:
+        key = session.get(STAFF_SESSION)
+        config = current_app.config
+        g.staff_session_row = (
+            account_service().session_for_key(
+                key,
+                idle=timedelta(minutes=config["STAFF_SESSION_IDLE_MINUTES"]),
+                longest=timedelta(hours=config["STAFF_SESSION_MAX_HOURS"]),
+            )
+            if isinstance(key, str)
+            else None
+        )
+    row: StaffSession | None = g.staff_session_row
+    return row
+
+
+def mfa_owed() -> bool:
+    """Whether this browser's login needs the second-step code before it may go on."""
+    current_user._get_current_object()  # loading the user notes a code owed
+    return bool(g.get("mfa_owed"))
 
 
 def current_principal() -> Principal:
@@ -144,6 +183,8 @@ def require_staff(role: Role = Role.STAFF) -> Callable[[F], F]:
             if principal.user is None:
                 if principal.device is not None:
                     raise Forbidden("A device cannot do this; log in as staff.")
+                if mfa_owed():
+                    raise Unauthorized("Your role needs the second step: log in again.")
                 raise Unauthorized()
             if not principal.user.has_role(role):
                 raise Forbidden(f"This needs the role '{role.value}'.")
@@ -190,6 +231,8 @@ def role_required(
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
+                if mfa_owed():
+                    return redirect(url_for("auth.second_factor", next=request.path))
                 flash(login_text())
                 return redirect(url_for("auth.login", next=request.path))
             if not current_user.has_role(role):

@@ -65,12 +65,31 @@ def run_command(host: str, port: int) -> None:
     stop_printing = _start_print_worker(app)
     stop_housekeeping = _start_housekeeping(app)
     click.echo(f"popup-loket serves on http://{host}:{port}  (Ctrl+C stops)")
+    warning = public_base_warning(app, host, port)
+    if warning:
+        click.echo(warning, err=True)
     sys.stdout.flush()
     try:
         server.serve_forever()
     finally:
         stop_housekeeping()
         stop_printing()
+
+
+def public_base_warning(app: Flask, host: str, port: int) -> str | None:
+    """What to say when others reach this server (not only this machine) but links in e-mails
+    and on slips have no configured base: they never take a request's Host header on trust
+    (kiosk/urls.py), so without LOKET_PUBLIC_BASE_URL they may point where phones cannot go."""
+    from kiosk.urls import FALLBACK_BASE, is_loopback_host
+
+    if app.config.get("PUBLIC_BASE_URL") or is_loopback_host(host):
+        return None
+    return (
+        f"Warning: serving on {host} without LOKET_PUBLIC_BASE_URL. Links in e-mails, on slips "
+        "and in QR codes use a host from LOKET_TRUSTED_HOSTS when a request names one, else "
+        f"{FALLBACK_BASE}, which phones cannot open. Set "
+        f"LOKET_PUBLIC_BASE_URL=http://<address phones reach>:{port}."
+    )
 
 
 def _start_print_worker(app: Flask) -> Any:
@@ -329,7 +348,10 @@ def _times(count: int, thing: str) -> str:
 @with_appcontext
 def purge_command(days: int | None, dry_run: bool) -> None:
     """Mark no-shows, erase appointment contact data older than the retention period, and
-    expire the status links of tickets older than it (what `loket run` does daily)."""
+    expire the status links of tickets older than it; erase residents' IP addresses from the
+    event log after LOKET_IP_RETENTION_DAYS (what `loket run` does daily)."""
+    from kiosk.housekeeping import forget_resident_addresses
+
     retention = days if days is not None else int(setting("RETENTION_DAYS"))
     appointments = appointment_service()
     queue = queue_service()
@@ -342,6 +364,10 @@ def purge_command(days: int | None, dry_run: bool) -> None:
             no_shows = appointments.mark_no_shows(actor=CLI_ACTOR)
             expired = queue.expire_links(retention, actor=CLI_ACTOR)
             erased = appointments.purge_contact_data(retention, actor=CLI_ACTOR)
+            before = current_app.config["CLOCK"]() - timedelta(
+                days=int(current_app.config["IP_RETENTION_DAYS"])
+            )
+            addresses = forget_resident_addresses(db_session(), before)
     except DomainError as error:
         _fail(error)
     if dry_run:
@@ -354,7 +380,8 @@ def purge_command(days: int | None, dry_run: bool) -> None:
         click.echo(
             f"Marked {_times(no_shows, 'appointment')} as no-show. "
             f"Erased the contact data of {_times(erased, 'appointment')}. "
-            f"Expired the status links of {_times(expired, 'ticket')}."
+            f"Expired the status links of {_times(expired, 'ticket')}. "
+            f"Erased the IP addresses of {_times(addresses, 'resident event')}."
         )
 
 

@@ -31,6 +31,15 @@ DEFAULTS: dict[str, Any] = {
     "SOCKETIO_ASYNC_MODE": "threading",
     # Cookies get the Secure flag when the site is served over HTTPS (behind a proxy or not).
     "HTTPS": False,
+    # Behind a reverse proxy: how many proxies (1) or which networks ("10.0.0.0/8,::1") to
+    # believe in X-Forwarded-For/-Proto. Unset: those headers are ignored (kiosk/security.py).
+    "TRUSTED_PROXIES": None,
+    # Host names this site answers to (Flask: others get 400), e.g. ["loket.hoorn.nl"]; links in
+    # mail and on slips use PUBLIC_BASE_URL, else such a checked host (kiosk/urls.py).
+    "TRUSTED_HOSTS": None,
+    # Residents' IP addresses in the event log (bookings, cancellations) are erased after this
+    # many days by the daily purge (kiosk/housekeeping.py).
+    "IP_RETENTION_DAYS": 7,
     # Rate limits on public endpoints (per client address); storage may be redis:// in production.
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_PUBLIC": "300/minute",
@@ -42,10 +51,18 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_BOOK": "10/minute;30/hour",
     # Per kiosk: times booked for later with one tap (nobody fills a day's slots by tapping).
     "RATELIMIT_KIOSK_BOOK": "6/minute;60/hour",
+    # Check-in: wrong codes (unknown or refused) per kiosk or API caller, and per code across
+    # kiosks; past a limit, a cool-down until its window ends (kiosk/check_in_limits.py).
+    "RATELIMIT_CHECK_IN_KIOSK": "5/minute;30/hour",
+    "RATELIMIT_CHECK_IN_CODE": "5/hour",
     # Roles that log in with a second step: a code from an authenticator app (TOTP).
     "MFA_ROLES": ["coordinator", "admin"],
     # Minutes between the password and the code before the login starts again.
     "MFA_PENDING_MINUTES": 5,
+    # Staff logins live on the server (staff_sessions): one ends after this many minutes unused,
+    # and after this many hours in any case (a working day at a stop, then log in again).
+    "STAFF_SESSION_IDLE_MINUTES": 240,
+    "STAFF_SESSION_MAX_HOURS": 14,
     # Research: a ticket cancelled after this many minutes of waiting counts as unmet demand.
     "RESEARCH_LONG_WAIT_MINUTES": 30,
     # The kiosk's survey answers and "I came for this" taps, per kiosk (not per address: a bus

@@ -53,9 +53,12 @@ def make_engine(url: str, *, write_wait: float = DEFAULT_WRITE_WAIT, **kwargs: A
 
     `write_wait`: how long (seconds) a write transaction waits for SQLite's write lock before
     `DatabaseBusy`. PostgreSQL connections are checked before use (`pool_pre_ping`), so the
-    pool recovers by itself after a database restart.
+    pool recovers by itself after a database restart. A failed statement's error (and so every
+    log line and traceback that shows it) names the SQL but never its parameters: they are
+    residents' names and e-mail addresses (`hide_parameters`).
     """
     url = normalise_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if make_url(url).get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, **kwargs)

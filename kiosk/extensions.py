@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask_limiter.util import get_qualified_name, get_remote_address
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
@@ -36,3 +36,31 @@ public_limit = configured_limit("RATELIMIT_PUBLIC")
 auth_limit = configured_limit("RATELIMIT_AUTH")
 pair_limit = configured_limit("RATELIMIT_PAIR")
 book_limit = configured_limit("RATELIMIT_BOOK")
+
+
+# Doors that do the same thing share one bucket per client address, so that switching from the
+# HTML form to the API (or back) buys no extra tries: logging in (password, then the second
+# step, or the API's token) and booking (the booking form, or the API). Each door keeps its own
+# limit as well; with the same value it never bites first. The client address is the one the
+# trusted proxies reported (LOKET_TRUSTED_PROXIES, see `kiosk.security.behind_proxies`).
+SHARED_BUCKETS: dict[str, tuple[Callable[[], str], tuple[str, ...]]] = {
+    "login": (auth_limit, ("auth.login", "auth.second_factor", "api.create_token")),
+    "booking": (book_limit, ("booking.details", "api.book_appointment")),
+}
+_shared_limits = {
+    scope: limiter.shared_limit(value, scope=scope, methods=["POST"])
+    for scope, (value, _endpoints) in SHARED_BUCKETS.items()
+}
+
+
+def share_buckets(app: Flask) -> None:
+    """Add each shared bucket to its doors' views (after the blueprints are registered)."""
+    for scope, (_value, endpoints) in SHARED_BUCKETS.items():
+        for endpoint in endpoints:
+            view = app.view_functions.get(endpoint)
+            if view is None:
+                raise RuntimeError(f"Shared rate limit {scope!r}: no view {endpoint!r}")
+            # What the limiter's own decorator does, without wrapping the view again.
+            limiter.limit_manager.add_decorated_limit(
+                get_qualified_name(view), _shared_limits[scope]
+            )

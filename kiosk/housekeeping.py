@@ -5,6 +5,8 @@
     AppointmentService.mark_no_shows()     QueueService.expire_links(RETENTION_DAYS)
                                            QueueService.forget_request_keys()
                                            AppointmentService.purge_contact_data(RETENTION_DAYS)
+                                           forget_resident_addresses(IP_RETENTION_DAYS)
+                                           AccountService.purge_sessions(SESSION_ROWS_DAYS)
 
 A *purge day* runs from PURGE_HOUR local time to the next day's PURGE_HOUR. Whether its purge
 has run is read from the event log (the ``appointment.purge`` event that `purge_contact_data`
@@ -28,13 +30,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from kiosk.factories import appointment_service, db_session, queue_service, setting
+from kiosk.database import begin_write
+from kiosk.factories import (
+    account_service,
+    appointment_service,
+    db_session,
+    queue_service,
+    setting,
+)
 from kiosk.models import Event
 from kiosk.services.base import Actor
 
 log = logging.getLogger(__name__)
+# Staff logins that ended (or began) longer ago than this are deleted: the event log keeps the
+# audit trail, the rows are only needed while a login may still be in use (14 hours at most).
+SESSION_ROWS_DAYS = 30
 
 HOUSEKEEPING_ACTOR = Actor("system", None, "housekeeping")
 PURGE_EVENT = "appointment.purge"
@@ -49,6 +62,7 @@ class HousekeepingResult:
     contacts_erased: int = 0  # appointments whose name and e-mail were erased
     links_expired: int = 0  # tickets whose status link stopped working
     errors: tuple[str, ...] = ()
+    addresses_erased: int = 0  # residents' events whose IP address was erased
 
 
 class Housekeeping:
@@ -59,6 +73,7 @@ class Housekeeping:
         self.interval = float(app.config["HOUSEKEEPING_SECONDS"])
         self.purge_hour = int(app.config["PURGE_HOUR"])
         self.retention_days = int(app.config["RETENTION_DAYS"])
+        self.ip_retention_days = int(app.config["IP_RETENTION_DAYS"])
         self.tz = ZoneInfo(app.config["TIMEZONE"])
         if not 0 <= self.purge_hour <= 23:
             raise ValueError(f"PURGE_HOUR must be 0-23, not {self.purge_hour}")
@@ -90,7 +105,7 @@ class Housekeeping:
         except Exception as exc:
             log.exception("Housekeeping: marking no-shows failed")
             errors.append(f"no-shows: {exc}")
-        purged, erased, expired = False, 0, 0
+        purged, erased, expired, addresses = False, 0, 0, 0
         try:
             with self.app.app_context():
                 # The coordinators' setting (kiosk.factories.setting) may change while we run.
@@ -106,12 +121,18 @@ class Housekeeping:
                     erased = appointments.purge_contact_data(
                         self.retention_days, actor=HOUSEKEEPING_ACTOR
                     )
+                    addresses = forget_resident_addresses(
+                        db_session(), moment - timedelta(days=self.ip_retention_days)
+                    )
+                    accounts = account_service()
+                    accounts.clock = lambda: moment
+                    accounts.purge_sessions(older_than=timedelta(days=SESSION_ROWS_DAYS))
                     purged = True
                     self._purged_day = day
         except Exception as exc:
             log.exception("Housekeeping: the daily purge failed")
             errors.append(f"purge: {exc}")
-        return HousekeepingResult(no_shows, purged, erased, expired, tuple(errors))
+        return HousekeepingResult(no_shows, purged, erased, expired, tuple(errors), addresses)
 
     def run_forever(
         self, stop: threading.Event, *, sleep: Callable[[float], Any] | None = None
@@ -155,3 +176,19 @@ class Housekeeping:
             self._purged_day = day
             return False
         return True
+
+
+def forget_resident_addresses(session: Session, before: datetime) -> int:
+    """Erase the IP address (``origin``) of residents' events (bookings, cancellations: the
+    anonymous ``public`` actor) that happened before `before`; returns how many. It is kept a
+    few days to trace abuse (a script filling a day's slots), then it is not needed. Staff and
+    device events keep theirs: that is the audit trail (who did what from where)."""
+    begin_write(session)
+    result = session.execute(
+        update(Event)
+        .where(Event.actor_type == "public", Event.origin.is_not(None), Event.at < before)
+        .values(origin=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -494,6 +494,28 @@ class ApiToken(Base):
     user: Mapped[StaffUser] = relationship()
 
 
+class StaffSession(Base):
+    """One login of a staff member in one browser (kiosk/services/accounts.py): the signed
+    cookie carries only a random key whose SHA-256 is stored here, so a session can be ended on
+    the server (logout, a new password, an account switched off, a new role) and a copied
+    cookie stops working at once."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The second step (kiosk/services/mfa.py) was given in this session.
+    mfa_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[StaffUser] = relationship()
+
+
 class Device(Base):
     """A paired public device (kiosk or board); it can act only for its stop."""
 

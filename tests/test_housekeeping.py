@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.housekeeping import Housekeeping
-from kiosk.models import Appointment, AppointmentStatus, Event, Slot, Ticket
+from kiosk.models import Appointment, AppointmentStatus, Event, Slot, StaffSession, Ticket
 from kiosk.services.appointments import AppointmentService
 from kiosk.services.queue import EXPIRED_TOKEN_PREFIX, QueueService
 
@@ -158,6 +158,96 @@ def test_no_purge_hour_outside_the_day(make_app):
         Housekeeping(make_app(PURGE_HOUR=24))
 
 
+def test_residents_ip_addresses_are_erased_after_ip_retention_days(app, client, db, stop, clock):
+    """The attack: a resident's IP address, logged with a booking and its cancellation, stayed
+    in the event log forever. Now the daily purge erases it after IP_RETENTION_DAYS (7); staff
+    and devices keep theirs (the audit trail: who did what from where)."""
+    resident = {"REMOTE_ADDR": "198.51.100.23"}
+    product = next(p for p in stop.products if p.prefix == "A")
+    slot = AppointmentService(db, clock=clock).open_slots(stop, product)[-1]
+    booked = client.post(
+        "/api/v1/appointments",
+        json={"slot": slot.id, "product": product.code},
+        environ_base=resident,
+    )
+    assert booked.status_code == 201, booked.text
+    token = booked.get_json()["token"]
+    assert client.delete(f"/api/v1/appointments/{token}", environ_base=resident).status_code == 200
+    then = clock.now
+    later = then + timedelta(days=8)  # when the purge looks
+    db.add_all(
+        [
+            Event(
+                at=then, action="desk.step", object_type="x", actor_type="staff", origin="192.0.2.1"
+            ),
+            Event(
+                at=later - timedelta(days=6),
+                action="late.book",
+                object_type="x",
+                actor_type="public",
+                origin="192.0.2.2",
+            ),
+        ]
+    )
+    db.commit()
+
+    def by_origin() -> dict[str, list[str]]:
+        _fresh(db)
+        found: dict[str, list[str]] = {}
+        for event in db.scalars(select(Event).where(Event.actor_type.in_(["public", "staff"]))):
+            found.setdefault(str(event.origin), []).append(event.action)
+        return found
+
+    assert len(by_origin()["198.51.100.23"]) >= 2  # booked and cancelled from that address
+    housekeeping = Housekeeping(app)
+    first = housekeeping.run_once(then + timedelta(days=7) - timedelta(minutes=1))
+    assert first.purged and first.addresses_erased == 0, "kept for 7 days"
+    second = housekeeping.run_once(later)
+    assert second.purged and second.addresses_erased >= 2
+    after = by_origin()
+    assert "198.51.100.23" not in after
+    assert after["192.0.2.1"] == ["desk.step"], "staff keep their origin"
+    assert after["192.0.2.2"] == ["late.book"], "6 days old: kept until day 7"
+
+
+def test_the_daily_purge_deletes_staff_logins_ended_long_ago(app, db, clock):
+    from kiosk.housekeeping import SESSION_ROWS_DAYS
+    from tests.factories import make_user
+
+    user, _ = make_user(db, "old-login", role="staff", password="a long old password 17")
+    now = local(20, 12)
+    long_ago = now - timedelta(days=SESSION_ROWS_DAYS + 1)
+    db.add_all(
+        [
+            StaffSession(
+                key_hash="a" * 64,
+                user_id=user.id,
+                created_at=long_ago,
+                last_seen_at=long_ago,
+                revoked_at=long_ago,
+            ),
+            StaffSession(
+                key_hash="b" * 64,
+                user_id=user.id,
+                created_at=now - timedelta(hours=2),
+                last_seen_at=now,
+            ),
+        ]
+    )
+    db.commit()
+
+    assert Housekeeping(app).run_once(now).purged
+    _fresh(db)
+    assert list(db.scalars(select(StaffSession.key_hash))) == ["b" * 64]
+
+
+def test_the_privacy_page_says_how_long_ip_addresses_are_kept(make_app):
+    page = make_app(IP_RETENTION_DAYS=7).test_client().get("/privacy").text
+    assert "IP-adres" in page and "Na 7 dagen wissen wij dat adres" in page
+    english = make_app().test_client().get("/privacy?lang=en").text
+    assert "delete that address after 7 days" in english
+
+
 # -- failures and the loop ------------------------------------------------------------------------
 
 
@@ -238,7 +328,7 @@ def test_loket_purge_marks_erases_and_expires_and_says_how_many(runner, db, book
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (
         "Marked 1 appointment as no-show. Erased the contact data of 1 appointment. "
-        "Expired the status links of 1 ticket."
+        "Expired the status links of 1 ticket. Erased the IP addresses of 0 resident events."
     )
     _fresh(db)
     assert db.get(Appointment, booked.id).name is None

@@ -23,6 +23,7 @@ TABLES = {
     "events",
     "staff_users",
     "api_tokens",
+    "staff_sessions",
     "devices",
     "location_products",
     "stop_products",

@@ -40,7 +40,9 @@ from kiosk.services.research import (
     ResearchService,
     median,
     percentile,
+    perturb,
     protect,
+    pvalue_10_5,
     ratio,
     suppress,
 )
@@ -86,35 +88,51 @@ def research(session, clock) -> ResearchService:
 
 
 @pytest.mark.parametrize(
-    "people, shown", [(0, 0), (1, HIDDEN), (4, HIDDEN), (5, 5), (6, 6), (250, 250)]
+    "count, shown",
+    [
+        (0, 0),  # nobody: nothing to hide
+        (1, HIDDEN),
+        (4, HIDDEN),
+        (9, HIDDEN),  # the 10_5 table hides everything below 10
+        (10, 10),
+        (11, 10),
+        (12, 10),  # a remainder of 1 or 2 goes down
+        (13, 15),  # 3 or 4 goes up
+        (14, 15),
+        (250, 250),
+        (751, 750),  # above 750 the table's rows 501-750 are reused: the same rule
+        (1003, 1005),
+    ],
 )
-def test_a_count_of_one_to_four_people_is_hidden(people, shown):
-    assert suppress(people, people) == shown
+def test_counts_are_perturbed_with_the_ons_10_5_table(count, shown):
+    assert perturb(count) == shown
 
 
-def test_a_statistic_of_fewer_than_five_people_is_hidden():
-    assert suppress(7.5, 4) is HIDDEN
-    assert suppress(7.5, 5) == 7.5
+def test_the_10_5_table_is_the_ons_packages_own():
+    """The noise of ONS's `ptable_10_5_rule.csv` for every count 1-750, as its generator
+    (`generate_ptable_10_5_rule`) makes it: -count below 10, then by the remainder of 5; and the
+    same for every one of the 256 cell keys."""
+    for pcv in range(1, 751):
+        expected = -pcv if pcv < 10 else {0: 0, 1: -1, 2: -2, 3: 2, 4: 1}[pcv % 5]
+        assert {pvalue_10_5(pcv, key) for key in range(256)} == {expected}
+
+
+def test_a_statistic_of_fewer_than_ten_people_is_hidden():
+    assert suppress(7.5, 9) is HIDDEN
+    assert suppress(7.5, 10) == 7.5
     assert suppress(None, 0) is None  # nobody: nothing to show, nothing to hide
-    assert suppress(0.4, 20, 3) is HIDDEN  # a rate of 3 in 20 describes 3 people
 
 
 @pytest.mark.parametrize(
     "counts, shown",
     [
-        ([10, 0, 7], [10, 0, 7]),
-        ([10, 3, 7], [10, HIDDEN, HIDDEN]),  # 3 alone could be worked out from the total
-        ([10, 2, 2, 6], [10, HIDDEN, HIDDEN, HIDDEN]),  # 2 + 2 = 4: the 6 goes too
-        ([12, 4, 1], [12, HIDDEN, HIDDEN]),  # 4 + 1 = 5 people in the remainder: enough
-        ([4], [HIDDEN]),
-        ([5, 5], [5, 5]),
+        ([10, 0, 7], [10, 0, HIDDEN]),
+        ([12, 3, 13], [10, HIDDEN, 15]),  # each cell on its own: the total is perturbed too
         ([0, 0], [0, 0]),
     ],
 )
-def test_protect_leaves_no_hidden_remainder_below_five(counts, shown):
+def test_protect_perturbs_every_cell_on_its_own(counts, shown):
     assert protect(counts) == shown
-    hidden = sum(c for c, s in zip(counts, shown, strict=True) if s is HIDDEN)
-    assert hidden == 0 or hidden >= 5 or sum(counts) < 5
 
 
 def test_a_ratio_is_hidden_when_either_side_is():
@@ -165,7 +183,7 @@ def test_opening_hours_are_split_over_the_parts_of_the_week(research):
 def test_heat_map_counts_tickets_per_local_weekday_and_hour(session, queue, clock, research):
     clock.now = local(TUESDAY, 12)
     stop = make_stop(session, now=clock.now)  # 11:00-19:00 local
-    for hour, minute, count in ((12, 5, 6), (13, 10, 5), (14, 20, 2)):
+    for hour, minute, count in ((12, 5, 12), (13, 10, 10), (14, 20, 2)):
         clock.now = local(TUESDAY, hour, minute)
         for _ in range(count):
             queue.issue_ticket(stop, "A")
@@ -173,12 +191,12 @@ def test_heat_map_counts_tickets_per_local_weekday_and_hour(session, queue, cloc
     report = research.report(one_day())
 
     heat = report.heat_map
-    assert report.tickets == 13
+    assert report.tickets == 25  # 24, perturbed
     assert heat.hours == list(range(8, 22))
-    assert heat.value(1, 12) == 6  # Tuesday 12:00-13:00
+    assert heat.value(1, 12) == 10  # Tuesday 12:00-13:00: 12, perturbed
     assert heat.value(1, 14) is HIDDEN  # 2 people
-    # 13:00 has 5, but the total (13) minus what is shown would reveal the 2: hidden too.
-    assert heat.value(1, 13) is HIDDEN
+    # 13:00 shows its 10: the total (25 for 22-27) minus 10 and 10 leaves 2-7 for 14:00.
+    assert heat.value(1, 13) == 10
     assert heat.value(1, 11) == 0 and heat.value(0, 12) == 0
 
 
@@ -196,10 +214,10 @@ def test_waits_and_service_times_known_answers(session, queue, clock, research):
     clock.now = t0
     stop = make_stop(session, now=t0, desks={"Balie 1": "AR"})
     desk = desk_named(stop, "Balie 1")
-    for _ in range(6):
+    for _ in range(10):
         queue.issue_ticket(stop, "A")
-    _serve(queue, clock, desk, [1, 2, 3, 4, 5, 10], t0)  # waits 1..5 and 10 minutes
-    clock.now = t0 + timedelta(minutes=11)
+    _serve(queue, clock, desk, [1, 2, 3, 4, 5, 6, 7, 8, 9, 20], t0)  # waits 1..9 and 20 minutes
+    clock.now = t0 + timedelta(minutes=21)
     for _ in range(3):
         queue.issue_ticket(stop, "R")
     _serve(queue, clock, desk, [1, 1, 1], clock.now)  # waits 1, 1.5 and 2 minutes
@@ -207,29 +225,30 @@ def test_waits_and_service_times_known_answers(session, queue, clock, research):
     rows = {r.product_id: r for r in research.report(one_day()).durations}
     a_id, r_id = stop.products[0].id, stop.products[2].id
     apply, licence, everyone = rows[a_id], rows[r_id], rows[None]
-    assert (apply.wait_median, apply.wait_p90) == (3.5, 10.0)
+    assert (apply.wait_median, apply.wait_p90) == (5.5, 9.0)
     assert (apply.service_median, apply.service_p90) == (0.5, 0.5)
-    # 3 driving licences: every figure about them is hidden, and the 6 beside them too (else
-    # the total of 9 would give the 3 away); the 6's median still describes 6 people.
-    assert apply.waited is HIDDEN and apply.served is HIDDEN
+    # 3 driving licences: every figure about them is hidden. The 10 beside them are shown:
+    # the total (13, shown as 15 for 13-17) minus 10 (for 10-12) leaves 1-7, never exactly 3.
+    assert (apply.waited, apply.served) == (10, 10)
     assert licence.waited is HIDDEN and licence.wait_median is HIDDEN
     assert licence.service_p90 is HIDDEN
-    assert (everyone.waited, everyone.served) == (9, 9)
-    assert (everyone.wait_median, everyone.wait_p90) == (2.0, 10.0)
+    assert (everyone.waited, everyone.served) == (15, 15)
+    # 13 waits: 1, 1, 1.5, 2, 2, 3, 4, 5, 6, 7, 8, 9, 20
+    assert (everyone.wait_median, everyone.wait_p90) == (4.0, 9.0)
 
 
 def test_no_shows_and_their_rate_per_place(session, queue, clock, research):
     clock.now = local(TUESDAY, 10)
     stop = make_stop(session, now=clock.now)
     desk = desk_named(stop, "Balie 1")
-    for i in range(10):
+    for i in range(20):
         queue.issue_ticket(stop, "H")
         called = queue.call_next(desk)
-        (queue.no_show if i < 5 else queue.finish)(called)
+        (queue.no_show if i < 10 else queue.finish)(called)
 
     rows = {r.location_id: r for r in research.report(one_day()).no_shows}
     place = rows[stop.location_id]
-    assert (place.called, place.no_shows, place.no_show_rate) == (10, 5, 0.5)
+    assert (place.called, place.no_shows, place.no_show_rate) == (20, 10, 0.5)
     assert rows[None].no_show_rate == 0.5
     assert place.appointments == 0 and place.missed_rate is None
 
@@ -240,7 +259,7 @@ def test_unmet_demand_is_counted_by_kind(session, queue, clock, research):
     stop = make_stop(session, now=t0, products="AH")
     licence = make_product(session, "R")  # offered elsewhere, not here
     session.commit()
-    for _ in range(5):
+    for _ in range(10):
         research.record_signal("not_offered", stop, "driving-licence")
     with pytest.raises(InvalidSignal):
         research.record_signal("not_offered", stop, "id-apply")  # offered here
@@ -248,10 +267,10 @@ def test_unmet_demand_is_counted_by_kind(session, queue, clock, research):
         research.record_signal("closed_tap", stop)  # the kiosk is open
 
     desk = desk_named(stop, "Balie 1")
-    for _ in range(5):  # called, did not come
+    for _ in range(10):  # called, did not come
         queue.issue_ticket(stop, "H")
         queue.no_show(queue.call_next(desk))
-    waited_long = [queue.issue_ticket(stop, "A") for _ in range(5)]
+    waited_long = [queue.issue_ticket(stop, "A") for _ in range(10)]
     clock.now = t0 + timedelta(minutes=25)
     waited_short = queue.issue_ticket(stop, "A")
     clock.now = t0 + timedelta(minutes=31)
@@ -260,34 +279,34 @@ def test_unmet_demand_is_counted_by_kind(session, queue, clock, research):
 
     appointments = AppointmentService(session, clock=clock)
     slots = appointments.open_slots(stop, stop.products[0], start=t0 + timedelta(hours=1))
-    for slot in slots[:3]:
+    for slot in slots[:5]:
         for _ in range(slot.capacity):
             appointments.book(slot.id, source=AppointmentSource.KIOSK)
 
     TourService(session, clock=clock).close_stop(stop)
-    for _ in range(2):
+    for _ in range(4):
         research.record_signal("closed_tap", stop)
-    for _ in range(3):
+    for _ in range(6):
         with pytest.raises(StopClosed):
             queue.issue_ticket(stop, "A")  # a tap just after closing, refused and logged
 
     clock.now = t0 + timedelta(hours=7)  # 19:00 local: every booked slot is past
-    assert appointments.mark_no_shows() == 6
+    assert appointments.mark_no_shows() == 10
 
     report = research.report(one_day())
     assert {r.key: r.value for r in report.unmet} == {
-        "not_offered": 5,
-        "closed_tap": 5,
-        "book_later": 6,
-        "no_show_ticket": 5,
-        "no_show_appointment": 6,
-        "cancelled_long_wait": 5,
+        "not_offered": 10,
+        "closed_tap": 10,
+        "book_later": 10,
+        "no_show_ticket": 10,
+        "no_show_appointment": 10,
+        "cancelled_long_wait": 10,
     }
-    assert [(r.key, r.value) for r in report.not_offered] == [(str(licence.id), 5)]
+    assert [(r.key, r.value) for r in report.not_offered] == [(str(licence.id), 10)]
 
     only_licence = research.report(Filters(TUESDAY, TUESDAY, product_id=licence.id))
     unmet = {r.key: r.value for r in only_licence.unmet}
-    assert unmet["not_offered"] == 5
+    assert unmet["not_offered"] == 10
     assert unmet["closed_tap"] == 0  # these taps named no product
 
 
@@ -308,12 +327,12 @@ def test_where_and_when_next_ranks_visitors_per_opening_hour(session, queue, clo
         return stop
 
     zwaag = stop_at(TUESDAY, 18, 3, "Dorpshuis Zwaag", "Zwaag")  # 18:00-21:00: evening
-    for _ in range(9):
+    for _ in range(12):
         queue.issue_ticket(zwaag, "A")
     centre = stop_at(wednesday, 10, 4, "Bibliotheek Hoorn", "Binnenstad")  # 10:00-14:00
-    for _ in range(8):
+    for _ in range(10):
         queue.issue_ticket(centre, "H")
-    for _ in range(5):  # residents of Grote Waal who would rather come in the evening
+    for _ in range(10):  # residents of Grote Waal who would rather come in the evening
         research.record_answer(centre, home="grote-waal", moment="evening")
     blokker = stop_at(saturday, 10, 2, "Buurthuis Blokker", "blokker")  # 10:00-12:00
     for _ in range(4):
@@ -324,9 +343,9 @@ def test_where_and_when_next_ranks_visitors_per_opening_hour(session, queue, clo
     assert [
         (r.rank, r.place, r.day_part, r.visitors, r.hours, r.per_hour, r.wishes) for r in rows
     ] == [
-        (1, "zwaag", DayPart.EVENING, 9, 3.0, 3.0, 0),
-        (2, "binnenstad", DayPart.WEEKDAY, 8, 4.0, 2.0, 0),
-        (None, "grote-waal", DayPart.EVENING, 0, 0.0, None, 5),  # wished for, never there
+        (1, "zwaag", DayPart.EVENING, 10, 3.0, 3.33, 0),  # 12 visitors, shown as 10
+        (2, "binnenstad", DayPart.WEEKDAY, 10, 4.0, 2.5, 0),
+        (None, "grote-waal", DayPart.EVENING, 0, 0.0, None, 10),  # wished for, never there
         (None, "blokker", DayPart.WEEKEND, HIDDEN, 2.0, HIDDEN, 0),  # 4 people: not ranked
     ]
 
@@ -357,8 +376,8 @@ def test_an_empty_range_reports_zeros_not_errors(research):
 # -- the survey: tallies that tie to nobody --------------------------------------------------------
 
 
-@pytest.mark.parametrize("people, shown", [(4, HIDDEN), (5, 5)])
-def test_answers_of_fewer_than_five_people_are_hidden(session, clock, research, people, shown):
+@pytest.mark.parametrize("people, shown", [(4, HIDDEN), (9, HIDDEN), (10, 10), (13, 15)])
+def test_answers_of_fewer_than_ten_people_are_hidden(session, clock, research, people, shown):
     stop = make_stop(session, now=clock.now)
     for _ in range(people):
         research.record_answer(stop, home="zwaag", moment="weekend")
@@ -412,17 +431,17 @@ def test_tallies_and_figures_on_postgresql(pg_url, clock):
             research = ResearchService(session, clock=clock)
             queue = QueueService(session, clock=clock)
             stop = make_stop(session, now=clock.now)
-            for _ in range(5):
+            for _ in range(10):
                 queue.issue_ticket(stop, "A")
                 first = research.record_answer(stop, home="zwaag")
                 research.add_moment(first, "evening")
             research.record_signal("closed_tap", None)
             report = research.report(one_day())
-            assert report.tickets == 5 and report.heat_map.value(1, 12) == 5
-            assert {r.key: r.value for r in report.origin}["zwaag"] == 5
-            assert {r.key: r.value for r in report.moments}["evening"] == 5
+            assert report.tickets == 10 and report.heat_map.value(1, 12) == 10
+            assert {r.key: r.value for r in report.origin}["zwaag"] == 10
+            assert {r.key: r.value for r in report.moments}["evening"] == 10
             rows = session.execute(select(SurveyAnswer.moment, SurveyAnswer.people)).all()
-            assert sorted(rows) == [(Moment.EVENING, 5), (Moment.SKIPPED, 0)]
+            assert sorted(rows) == [(Moment.EVENING, 10), (Moment.SKIPPED, 0)]
     finally:
         engine.dispose()
 
@@ -626,15 +645,15 @@ def coordinator(app, db):
 
 @pytest.fixture
 def busy_day(db, clock, stop):
-    """Tuesday: 7 tickets at 12:xx, 6 at 13:xx, 3 at 14:xx; answers from 6 people of Zwaag,
-    2 of Blokker and 3 of Grote Waal (2 + 3: the hidden remainder is 5)."""
+    """Tuesday: 12 tickets at 12:xx, 10 at 13:xx, 3 at 14:xx; answers from 11 people of Zwaag
+    (shown as 10), 2 of Blokker and 3 of Grote Waal (hidden)."""
     queue = QueueService(db, clock=clock)
     research = ResearchService(db, clock=clock)
-    for product, count in (("A", 7), ("H", 6), ("R", 3)):
+    for product, count in (("A", 12), ("H", 10), ("R", 3)):
         for _ in range(count):
             queue.issue_ticket(stop, product)
         clock.advance(hours=1)
-    for home, people in (("zwaag", 6), ("blokker", 2), ("grote-waal", 3)):
+    for home, people in (("zwaag", 11), ("blokker", 2), ("grote-waal", 3)):
         for _ in range(people):
             research.record_answer(stop, home=home, moment="evening")
     return stop
@@ -657,8 +676,8 @@ def test_the_dashboard_draws_every_chart_with_its_table(coordinator, busy_day):
     assert page.count("Bekijk als tabel") == 10
     heat = re.search(r'<svg class="chart chart--heat".*?</svg>', page, re.S).group(0)
     assert heat.count('class="heat ') == 7 * 14  # Monday-Sunday x 08:00-21:00
-    assert ">7<" in heat  # the number is printed in its cell
-    assert 'fill="url(#research-hatch)"' in heat and "&lt; 5" in heat  # 3 at 14:00
+    assert ">10<" in heat  # the number is printed in its cell (12, perturbed)
+    assert 'fill="url(#research-hatch)"' in heat and "&lt; 10" in heat  # 3 at 14:00
     assert 'style="' not in page and "<style" not in page  # the CSP allows neither
 
 
@@ -696,15 +715,15 @@ def test_csv_reads_back_as_the_dashboards_tables(app, db, clock, coordinator, bu
     for table, row, column, value, note in rows[1:]:
         if table == "Toelichting":
             continue
-        read[(table, row, column)] = HIDDEN if note == "< 5" else (value or None)
+        read[(table, row, column)] = HIDDEN if note == "< 10" else (value or None)
     assert read.keys() == expected.keys()
     for key, value in expected.items():
         shown = read[key]
         assert shown == (value if value is HIDDEN or value is None else str(value)), key
-    assert read[("Waar wonen de bezoekers?", "Zwaag", "Mensen")] == "6"
+    assert read[("Waar wonen de bezoekers?", "Zwaag", "Mensen")] == "10"
     assert read[("Waar wonen de bezoekers?", "Blokker", "Mensen")] is HIDDEN
     assert read[("Nummers per uur en dag van de week", "Dinsdag", "14:00")] is HIDDEN
-    assert read[("Nummers per uur en dag van de week", "Dinsdag", "12:00")] == "7"
+    assert read[("Nummers per uur en dag van de week", "Dinsdag", "12:00")] == "10"
 
 
 def test_xlsx_reads_back_as_the_dashboards_tables(app, db, clock, coordinator, busy_day):
@@ -724,9 +743,9 @@ def test_xlsx_reads_back_as_the_dashboards_tables(app, db, clock, coordinator, b
         for values, row in zip(sheet[1:], table.rows, strict=True):
             assert list(values[:width]) == row.labels
             for read, value in zip(values[width:], row.values, strict=True):
-                assert read == ("< 5" if value is HIDDEN else value), (table.key, row.labels)
+                assert read == ("< 10" if value is HIDDEN else value), (table.key, row.labels)
     zwaag = next(r for r in book["Wijk"].values if r[0] == "Zwaag")
-    assert zwaag[1] == 6
+    assert zwaag[1] == 10
 
 
 def test_the_export_keeps_the_filters(app, db, clock, coordinator, busy_day):
@@ -737,7 +756,7 @@ def test_the_export_keeps_the_filters(app, db, clock, coordinator, busy_day):
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8"))))
     about = {r[1]: r[3] for r in rows if r[0] == "Toelichting"}
     assert about["Product"] == "Rijbewijs"
-    heat = [r for r in rows if r[0] == "Nummers per uur en dag van de week" and r[4] == "< 5"]
+    heat = [r for r in rows if r[0] == "Nummers per uur en dag van de week" and r[4] == "< 10"]
     assert [(r[1], r[2]) for r in heat] == [("Dinsdag", "14:00")]
 
 
@@ -762,7 +781,7 @@ def test_the_export_api_is_for_coordinators(client, db, clock, busy_day):
     coordinator = bearer_of(db, clock, "cora", "coordinator")
     answer = client.get(API, query_string=query, headers=coordinator)
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
-    assert any(r[1] == "Zwaag" and r[3] == "6" for r in csv.reader(io.StringIO(answer.text)))
+    assert any(r[1] == "Zwaag" and r[3] == "10" for r in csv.reader(io.StringIO(answer.text)))
     xlsx = client.get(API, query_string={**query, "format": "xlsx"}, headers=coordinator)
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"  # a zip: the XLSX container
 

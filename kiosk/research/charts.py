@@ -2,7 +2,7 @@
 
 No chart library and no script: each builder turns one table of tables.py into rectangles and
 texts with CSS classes (colours live in static/css/research.css; the strict CSP allows no style
-attributes). A suppressed figure is drawn hatched and labelled "< 5", and the
+attributes). A suppressed figure is drawn hatched and labelled "< 10", and the
 heat map prints its number in every cell, so colour never carries a figure alone.
 """
 

@@ -2,8 +2,8 @@
 the dashboard and the API (``/api/v1/research/export``) both answer with (`export_response`).
 
 CSV is "long": one row per cell (table, row, column, value, note), so it parses back with any
-CSV reader; a suppressed cell has an empty value and the note "< 5". XLSX has a sheet per table
-(the dashboard's layout) in which a suppressed cell reads "< 5", and a first sheet that explains.
+CSV reader; a suppressed cell has an empty value and the note "< 10". XLSX has a sheet per table
+(the dashboard's layout) in which a suppressed cell reads "< 10", and a first sheet that explains.
 """
 
 from __future__ import annotations
@@ -28,6 +28,18 @@ from kiosk.services.research import HIDDEN, Figure, Filters, Report, StopChoice
 
 CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# OWASP's "CSV injection" rule: a spreadsheet reads a cell that starts with one of these as a
+# formula (or, for tab and CR, as the start of one after it trims). Place and stop names come
+# from the tour plan, so they are text we did not write.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A cell that no spreadsheet runs as a formula: text starting with `FORMULA_STARTS` gets a
+    single quote in front (OWASP); numbers stay numbers, so a negative count is still a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def export_value(value: Figure) -> int | float | str:
@@ -61,13 +73,17 @@ def to_csv(tables: list[Table], about: list[tuple[str, str]]) -> bytes:
     """One row per cell; "Toelichting" rows first (the filters and the rule)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(csv_header())
+
+    def write(cells: list[Any]) -> None:
+        writer.writerow([neutralise(c) for c in cells])
+
+    write(csv_header())
     for name, text in about:
-        writer.writerow([_("Toelichting"), name, "", text, ""])
+        write([_("Toelichting"), name, "", text, ""])
     for table in tables:
         for row, column, value in table.cells():
             note = HIDDEN_TEXT if value is HIDDEN else ""
-            writer.writerow([table.title, row, column, export_value(value), note])
+            write([table.title, row, column, export_value(value), note])
     return out.getvalue().encode("utf-8")
 
 
@@ -81,22 +97,23 @@ def to_xlsx(tables: list[Table], about: list[tuple[str, str]]) -> bytes:
     info = book.active
     info.title = _("Toelichting")
     bold = Font(bold=True)
+    # openpyxl stores any text starting with "=" as a formula: every text cell is neutralised.
     for name, text in about:
-        info.append([name, text])
+        info.append([neutralise(name), neutralise(text)])
     info.append([])
     for table in tables:
-        info.append([table.title, table.note])
+        info.append([neutralise(table.title), neutralise(table.note)])
         info.cell(row=info.max_row, column=1).font = bold
     info.column_dimensions["A"].width = 40
     info.column_dimensions["B"].width = 100
 
     for table in tables:
         sheet = book.create_sheet(_sheet_name(table.sheet))
-        sheet.append([*table.label_columns, *table.value_columns])
+        sheet.append([neutralise(c) for c in (*table.label_columns, *table.value_columns)])
         for cell in sheet[1]:
             cell.font = bold
         for row in table.rows:
-            sheet.append([*row.labels, *(_xlsx_value(v) for v in row.values)])
+            sheet.append([*map(neutralise, row.labels), *(_xlsx_value(v) for v in row.values)])
         sheet.freeze_panes = f"{get_column_letter(len(table.label_columns) + 1)}2"
         sheet.column_dimensions["A"].width = 28
     out = io.BytesIO()

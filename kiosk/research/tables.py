@@ -25,6 +25,7 @@ from kiosk.models import DayPart, Moment
 from kiosk.services.research import (
     HIDDEN,
     MIN_PEOPLE,
+    THRESHOLD,
     CountRow,
     DurationRow,
     Figure,
@@ -43,7 +44,7 @@ from kiosk.services.research.vocabulary import (
     home_label,
 )
 
-HIDDEN_TEXT = "< 5"
+HIDDEN_TEXT = "< 10"  # the 10_5 table hides counts below `THRESHOLD`
 R = TypeVar("R")
 
 
@@ -379,7 +380,7 @@ WHERE_NEXT = Layout[PlaceTime](
 
 
 def cell_text(value: Figure, kind: str = "count") -> str:
-    """A figure as the dashboard shows it: "< 5" when suppressed, "–" when there is none."""
+    """A figure as the dashboard shows it: "< 10" when hidden, "–" when there is none."""
     if value is HIDDEN:
         return HIDDEN_TEXT
     if value is None:
@@ -392,12 +393,17 @@ def cell_text(value: Figure, kind: str = "count") -> str:
 
 
 def suppression_rule() -> str:
-    """The rule, for a reader: why some cells read "< 5"."""
+    """The method, for a reader: why figures are rounded, why some read "< 10", and that
+    totals may not add up (the dashboard and the export's explanation both say it)."""
     return str(
         _(
-            "Getallen over minder dan %(min)s mensen tonen wij niet: daar staat < 5. Soms is ook "
-            "een iets groter getal verborgen, zodat u een verborgen getal niet kunt uitrekenen "
-            "uit een totaal.",
+            "Wij beschermen de cijfers zoals het Britse statistiekbureau ONS dat doet: aantallen "
+            "onder de %(threshold)s tonen wij niet (daar staat < %(threshold)s), en andere "
+            "aantallen zijn afgerond op 5. Elk aantal wordt overal op dezelfde manier "
+            "afgerond, in elke tabel, grafiek, filter en export. Zo kan niemand uit een "
+            "verschil tussen cijfers uitrekenen wat minder dan %(min)s mensen deden. Daardoor "
+            "kloppen totalen soms niet precies.",
+            threshold=THRESHOLD,
             min=MIN_PEOPLE,
         )
     )

@@ -1,7 +1,18 @@
 """Staff accounts, API tokens and paired devices.
 
-Passwords are hashed with Argon2id. Tokens, device credentials and pairing codes are random
-(``secrets``) and only their SHA-256 is stored: a copy of the database lets nobody in.
+Passwords are hashed with Argon2id. Tokens, device credentials, login session keys and pairing
+codes are random (``secrets``) and only their SHA-256 is stored: a copy of the database lets
+nobody in.
+
+Passwords follow NIST SP 800-63B (§5.1.1.2): at least 12 and at most 128 characters (the same
+maximum at creation and at login), and no password that a guesser tries early: zxcvbn estimates
+that, with the user's name and the words of this place ("hoorn", "loket", "gemeente") as
+context.
+
+A staff login is a row in ``staff_sessions`` (its key sits in the signed cookie): logout ends
+it; a new password, an account switched off or a new role end all of the user's logins, their
+API tokens and their open sockets at once (``access_ended``, see kiosk.services.rooms). Wrong
+passwords and wrong codes are counted per account on the server, from the event log.
 """
 
 from __future__ import annotations
@@ -13,11 +24,14 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
+from zxcvbn import zxcvbn
 
-from kiosk.models import ApiToken, Device, DeviceKind, Role, StaffUser, Stop
-from kiosk.services.base import SYSTEM, Actor, Service
+from kiosk.database import DatabaseBusy
+from kiosk.models import ApiToken, Device, DeviceKind, Event, Role, StaffSession, StaffUser, Stop
+from kiosk.services.base import SYSTEM, Actor, Service, changed_rows
 from kiosk.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -25,6 +39,7 @@ from kiosk.services.errors import (
     InvalidPairingCode,
     NotFound,
 )
+from kiosk.services.rooms import ACCESS_ENDED, device_room, staff_session_room, user_room
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
@@ -35,6 +50,20 @@ DEVICE_TOKEN_PREFIX = "ldv_"
 # Pairing codes are typed by people now and then: no 0/O, 1/I/L.
 PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 MIN_PASSWORD_LENGTH = 12
+# One maximum for creation and login (NIST SP 800-63B allows a cap of at least 64).
+MAX_PASSWORD_LENGTH = 128
+# zxcvbn's score 4 (about 10^10 guesses or more): "very unguessable", also offline against a
+# stolen copy of the Argon2id hashes; score 3 let "hoornloket12" through.
+MIN_PASSWORD_SCORE = 4
+# Words an attacker of this service tries first, next to the user's own names.
+CONTEXT_WORDS = ("hoorn", "loket", "gemeente", "balie", "popup", "pop-up")
+# Per account, on the server: this many wrong passwords (or second-step codes) within the
+# window, and the account takes no more until the window has passed since the last of them.
+MAX_PASSWORD_FAILURES = 10
+MAX_CODE_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+# A login's "last seen" is written at most this often (it is read on every request).
+SESSION_TOUCH = timedelta(minutes=1)
 
 
 # Every API request looks its caller up: built once (see kiosk.services.queue.statements), and
@@ -43,6 +72,11 @@ _TOKEN_BY_HASH = (
     select(ApiToken)
     .where(ApiToken.token_hash == bindparam("token_hash"))
     .options(joinedload(ApiToken.user, innerjoin=True))
+)
+_SESSION_BY_KEY = (
+    select(StaffSession)
+    .where(StaffSession.key_hash == bindparam("key_hash"))
+    .options(joinedload(StaffSession.user, innerjoin=True))
 )
 _DEVICE_BY_CREDENTIAL = (
     select(Device)
@@ -54,6 +88,38 @@ _DEVICE_BY_CREDENTIAL = (
 def digest(secret: str) -> str:
     """The stored form of a token or code."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def password_problem(password: str, *context: str) -> str | None:
+    """Why a new password is refused ("short", "long", "guessable"), or None when it is good.
+
+    `context` holds the user's own words (username, name): a password built from them, or from
+    the words of this service, is guessable.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "short"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return "long"
+    words = [w for w in context if w] + list(CONTEXT_WORDS)
+    if zxcvbn(password, user_inputs=words, max_length=MAX_PASSWORD_LENGTH)["score"] < (
+        MIN_PASSWORD_SCORE
+    ):
+        return "guessable"
+    return None
+
+
+PASSWORD_PROBLEMS = {
+    "short": f"A password needs at least {MIN_PASSWORD_LENGTH} characters.",
+    "long": f"A password has at most {MAX_PASSWORD_LENGTH} characters.",
+    "guessable": "This password is easy to guess; choose a longer one of several unusual words.",
+}
+
+
+def check_password(password: str, *context: str) -> None:
+    """Raise DomainError (in English, for the CLI and the API) unless the password is good."""
+    problem = password_problem(password, *context)
+    if problem is not None:
+        raise DomainError(PASSWORD_PROBLEMS[problem])
 
 
 def generate_password() -> str:
@@ -100,8 +166,7 @@ class AccountService(Service):
         username = username.strip().lower()
         if not username or len(username) > 60:
             raise DomainError("A username needs 1 to 60 characters.")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise DomainError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        check_password(password, username, display_name)
         if self.session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
             raise Conflict(f"User '{username}' exists already.")
         user = StaffUser(
@@ -118,17 +183,129 @@ class AccountService(Service):
         return user
 
     def set_password(self, user: StaffUser, password: str, *, actor: Actor = SYSTEM) -> None:
-        """Give a user a new password; their API tokens stop working."""
+        """Give a user a new password; their logins, API tokens and sockets end at once."""
         self.begin_write()
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise DomainError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        check_password(password, user.username, user.display_name)
         user.password_hash = _hasher.hash(password)
-        for token in self.session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        ):
-            token.revoked_at = self.now()
+        self.revoke_access(user)
         self.log("user.password", actor, object_type="user", object_id=user.id)
         self.session.commit()
+        self.access_ended(user)
+
+    def revoke_access(self, user: StaffUser, *, tokens: bool = True) -> None:
+        """End every login (and the API tokens) of `user`, in the caller's transaction; after
+        the commit, call `access_ended` to close their sockets."""
+        now = self.now()
+        for row in self.session.scalars(
+            select(StaffSession).where(
+                StaffSession.user_id == user.id, StaffSession.revoked_at.is_(None)
+            )
+        ):
+            row.revoked_at = now
+        if tokens:
+            for token in self.session.scalars(
+                select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            ):
+                token.revoked_at = now
+
+    def access_ended(self, user: StaffUser) -> None:
+        """Tell (and so disconnect) every open socket of `user`; after the commit."""
+        self.notifier.publish(ACCESS_ENDED, {"reason": "session"}, room=user_room(user.id))
+
+    # -- login sessions -----------------------------------------------------------------------
+
+    def start_session(self, user: StaffUser) -> str:
+        """A new login of `user` in one browser, before any second step (`second_step_done`);
+        the key goes into its signed cookie, once."""
+        self.begin_write()
+        key = secrets.token_urlsafe(32)
+        now = self.now()
+        self.session.add(
+            StaffSession(
+                key_hash=digest(key),
+                user_id=user.id,
+                created_at=now,
+                last_seen_at=now,
+                mfa_done=False,
+            )
+        )
+        self.session.commit()
+        return key
+
+    def session_for_key(
+        self, key: str, *, idle: timedelta, longest: timedelta
+    ) -> StaffSession | None:
+        """The live login behind a cookie's key: not ended, not idle for longer than `idle`,
+        not older than `longest`, of an active user. Its user is loaded with it."""
+        if not key:
+            return None
+        row = self.session.scalar(_SESSION_BY_KEY, {"key_hash": digest(key)})
+        now = self.now()
+        if (
+            row is None
+            or row.revoked_at is not None
+            or not row.user.active
+            or now - row.last_seen_at > idle
+            or now - row.created_at > longest
+        ):
+            return None
+        return row
+
+    def touch_session(self, row: StaffSession) -> None:
+        """Note that the login is in use (at most once a minute); never fails the request."""
+        now = self.now()
+        if now - row.last_seen_at > SESSION_TOUCH:
+            row.last_seen_at = now
+            try:
+                self.session.commit()
+            except (OperationalError, DatabaseBusy):  # busy: the next request notes it
+                self.session.rollback()
+
+    def second_step_done(self, row: StaffSession) -> None:
+        """The login gave its second-step code."""
+        self.begin_write()
+        row.mfa_done = True
+        row.last_seen_at = self.now()
+        self.session.commit()
+
+    def end_session(self, row: StaffSession | None, *, actor: Actor = SYSTEM) -> None:
+        """Log out: this login ends (other browsers of the same user stay logged in); its
+        sockets close."""
+        if row is None:
+            return
+        self.begin_write()
+        row.revoked_at = row.revoked_at or self.now()
+        self.log("user.logout", actor, object_type="user", object_id=row.user_id)
+        self.session.commit()
+        self.notifier.publish(ACCESS_ENDED, {"reason": "logout"}, room=staff_session_room(row.id))
+
+    def purge_sessions(self, *, older_than: timedelta) -> int:
+        """Delete logins that ended, or began, more than `older_than` ago (for housekeeping);
+        how many went."""
+        self.begin_write()
+        cutoff = self.now() - older_than
+        gone = self.session.execute(
+            delete(StaffSession).where(
+                (StaffSession.created_at < cutoff) | (StaffSession.revoked_at < cutoff)
+            )
+        )
+        self.session.commit()
+        return changed_rows(gone)
+
+    def recent_failures(self, action: str, user_id: int) -> int:
+        """Wrong tries of `action` ("user.login", "user.mfa") for this account in the window,
+        counted since its last good one: kept on the server, so no cookie can reset them."""
+        since = self.now() - FAILURE_WINDOW
+        recent = (Event.action == action, Event.object_id == user_id, Event.at >= since)
+        last_ok = self.session.scalar(
+            select(func.max(Event.id)).where(*recent, Event.result == "ok")
+        )
+        failures = self.session.scalar(
+            select(func.count(Event.id)).where(
+                *recent, Event.result.in_(("denied", "locked")), Event.id > (last_ok or 0)
+            )
+        )
+        return failures or 0
 
     def user(self, user_id: int) -> StaffUser | None:
         """An active user by id (for the login session), else None."""
@@ -141,18 +318,40 @@ class AccountService(Service):
         return self.session.scalar(select(StaffUser).where(StaffUser.username == name))
 
     def authenticate(self, username: str, password: str, *, origin: str | None = None) -> StaffUser:
-        """Check a username and password; every attempt is logged without the password."""
+        """Check a username and password; every attempt is logged without the password.
+
+        After `MAX_PASSWORD_FAILURES` wrong passwords within `FAILURE_WINDOW` the account takes
+        none, right or wrong, until the window has passed (logged as "locked"): the limit per
+        account holds whichever addresses the guesses come from.
+        """
         self.begin_write()
         username = (username or "").strip().lower()
         user = self.session.scalar(select(StaffUser).where(StaffUser.username == username))
+        password = password or ""
+        actor = Actor("staff", user.id if user else None, origin)
+        if user is not None and (
+            self.recent_failures("user.login", user.id) >= MAX_PASSWORD_FAILURES
+        ):
+            _hasher.hash(password[:MAX_PASSWORD_LENGTH])  # the same cost as a real check
+            self.log("user.login", actor, object_type="user", object_id=user.id, result="locked")
+            self.session.commit()
+            raise AuthenticationFailed()
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+            # Longer than any password we accept: refused, without hashing 5,000 characters.
+            if len(password) > MAX_PASSWORD_LENGTH:
+                raise VerificationError()
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
             ok = user is not None and user.active
         except (VerificationError, InvalidHashError):
             ok = False
-        actor = Actor("staff", user.id if user else None, origin)
         if not ok or user is None:
-            self.log("user.login", actor, object_type="user", result="denied")
+            self.log(
+                "user.login",
+                actor,
+                object_type="user",
+                object_id=user.id if user else None,
+                result="denied",
+            )
             self.session.commit()
             raise AuthenticationFailed()
         if _hasher.check_needs_rehash(user.password_hash):
@@ -235,6 +434,7 @@ class AccountService(Service):
         device.revoked_at = None
         self.log("device.repair", actor, object_type="device", object_id=device.id)
         self.session.commit()
+        self.notifier.publish(ACCESS_ENDED, {"reason": "device"}, room=device_room(device.id))
         return PairingCode(device, code, device.pairing_expires_at)
 
     def pair(self, code: str, *, origin: str | None = None) -> tuple[Device, str]:
@@ -284,4 +484,6 @@ class AccountService(Service):
         device.pairing_code_hash = None
         self.log("device.revoke", actor, object_type="device", object_id=device.id)
         self.session.commit()
+        # Its open sockets close now, not at their next reconnect.
+        self.notifier.publish(ACCESS_ENDED, {"reason": "device"}, room=device_room(device.id))
         return device

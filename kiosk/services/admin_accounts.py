@@ -10,6 +10,8 @@ Who may do what with accounts:
   admin stays an active admin.
 
 Nobody is deleted: the event log names people by id, so an account is switched off instead.
+Switching an account off, giving it another role or a new password ends all its logins, API
+tokens and open sockets at once; switching it on again revives none of them.
 Passwords and pairing codes go through AccountService (Argon2id hashes, SHA-256 of codes).
 """
 
@@ -24,10 +26,12 @@ from sqlalchemy.orm import selectinload
 
 from kiosk.models import Device, DeviceKind, Role, StaffUser, Stop
 from kiosk.services.accounts import (
+    MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     AccountService,
     PairingCode,
     generate_password,
+    password_problem,
 )
 from kiosk.services.base import SYSTEM, Actor, Service
 from kiosk.services.validation import N_, Errors, InUse, NotAllowed, rolls_back, text, text_field
@@ -115,12 +119,8 @@ class AccountAdminService(Service):
         display_name = text_field(errors, "display_name", data.display_name, 120)
         role = _role(errors, data.role)
         password = data.password or ""
-        if password and len(password) < MIN_PASSWORD_LENGTH:
-            errors.add(
-                "password",
-                N_("Een wachtwoord heeft minstens %(min)s tekens."),
-                min=MIN_PASSWORD_LENGTH,
-            )
+        if password:
+            _password_field(errors, password, username, display_name)
         errors.raise_if_any()
         assert role is not None
         if not may_manage(by, role=role):
@@ -176,13 +176,21 @@ class AccountAdminService(Service):
                 )
             )
         before = _user_facts(user)
+        # Another role, or switched off: whatever the old logins and tokens could do ends now
+        # (a new role that needs the second step asks for it at the next login).
+        ends_access = role != user.role or (user.active and not data.active)
         user.display_name = display_name or user.username
         user.role = role
         user.active = bool(data.active)
+        accounts = AccountService(self.session, self.notifier, self.clock)
+        if ends_access:
+            accounts.revoke_access(user)
         self.log_changes(
             "user.update", actor, before, _user_facts(user), object_type="user", object_id=user.id
         )
         self.session.commit()
+        if ends_access:
+            accounts.access_ended(user)
         return user
 
     @rolls_back
@@ -195,13 +203,9 @@ class AccountAdminService(Service):
             raise NotAllowed(
                 text(N_("Alleen een beheerder kan coördinatoren en beheerders wijzigen."))
             )
-        if password and len(password) < MIN_PASSWORD_LENGTH:
+        if password:
             errors = Errors()
-            errors.add(
-                "password",
-                N_("Een wachtwoord heeft minstens %(min)s tekens."),
-                min=MIN_PASSWORD_LENGTH,
-            )
+            _password_field(errors, password, user.username, user.display_name)
             errors.raise_if_any()
         generated = None if password else generate_password()
         AccountService(self.session, self.notifier, self.clock).set_password(
@@ -302,6 +306,28 @@ class AccountAdminService(Service):
         if stop is None:
             errors.add("stop", N_("Kies een loketdag uit de lijst."))
         return stop
+
+
+def _password_field(errors: Errors, password: str, *context: str) -> None:
+    problem = password_problem(password, *context)
+    if problem == "short":
+        errors.add(
+            "password", N_("Een wachtwoord heeft minstens %(min)s tekens."), min=MIN_PASSWORD_LENGTH
+        )
+    elif problem == "long":
+        errors.add(
+            "password",
+            N_("Een wachtwoord heeft hoogstens %(max)s tekens."),
+            max=MAX_PASSWORD_LENGTH,
+        )
+    elif problem == "guessable":
+        errors.add(
+            "password",
+            N_(
+                "Dit wachtwoord is makkelijk te raden. Kies een langer wachtwoord van een paar "
+                "woorden die niet bij elkaar horen."
+            ),
+        )
 
 
 def _role(errors: Errors, raw: str) -> Role | None:

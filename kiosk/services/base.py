@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kiosk.database import begin_write
 from kiosk.models import Event
 from kiosk.services.errors import NotFound
+from kiosk.services.validation import parse_id
 
 Clock = Callable[[], datetime]
 M = TypeVar("M")
@@ -30,11 +31,12 @@ def utc_now() -> datetime:
 
 
 def row_id(value: int | str) -> int:
-    """An id from an address or a form; one that is not a number finds nothing (NotFound)."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+    """An id from an address or a form; one that cannot be an id (not a number, or out of the
+    range of `kiosk.services.validation.MAX_ID`) finds nothing (NotFound)."""
+    number = parse_id(value) if isinstance(value, (int, str)) else None
+    if number is None:
+        raise NotFound()
+    return number
 
 
 def changed_rows(result: Result[*tuple[Any, ...]]) -> int:

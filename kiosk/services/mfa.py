@@ -5,7 +5,9 @@ Which roles need it is configuration (`MFA_ROLES`, default coordinator and admin
 needs it and has none sets it up right after the password step: the app scans a QR code, the
 user types one code to prove it works. A code is accepted within one 30-second step either side
 of the server's clock, and only once: the last step used is stored, so a code seen over a
-shoulder cannot be replayed.
+shoulder cannot be replayed. Wrong codes are counted per account on the server (the event log):
+after `MAX_CODE_FAILURES` within a quarter of an hour the account takes no code, right or
+wrong, until that time has passed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterable
 import pyotp
 
 from kiosk.models import StaffUser
+from kiosk.services.accounts import MAX_CODE_FAILURES, AccountService
 from kiosk.services.base import SYSTEM, Actor, Service
 
 ISSUER = "Gemeente Hoorn - Loket op locatie"
@@ -59,12 +62,21 @@ class MfaService(Service):
         """The otpauth:// URI an authenticator app reads from the QR code."""
         return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
 
+    def locked(self, user: StaffUser) -> bool:
+        """Whether the account had too many wrong codes lately to take another one."""
+        accounts = AccountService(self.session, self.notifier, self.clock)
+        return accounts.recent_failures("user.mfa", user.id) >= MAX_CODE_FAILURES
+
     def verify(self, user: StaffUser, typed: str, *, origin: str | None = None) -> bool:
         """Check a code (and confirm the enrolment with the first good one); logged, never the
-        code itself."""
+        code itself. A locked account (`locked`) takes no code."""
         self.begin_write()
         code = normalise_code(typed)
         actor = Actor("staff", user.id, origin)
+        if self.locked(user):
+            self.log("user.mfa", actor, object_type="user", object_id=user.id, result="locked")
+            self.session.commit()
+            return False
         step = self._matching_step(user, code) if code and user.totp_secret else None
         if step is None:
             self.log("user.mfa", actor, object_type="user", object_id=user.id, result="denied")

@@ -4,7 +4,8 @@ one place for the services that publish to them and the socket handlers that joi
 - ``stop:<id>``: every transition at that stop, with public payloads only (boards, desks);
 - ``ticket:<token>``: one ticket's own steps and its slip's state (its status page, the kiosk
   that issued it);
-- ``booking:<token>``: the slip of a time booked for later at a kiosk (only a kiosk joins it).
+- ``booking:<token>``: the slip of a time booked for later at a kiosk (only a kiosk joins it);
+- ``user:<id>``, ``staff_session:<id>``, ``device:<id>``: who is connected (see below).
 
 A token is the secret of a status page, so only a holder of the token can join its room.
 """
@@ -25,3 +26,24 @@ def ticket_room(token: str) -> str:
 def booking_room(token: str) -> str:
     """The kiosk screen that shows a time just booked for later (its slip's state)."""
     return f"booking:{token}"
+
+
+# Who may listen at all: every connection of a signed-in staff member, of one login, or of a
+# paired device is also in one of these rooms, so that ending the access ends the connections.
+# ``access_ended`` sent to such a room closes them (display/namespace.py does the closing).
+ACCESS_ENDED = "access_ended"
+
+
+def user_room(user_id: int) -> str:
+    """Every connection of one staff member (all their logins)."""
+    return f"user:{user_id}"
+
+
+def staff_session_room(session_id: int) -> str:
+    """The connections of one login (one browser) of a staff member."""
+    return f"staff_session:{session_id}"
+
+
+def device_room(device_id: int) -> str:
+    """The connections of one paired kiosk or board."""
+    return f"device:{device_id}"

@@ -227,14 +227,38 @@ def opening_hours(errors: Errors, start_raw: str, end_raw: str) -> tuple[time, t
     return start, end
 
 
+# -- ids ----------------------------------------------------------------------------------------
+
+# The one rule for every id that comes from outside (a URL, a form field, a JSON field): a whole
+# number from 1 to the largest value of the id columns. Every id column is an INTEGER: 32 bits
+# on PostgreSQL (SERIAL), while SQLite refuses anything past 64 bits with an OverflowError.
+# An id out of this range names nothing: the doors answer 404 or 422, never 500.
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: object) -> bool:
+    """True for a whole number (not a bool) that can be an id: 1 to `MAX_ID`."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def parse_id(raw: str | int | None) -> int | None:
+    """An id from a form field or query argument ("42"), or None when it cannot be one:
+    empty, not digits only, 0, or past `MAX_ID`. Digits are checked before `int()` so that a
+    hostile 5,000-digit value costs nothing."""
+    if isinstance(raw, int):
+        return raw if is_id(raw) else None
+    text = (raw or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if is_id(number) else None
+
+
 def id_list(raw: Iterable[str | int]) -> list[int]:
-    """The ids of ticked checkboxes, in order, once each; what is not a number is left out."""
+    """The ids of ticked checkboxes, in order, once each; what cannot be an id is left out."""
     found = []
     for value in raw:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            continue
-        if number not in found:
+        number = parse_id(value) if isinstance(value, (str, int)) else None
+        if number is not None and number not in found:
             found.append(number)
     return found

@@ -23,3 +23,19 @@ Programs:
 The board and ticket status pages are in `display/`; the research dashboard and the kiosk's
 questions in `kiosk/research/`.
 """
+
+from __future__ import annotations
+
+from werkzeug.routing import IntegerConverter
+
+from kiosk.services.validation import parse_id
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route, registered by the app as "int": an id by the one rule
+    (`parse_id`, kiosk/services/validation.py: 1 to `MAX_ID`). Digits out of that range become
+    0, an id no row ever has, so the handler answers its own 404 ("unknown_desk") as for any
+    id that is not there, and no id the database cannot hold ever reaches a query."""
+
+    def to_python(self, value: str) -> int:
+        return parse_id(value) or 0

@@ -1,6 +1,11 @@
 """A booked appointment's private page, reached by its secret link (the QR code of the
 confirmation, the booking slip and the e-mail): what, when, where and what to bring; the
-calendar file; cancelling; and, after check-in, the turn live as on a ticket's status page."""
+calendar file; cancelling; and, after check-in, the turn live as on a ticket's status page.
+
+The page shows no name and no e-mail: whoever holds the link sees it, and the link is also a QR
+code on the kiosk's screen and on a paper slip (seen over a shoulder, left on the bus). What the
+resident needs (what, when, where, the code) identifies nobody; staff see the name at the desk.
+"""
 
 from __future__ import annotations
 

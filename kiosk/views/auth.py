@@ -22,24 +22,27 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from kiosk.auth import DEVICE_COOKIE, current_principal
+from kiosk.auth import DEVICE_COOKIE, STAFF_SESSION, current_principal, staff_session
 from kiosk.extensions import auth_limit, limiter, pair_limit
 from kiosk.factories import account_service, mfa_service
-from kiosk.models import DeviceKind, StaffUser
+from kiosk.models import DeviceKind, StaffSession, StaffUser
 from kiosk.qrcodes import qr_svg
+from kiosk.services.accounts import MAX_PASSWORD_LENGTH
 from kiosk.services.errors import AuthenticationFailed, InvalidPairingCode
 from kiosk.services.mfa import MfaService
 
 bp = Blueprint("auth", __name__)
 
-# The session key of a login that waits for its second step, and how many codes it may try.
+# The session key of a login that waits for its second step: where it goes afterwards. The
+# login itself, and the count of wrong codes, live on the server (kiosk/services/accounts.py).
 PENDING = "mfa_pending"
-MFA_MAX_TRIES = 5
 
 
 class LoginForm(FlaskForm):
     username = StringField("username", validators=[DataRequired(), Length(max=60)])
-    password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        "password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
 
 
 class CodeForm(FlaskForm):
@@ -81,11 +84,12 @@ def login() -> str | Response:
             error = _("Deze combinatie van gebruikersnaam en wachtwoord klopt niet.")
         else:
             target = _safe_next(request.args.get("next"))
-            if MfaService.required(user, current_app.config["MFA_ROLES"]):
+            needs_code = MfaService.required(user, current_app.config["MFA_ROLES"])
+            _start_session(user)
+            if needs_code:
                 # The password was right; the app's code completes the login.
-                session[PENDING] = {"user": user.id, "at": _now(), "next": target, "tries": 0}
+                session[PENDING] = {"next": target}
                 return redirect(url_for("auth.second_factor"))
-            login_user(user)
             return redirect(target or url_for("desk.choose"))
     elif request.method == "POST":
         error = _("Vul uw gebruikersnaam en wachtwoord in.")
@@ -93,19 +97,32 @@ def login() -> str | Response:
     return render_template("auth/login.html", form=form, error=error), status  # type: ignore[return-value]
 
 
-def _now() -> float:
-    return float(current_app.config["CLOCK"]().timestamp())
+def _start_session(user: StaffUser) -> None:
+    """A new server-side login for this browser, with a new key; an earlier one in it ends."""
+    accounts = account_service()
+    accounts.end_session(staff_session(), actor=current_principal().actor)
+    session.pop(PENDING, None)
+    session[STAFF_SESSION] = accounts.start_session(user)
+    login_user(user)
+
+
+def _pending() -> StaffSession | None:
+    """The login that gave the right password (or was promoted) and still owes the code; the
+    password step is good for MFA_PENDING_MINUTES since the login was last used."""
+    row = staff_session()
+    if row is None or row.mfa_done:
+        return None
+    limit = timedelta(minutes=current_app.config["MFA_PENDING_MINUTES"])
+    if account_service().now() - row.last_seen_at > limit:
+        account_service().end_session(row)
+        return None
+    return row
 
 
 def _pending_user() -> StaffUser | None:
     """The user who gave the right password a moment ago and still owes the code."""
-    pending = session.get(PENDING)
-    if not isinstance(pending, dict):
-        return None
-    if _now() - float(pending.get("at", 0)) > 60 * current_app.config["MFA_PENDING_MINUTES"]:
-        session.pop(PENDING, None)
-        return None
-    return account_service().user(int(pending.get("user", 0)))
+    row = _pending()
+    return row.user if row is not None else None
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -122,15 +139,19 @@ def second_factor() -> str | Response:
     error = None
     if form.validate_on_submit():
         if mfa.verify(user, form.code.data or "", origin=request.remote_addr):
-            target = session.pop(PENDING, {}).get("next")
-            login_user(user)
+            pending = session.pop(PENDING, None)
+            target = pending.get("next") if isinstance(pending, dict) else None
+            row = _pending()
+            if row is not None:
+                account_service().second_step_done(row)
             if enrol:
                 flash(_("Uw app is gekoppeld. Na uw wachtwoord vraagt het loket nu een code."))
-            return redirect(_safe_next(target) or url_for("desk.choose"))
-        pending = session[PENDING]
-        pending["tries"] = int(pending.get("tries", 0)) + 1
-        session[PENDING] = pending
-        if pending["tries"] >= MFA_MAX_TRIES:
+            return redirect(
+                _safe_next(target) or _safe_next(request.args.get("next")) or url_for("desk.choose")
+            )
+        if mfa.locked(user):
+            # Counted per account on the server: a copied cookie or a new login cannot reset it.
+            account_service().end_session(_pending())
             session.pop(PENDING, None)
             flash(_("Te vaak een verkeerde code. Log opnieuw in."))
             return redirect(url_for("auth.login"))
@@ -158,8 +179,10 @@ def second_factor_qr() -> Response | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    """End the staff session."""
+    """End the staff session, on the server: a copy of the cookie opens nothing afterwards."""
+    account_service().end_session(staff_session(), actor=current_principal().actor)
     logout_user()
+    session.pop(STAFF_SESSION, None)
     flash(_("U bent uitgelogd."))
     return redirect(url_for("auth.login"))
 

@@ -26,7 +26,13 @@ from kiosk.auth import staff_required
 from kiosk.factories import queue_service
 from kiosk.i18n import local_time
 from kiosk.services.errors import UnknownDesk
-from kiosk.views.desk_base import desk_state, open_stop, print_faults, stop_devices
+from kiosk.views.desk_base import (
+    check_in_pauses,
+    desk_state,
+    open_stop,
+    print_faults,
+    stop_devices,
+)
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -74,6 +80,7 @@ def desk(desk_id: int) -> str | tuple[str, int]:
         state=desk_state(found),
         devices=stop_devices(found.stop),
         print_faults=print_faults(found.stop),
+        check_in_pauses=check_in_pauses(found.stop),
         clock=_clock,
         timezone=current_app.config["TIMEZONE"],
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk import check_in_limits
 from kiosk.factories import (
     announcement_service,
     presence_service,
@@ -100,6 +101,22 @@ def stop_devices(stop: Stop) -> list[dict[str, Any]]:
         }
         for p in found
     ]
+
+
+def check_in_pauses(stop: Stop) -> list[dict[str, Any]]:
+    """The stop's kiosks that pause check-in after too many wrong codes ("Kiosk 2: 5 wrong codes
+    in 1 min., paused until 14:32"), for staff; see kiosk/check_in_limits.py."""
+    current = open_stop()
+    following = current is not None and current.id == stop.id
+    pauses = []
+    for found in presence_service().devices(stop, include_unassigned=following):
+        device = found.device
+        if device.kind != DeviceKind.KIOSK:
+            continue
+        paused = check_in_limits.kiosk_failures(device.id)
+        if paused is not None:
+            pauses.append({"device": device.id, "name": device.name, **paused})
+    return pauses
 
 
 def print_faults(stop: Stop) -> list[dict[str, Any]]:

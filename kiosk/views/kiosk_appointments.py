@@ -2,7 +2,9 @@
 for later when a product is offered by appointment only here or the wait is long.
 
 Every refusal says what to do next in plain words: come back at a time (too early), take a
-number or pick a new time (too late), or go to the place and day of the appointment.
+number or pick a new time (too late), or go to the place and day of the appointment. The place
+and time only for a booking code or link; wrong codes are limited per kiosk and per code, then
+the kiosk pauses and says until when (kiosk/check_in_limits.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from kiosk import check_in_limits
 from kiosk.auth import current_principal, request_key
 from kiosk.extensions import configured_limit, limiter
 from kiosk.factories import appointment_service, print_service, queue_service
@@ -33,6 +36,7 @@ from kiosk.services.appointments import (
     WrongStop,
 )
 from kiosk.services.errors import DomainError, NotFound
+from kiosk.services.validation import parse_id
 from kiosk.urls import public_url
 from kiosk.views.kiosk_base import (
     CONFIRMATION_WINDOW,
@@ -62,26 +66,34 @@ def check_in_screen(device: Device, stop: Stop | None) -> str | tuple[str, int]:
 
 @bp.post("/afspraak")
 @kiosk_screen
-def check_in(device: Device, stop: Stop | None) -> Response | str | tuple[str, int]:
+def check_in(
+    device: Device, stop: Stop | None
+) -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Check in with the code (typed, or typed by the scanner): the ticket's confirmation, or a
     screen that says what to do instead."""
     if stop is None:
         return redirect(url_for("kiosk.home"))
     typed = request.form.get("code", "").strip()[:120]
+    paused = check_in_limits.cooldown(typed)
+    if paused is not None:
+        return _paused(stop, paused)
     service = appointment_service()
     try:
         result = service.check_in(
             typed, stop, actor=current_principal().actor, key=request_key(), slip=slip_request()
         )
     except UnknownAppointment:
+        check_in_limits.failed(typed, stop.id)
         return _check_in_again(stop, typed, "unknown")
     except DomainError as error:
+        check_in_limits.failed(typed, stop.id)
         return _refused(stop, typed, error)
     ticket = result.ticket
     if result.again and queue_service().now() - ticket.issued_at >= CONFIRMATION_WINDOW:
         return render_template(
             "kiosk/check_in_refused.html",
             reason="again",
+            tell=False,
             appointment=result.appointment,
             ticket=ticket,
             **screen_context(stop),
@@ -98,8 +110,15 @@ def _check_in_again(stop: Stop, typed: str, error: str) -> tuple[str, int]:
     return page, 404 if error == "unknown" else 422
 
 
+def _paused(stop: Stop, paused: check_in_limits.Cooldown) -> tuple[str, int, dict[str, str]]:
+    """Too many wrong codes at this kiosk (or with this code): try again after a pause."""
+    page = render_template("kiosk/check_in_paused.html", until=paused.until, **screen_context(stop))
+    return page, 429, {"Retry-After": str(paused.seconds), "Cache-Control": "no-store"}
+
+
 def _refused(stop: Stop, typed: str, error: DomainError) -> tuple[str, int]:
-    """Too early, too late, another place or day, or no longer valid: what the resident can do."""
+    """Too early, too late, another place or day, or no longer valid: what the resident can do.
+    The place and time only when the code or link found it (never for a reference)."""
     reasons: dict[type[DomainError], str] = {
         CheckInTooEarly: "too_early",
         CheckInTooLate: "too_late",
@@ -111,10 +130,12 @@ def _refused(stop: Stop, typed: str, error: DomainError) -> tuple[str, int]:
         return _check_in_again(stop, typed, "other")
     service = appointment_service()
     appointment = service.find(typed)
-    context: dict[str, Any] = {"reason": reason, "appointment": appointment}
+    tell = service.tells_where_and_when(typed, appointment)
+    context: dict[str, Any] = {"reason": reason, "appointment": appointment, "tell": tell}
     if reason == "too_early":
         context["opens_at"] = appointment.slot.starts_at - service.window.early
-    if reason in ("too_late", "closed"):
+        context["early_minutes"] = int(service.window.early.total_seconds() // 60)
+    if reason in ("too_late", "closed") and tell:
         product = appointment.product
         context["walk_in"] = (
             product in stop.products
@@ -147,9 +168,8 @@ def later(device: Device, stop: Stop | None, product_code: str) -> str | tuple[s
 @kiosk_screen
 def book_later(device: Device, stop: Stop | None) -> Response | str | tuple[str, int]:
     """One tap on a time books it, without any personal data; the slip carries it."""
-    try:
-        slot_id = int(request.form.get("slot", ""))
-    except ValueError:
+    slot_id = parse_id(request.form.get("slot"))  # the one id rule: 1..MAX_ID
+    if slot_id is None:
         return redirect(url_for("kiosk.home"))
     product_code = request.form.get("product", "")
     service = appointment_service()

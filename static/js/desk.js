@@ -51,6 +51,7 @@ const el = {
   queueCount: document.getElementById("queue-count"),
   queueEmpty: document.getElementById("queue-empty"),
   devices: document.getElementById("device-list"),
+  checkInPauses: document.getElementById("check-in-pauses"),
   prints: document.getElementById("print-list"),
   printsCount: document.getElementById("prints-count"),
   printsEmpty: document.getElementById("prints-empty"),
@@ -243,6 +244,18 @@ function renderDevices(devices) {
   el.devicesEmpty.hidden = devices.length > 0;
 }
 
+// Kiosks that pause check-in after too many wrong codes: someone may be guessing codes.
+function renderCheckInPauses(pauses) {
+  el.checkInPauses.replaceChildren(...pauses.map((pause) => {
+    const item = document.createElement("li");
+    item.className = "notice";
+    item.textContent = fill(texts.checkInPaused, {
+      name: pause.name, n: pause.count, minutes: pause.minutes, time: clock(pause.until),
+    });
+    return item;
+  }));
+}
+
 function render(next) {
   state = next;
   renderCurrent(next.current);
@@ -289,6 +302,7 @@ function refresher(url, apply) {
 const refreshDesk = refresher(root.dataset.stateUrl, render);
 const refreshDevices = refresher(root.dataset.devicesUrl, renderDevices);
 const refreshPrints = refresher(root.dataset.printJobsUrl, renderPrints);
+const refreshCheckInPauses = refresher(root.dataset.checkInPausesUrl, renderCheckInPauses);
 
 // -- steps ----------------------------------------------------------------------------------
 
@@ -565,6 +579,7 @@ document.addEventListener("keydown", (event) => {
 
 const handlers = {
   devices_changed: refreshDevices.soon,
+  check_in_failures: refreshCheckInPauses.soon,
   printer_changed: () => {
     refreshDevices.soon();
     refreshPrints.soon();
@@ -575,6 +590,7 @@ for (const name of QUEUE_EVENTS) handlers[name] = refreshDesk.soon;
 function refreshAll() {
   refreshDesk.soon();
   refreshDevices.soon();
+  refreshCheckInPauses.soon();
   refreshPrints.soon();
 }
 
@@ -604,6 +620,7 @@ loadShortcutSetting();
 render(state);
 window.setInterval(renderWaits, WAIT_TICK_MS);
 window.setInterval(refreshDevices, DEVICE_POLL_MS);
+window.setInterval(refreshCheckInPauses, DEVICE_POLL_MS); // a pause ends by itself
 // Back to this page from the browser's history: what it shows may be old.
 window.addEventListener("pageshow", (event) => {
   if (event.persisted) {

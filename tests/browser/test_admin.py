@@ -18,7 +18,7 @@ from tests.browser.conftest import run_axe, save_screenshot
 pytestmark = pytest.mark.live
 
 COORDINATOR = "live-coordinator"
-PASSWORD = "live-coordinator-password"
+PASSWORD = "live-coordinator-password-123"  # not the username plus a word (zxcvbn)
 LAPTOP = {"width": 1366, "height": 900}
 
 

@@ -22,10 +22,10 @@ COORDINATOR_PASSWORD = "live-coordinator-password-123"
 
 @pytest.fixture(scope="module")
 def seeded(live: LiveServer) -> LiveServer:
-    """A coordinator, and tickets through the API: 6 for A and 5 for R (cells of 5 and more),
-    2 for H (a cell under 5)."""
+    """A coordinator, and tickets through the API: 12 for A and 10 for R (cells shown as 10),
+    2 for H (a cell under 10: hidden)."""
     live.cli("user", "add", COORDINATOR, "--role", "coordinator", stdin=COORDINATOR_PASSWORD + "\n")
-    for product, count in (("A", 6), ("R", 5), ("H", 2)):
+    for product, count in (("A", 12), ("R", 10), ("H", 2)):
         for _ in range(count):
             live.issue(product)
     return live
@@ -64,11 +64,11 @@ def test_the_coordinator_sees_the_charts(seeded, new_page):
     page.locator("#heat").scroll_into_view_if_needed()
     save_screenshot(page, "research-dashboard")
 
-    # Each chart's table opens below it; suppressed cells read "< 5".
+    # Each chart's table opens below it; hidden cells read "< 10".
     page.locator("#per_product details summary").click()
     table = page.locator("#per_product table")
     expect(table).to_be_visible()
-    expect(table).to_contain_text("< 5")
+    expect(table).to_contain_text("< 10")
     assert run_axe(page) == []
 
 

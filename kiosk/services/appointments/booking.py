@@ -6,12 +6,11 @@ residents can never both take the last place, on SQLite (BEGIN IMMEDIATE) and Po
 row lock of the UPDATE) alike.
 
 An appointment is found by its link token (the confirmation's QR and URL), by its booking code
-as typed or scanned (codes.py), or by the reference of the municipality's own system.
+as typed or scanned, or by the reference of the municipality's own system in its import format
+(codes.py: free text is never looked up).
 """
 
 from __future__ import annotations
-
-import re
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +24,7 @@ from kiosk.models import (
     Source,
     Ticket,
 )
-from kiosk.services.appointments.codes import new_code, normalise_code
+from kiosk.services.appointments.codes import is_reference, lookup_key, new_code
 from kiosk.services.appointments.errors import (
     AppointmentClosed,
     NotBookable,
@@ -152,16 +151,19 @@ class BookingService(SlotService):
         return self.session.scalar(select(Appointment).where(Appointment.ticket_id == ticket.id))
 
     def find(self, typed: str) -> Appointment:
-        """By booking code (as typed or scanned), the external system's reference, or the
-        appointment's own link (a scanner that reads a printed slip's QR types its URL)."""
-        link = re.search(r"/a/([A-Za-z0-9_-]{16,64})/?$", typed.strip())
-        if link is not None:
-            return self.by_token(link.group(1))
-        code = normalise_code(typed)
+        """By booking code (as typed or scanned), the external system's reference in its import
+        format, or the appointment's own link (a scanner that reads a printed slip's QR types its
+        URL). Anything else is `UnknownAppointment` without a look in the database."""
+        key = lookup_key(typed)
         found = None
-        if code:
-            found = self.session.scalar(select(Appointment).where(Appointment.code == code))
-        if found is None and typed.strip():
+        if key is None:
+            raise UnknownAppointment()
+        kind, value = key
+        if kind == "link":
+            return self.by_token(value)
+        if kind == "code":
+            found = self.session.scalar(select(Appointment).where(Appointment.code == value))
+        if found is None and is_reference(typed):  # "AB-2345" has a booking code's letters too
             found = self._by_ref(typed.strip())
         if found is None:
             raise UnknownAppointment()

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.models import Appointment, AppointmentStatus, PrintJob, Slot, Stop, Ticket
+from kiosk.services.appointments.codes import lookup_key
 from kiosk.services.appointments.errors import (
     AppointmentClosed,
     CheckInTooEarly,
@@ -99,6 +100,15 @@ class AppointmentService(ImportingService):
         try:
             appointment = self.find(typed)
             slot = appointment.slot
+            # Where and when only for what a resident holds in hand (a booking code or the
+            # appointment's link): a reference of the municipality's system can be guessed.
+            tell = self.tells_where_and_when(typed, appointment)
+            # First the stop: a kiosk gets tickets for its own stop only, also for an appointment
+            # checked in elsewhere already (never that stop's ticket).
+            if appointment.stop_id != stop.id:
+                where = {"stop": appointment.stop.location.name} if tell else {}
+                when = {"starts_at": slot.starts_at.isoformat()} if tell else {}
+                raise WrongStop(**where, **when)
             if appointment.status is AppointmentStatus.CHECKED_IN and appointment.ticket:
                 # Our own retry (same key) is answered as the first time; anything else is a
                 # second scan of the same booking.
@@ -114,16 +124,12 @@ class AppointmentService(ImportingService):
                 )
             if appointment.status is not B:
                 raise AppointmentClosed(status=appointment.status.value)
-            if appointment.stop_id != stop.id:
-                raise WrongStop(
-                    stop=appointment.stop.location.name,
-                    starts_at=slot.starts_at.isoformat(),
-                )
             now = self.now()
-            if now < slot.starts_at - self.window.early:
-                raise CheckInTooEarly(opens_at=(slot.starts_at - self.window.early).isoformat())
+            opens_at = slot.starts_at - self.window.early
+            if now < opens_at:
+                raise CheckInTooEarly(**({"opens_at": opens_at.isoformat()} if tell else {}))
             if now > slot.starts_at + self.window.late:
-                raise CheckInTooLate(starts_at=slot.starts_at.isoformat())
+                raise CheckInTooLate(**({"starts_at": slot.starts_at.isoformat()} if tell else {}))
         except DomainError as error:
             self.log_rejection("appointment.check_in", actor, error, object_type="appointment")
             raise
@@ -171,6 +177,19 @@ class AppointmentService(ImportingService):
             again=False,
             replayed=issued.replayed,
             print_job=issued.print_job,
+        )
+
+    @staticmethod
+    def tells_where_and_when(typed: str, appointment: Appointment) -> bool:
+        """Whether a refusal may say the appointment's place and time: only when it was found by
+        its booking code or its own link (what the resident holds in hand), never by a reference
+        (guessable, e.g. HRN-77); malformed text is never looked up at all."""
+        key = lookup_key(typed)
+        if key is None:
+            return False
+        kind, value = key
+        return (kind == "link" and value == appointment.token) or (
+            kind == "code" and value == appointment.code
         )
 
     # -- housekeeping --------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from kiosk.services.validation import (
     id_list,
     number_field,
     opening_hours,
+    parse_id,
     text,
     text_field,
 )
@@ -152,7 +153,8 @@ class StopShaping(PlanningService):
 
     def _location_field(self, errors: Errors, raw: str) -> Location | None:
         """The location chosen on a form (its id), or a field error."""
-        location = self.session.get(Location, int(raw)) if str(raw or "").isdigit() else None
+        location_id = parse_id(str(raw or ""))
+        location = self.session.get(Location, location_id) if location_id else None
         if location is None:
             errors.add("location", N_("Kies een locatie."))
         return location

@@ -18,7 +18,7 @@ from one atomic upsert on a counter row, never from `max() + 1`. Each step is on
 the ticket is re-read under a row lock, changed, logged, committed, and only then published.
 """
 
-from kiosk.services.queue.reading import MAX_ID, QueueReads
+from kiosk.services.queue.reading import QueueReads
 from kiosk.services.queue.service import QueueService
 from kiosk.services.queue.tickets import (
     ALLOWED_FROM,
@@ -28,6 +28,7 @@ from kiosk.services.queue.tickets import (
     expired_token,
     new_token,
 )
+from kiosk.services.validation import MAX_ID
 
 __all__ = [
     "ALLOWED_FROM",

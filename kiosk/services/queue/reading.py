@@ -43,17 +43,16 @@ from kiosk.services.queue.statements import (
     WAITING_COUNTS,
 )
 from kiosk.services.queue.tickets import W
-
-# Ids are 32-bit integer columns (PostgreSQL); a larger number from a URL or body cannot exist,
-# and binding it would fail in the driver (OverflowError, DataError) instead of "not found".
-MAX_ID = 2**31 - 1
+from kiosk.services.validation import is_id
 
 # Calls that ended at the desk; a board lists the latest of them under the current calls.
 ENDED_AFTER_CALL = (TicketStatus.DONE, TicketStatus.NO_SHOW)
 
 
 def _storable_id(value: int) -> bool:
-    return 0 < value <= MAX_ID
+    # The one id rule (kiosk/services/validation.py): a larger number cannot exist, and binding
+    # it would fail in the driver (OverflowError, DataError) instead of "not found".
+    return is_id(value)
 
 
 class QueueReads(Service):

@@ -1,7 +1,7 @@
 """Research, the rules (no Flask): which neighbourhoods, which times, which products.
 
 The kiosk's anonymous answers and taps of unmet demand are counted here, and tickets,
-appointments, answers and signals become the figures coordinators read, small cells suppressed.
+appointments, answers and signals become the figures coordinators read, perturbed (ONS 10_5).
 Its doors (the dashboard, charts, CSV/XLSX export, the kiosk's questions) are in `kiosk.research`.
 
     kiosk's questions, "I came for this" -> recording.py  RecordingService: tallies, signals
@@ -10,7 +10,7 @@ Its doors (the dashboard, charts, CSV/XLSX export, the kiosk's questions) are in
                                               demand.py      heat map, over time, waits, no-shows,
                                                              origin, moments, unmet demand
                                               where_next.py  neighbourhood x part of the week
-                                              figures.py     suppress, protect, ratio: HIDDEN
+                                              figures.py     perturb (ONS 10_5), suppress, ratio
 
 - `service.py`: `ResearchService`, a RecordingService and a ReportService in one: what
   `kiosk.factories.research_service()` builds.
@@ -18,8 +18,9 @@ Its doors (the dashboard, charts, CSV/XLSX export, the kiosk's questions) are in
   can choose, the kinds of unmet demand (Dutch msgids, translated by the doors).
 
 Privacy, by construction: answers are tallies without a time, a device or a ticket
-(recording.py), and no figure that leaves this package describes fewer than `MIN_PEOPLE` people
-(figures.py). Times are stored in UTC and counted in the configured time zone (scope.py).
+(recording.py), and no count of fewer than `MIN_PEOPLE` people can be worked out from the
+figures that leave this package, alone or combined (figures.py). Times are stored in UTC and
+counted in the configured time zone (scope.py).
 """
 
 from kiosk.services.research.demand import (
@@ -35,11 +36,14 @@ from kiosk.services.research.demand import (
 from kiosk.services.research.figures import (
     HIDDEN,
     MIN_PEOPLE,
+    THRESHOLD,
     Figure,
     Hidden,
     median,
     percentile,
+    perturb,
     protect,
+    pvalue_10_5,
     ratio,
     suppress,
 )
@@ -71,6 +75,7 @@ __all__ = [
     "LONG_WAIT_MINUTES",
     "MAX_RANGE_DAYS",
     "MIN_PEOPLE",
+    "THRESHOLD",
     "UNMET_KINDS",
     "AnswerKey",
     "CountRow",
@@ -93,7 +98,9 @@ __all__ = [
     "TimeTable",
     "median",
     "percentile",
+    "perturb",
     "protect",
+    "pvalue_10_5",
     "ratio",
     "suppress",
 ]

@@ -31,7 +31,15 @@ from kiosk.models import (
     Slot,
     TicketStatus,
 )
-from kiosk.services.research.figures import Figure, median, percentile, protect, ratio, suppress
+from kiosk.services.research.figures import (
+    Figure,
+    median,
+    percentile,
+    perturb,
+    protect,
+    ratio,
+    suppress,
+)
 from kiosk.services.research.scope import AnswerRow, Filters, Scope, TicketRow
 from kiosk.services.research.vocabulary import NEIGHBOURHOODS, OTHER_HOMES, POSTCODE4, SKIPPED
 
@@ -195,9 +203,9 @@ def durations(tickets: list[TicketRow]) -> list[DurationRow]:
     rows.append(
         _duration_row(
             None,
-            suppress(len(all_waits), len(all_waits)),
+            perturb(len(all_waits)),
             all_waits,
-            suppress(len(all_services), len(all_services)),
+            perturb(len(all_services)),
             all_services,
         )
     )
@@ -255,7 +263,7 @@ def no_shows(session: Session, scope: Scope, tickets: list[TicketRow]) -> list[N
     columns = [protect([c[k] for k in keys]) for c in (called, absent, booked, missed)]
     rows = [_no_show_row(k, *(column[i] for column in columns)) for i, k in enumerate(keys)]
     totals = [sum(c.values()) for c in (called, absent, booked, missed)]
-    rows.append(_no_show_row(None, *(suppress(n, n) for n in totals)))
+    rows.append(_no_show_row(None, *(perturb(n) for n in totals)))
     return rows
 
 
@@ -368,9 +376,9 @@ def unmet(
         ):
             counts["cancelled_long_wait"] += 1
 
-    rows = [CountRow(k, suppress(counts[k], counts[k])) for k in UNMET_KINDS]
+    rows = [CountRow(k, perturb(counts[k])) for k in UNMET_KINDS]
     products = sorted(asked, key=lambda k: (k == "", k))
-    not_offered = [CountRow(k, suppress(asked[k], asked[k])) for k in products]
+    not_offered = [CountRow(k, perturb(asked[k])) for k in products]
     return rows, not_offered
 
 

@@ -1,10 +1,27 @@
-"""Small-cell suppression: no figure that leaves the research package describes fewer than
-`MIN_PEOPLE` people.
+"""Statistical disclosure control: no count of fewer than `MIN_PEOPLE` people can be worked out
+exactly from a figure that leaves the research package, nor from the difference of two.
 
-- `suppress` hides counts of 1-4 and statistics computed from fewer than 5 people;
-- `protect` hides, in a table with a published total, enough further cells that the hidden
-  remainder is 0 or at least 5 (else a hidden cell could be worked out from the total);
-- `ratio` is hidden when its numerator or denominator is.
+The method is the Office for National Statistics' cell-key perturbation with its published
+`10_5` perturbation table (the `cell-key-perturbation` package, MIT): every count is looked up in
+the table by its value (and its cell key) and gets the table's noise. That table hides counts
+below 10 and rounds the others to a multiple of 5 (a remainder of 1 or 2 down, 3 or 4 up):
+its noise depends on the count only, never on the key, so the same count is shown the same in
+every table, chart, filter and export, and no record keys are needed (see `pvalue_10_5`).
+
+Why differencing no longer works: a shown count stands for at least three true counts (10 for
+10-12, 15 for 13-17, ...), a hidden one for any of 1-9, and only 0 for exactly 0. So the
+difference of any two published counts (stop minus all stops, one date range minus an
+overlapping one, a table minus another) leaves at least two possible true differences: a count
+of 1-4 can never be worked out exactly (tests/test_disclosure.py performs that attack). The
+price: totals may not add up. Because this table's noise ignores the key, the same true count
+always reads the same: a table with key-dependent noise would need a record key per record,
+e.g. HMAC(SECRET_KEY, table + id) mod 256 (as unpredictable as a stored random key while the
+secret stays secret, and needing no new column).
+
+- `perturb` publishes a count; `protect` publishes the counts of a table (each on its own);
+- `suppress` hides a statistic (a median, a percentile) computed from fewer than `THRESHOLD`
+  people;
+- `ratio` of two published figures is hidden when either is.
 
 A published figure (`Figure`) is a number, `HIDDEN`, or None (nothing to describe). The
 dashboard, the charts and both exports only ever see these figures. `median` and `percentile`
@@ -18,12 +35,17 @@ import statistics
 from collections.abc import Sequence
 from typing import Final, cast
 
-# No published figure describes fewer people than this.
+# No count of fewer people than this can be worked out from what is published.
 MIN_PEOPLE: Final = 5
+# The 10_5 table: counts below this are hidden, the others rounded to a multiple of `BASE`.
+THRESHOLD: Final = 10
+BASE: Final = 5
+# The ONS table covers counts 1-750; larger counts reuse its rows 501-750 (same remainder).
+_PTABLE_TOP: Final = 750
 
 
 class Hidden:
-    """A suppressed figure: it would describe fewer than `MIN_PEOPLE` people."""
+    """A suppressed figure: a count below `THRESHOLD`, or a statistic of fewer people."""
 
     _instance: Hidden | None = None
 
@@ -43,36 +65,48 @@ class Hidden:
 
 
 HIDDEN: Final = Hidden()
-# A published figure: a number, HIDDEN (fewer than 5 people), or None (nothing to describe).
+# A published figure: a number, HIDDEN (fewer than 10 people), or None (nothing to describe).
 Figure = int | float | Hidden | None
 
 
-def suppress(value: Figure, *people: int) -> Figure:
-    """`value`, or HIDDEN when it describes (or was computed from) 1 to 4 people.
+def pvalue_10_5(pcv: int, cell_key: int = 0) -> int:
+    """The noise the ONS `10_5` table adds to a count `pcv` (1-750) whatever its cell key: as
+    in the package's own generator, the whole count below 10 is taken away, and from 10 up the
+    count goes to the nearest multiple of 5 (a remainder of 1 or 2 down, 3 or 4 up).
 
-    `people` are the numbers of people behind the figure: the count itself for a count, the
-    number of tickets for a median, numerator and denominator for a rate. Zero people is no
-    person: a count of 0 is shown.
+    `cell_key` (the sum of the record keys of the cell, modulo 256) selects a row of the table;
+    in this table every key of a count gives the same noise, so the report passes none."""
+    if pcv < THRESHOLD:
+        return -pcv
+    return (0, -1, -2, 2, 1)[pcv % BASE]
+
+
+def perturb(count: int) -> Figure:
+    """A count as published: 0 stays 0 (nobody), a count of 1-9 is HIDDEN, and larger counts
+    get the 10_5 table's noise (a multiple of 5, at most 2 away)."""
+    if count <= 0:
+        return 0
+    pcv = count if count <= _PTABLE_TOP else (count - 1) % 250 + 501
+    shown = count + pvalue_10_5(pcv)
+    return HIDDEN if shown < THRESHOLD else shown
+
+
+def suppress(value: Figure, *people: int) -> Figure:
+    """`value`, or HIDDEN when it was computed from 1 to `THRESHOLD` - 1 people.
+
+    `people` are the numbers of people behind a statistic: the number of tickets for a median
+    or a percentile. Zero people is no person: nothing to hide. Counts go through `perturb`.
     """
-    if any(0 < n < MIN_PEOPLE for n in people):
+    if any(0 < n < THRESHOLD for n in people):
         return HIDDEN
     return value
 
 
 def protect(counts: Sequence[int]) -> list[Figure]:
-    """The cells of a table whose total is published: counts of 1-4 are hidden, and then the
-    smallest remaining cells too, until what the total minus the shown cells reveals is 0 or
-    describes at least `MIN_PEOPLE` people (else one hidden cell could be worked out)."""
-    shown: list[Figure] = [suppress(c, c) for c in counts]
-    hidden = sum(c for c, s in zip(counts, shown, strict=True) if s is HIDDEN)
-    while 0 < hidden < MIN_PEOPLE:
-        candidates = [(c, i) for i, c in enumerate(counts) if shown[i] is not HIDDEN and c > 0]
-        if not candidates:
-            break  # the total itself is below 5: `suppress` hides it
-        smallest, index = min(candidates)
-        shown[index] = HIDDEN
-        hidden += smallest
-    return shown
+    """The counts of a table, each published on its own (`perturb`). No further cells need to
+    be hidden: the table's total is perturbed too, so the total minus the shown cells leaves
+    a hidden cell as uncertain as it was."""
+    return [perturb(c) for c in counts]
 
 
 def ratio(numerator: Figure, denominator: Figure, digits: int = 3) -> Figure:

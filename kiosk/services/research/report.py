@@ -21,7 +21,7 @@ from kiosk.models import DayPart, Location, Product, Stop
 from kiosk.services.base import DEFAULT_TIMEZONE, Clock, LocalService, Notifier, utc_now
 from kiosk.services.research import demand
 from kiosk.services.research.demand import CountRow, DurationRow, HeatMap, NoShowRow, TimeTable
-from kiosk.services.research.figures import Figure, suppress
+from kiosk.services.research.figures import Figure, perturb
 from kiosk.services.research.scope import Filters, Scope, bounds
 from kiosk.services.research.where_next import PlaceTime, opening_hours, where_next
 
@@ -137,8 +137,8 @@ class ReportService(LocalService):
         respondents = sum(people for *_, people in answers)
         return Report(
             filters=filters,
-            tickets=suppress(len(tickets), len(tickets)),
-            respondents=suppress(respondents, respondents),
+            tickets=perturb(len(tickets)),
+            respondents=perturb(respondents),
             wait_median=durations[-1].wait_median,
             heat_map=demand.heat_map(scope, tickets),
             per_location=demand.over_time(scope, tickets, lambda t: t.location_id),

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.models import DayPart, Location, Moment, StopStatus, stop_products
-from kiosk.services.research.figures import Figure, ratio, suppress
+from kiosk.services.research.figures import Figure, perturb, ratio
 from kiosk.services.research.scope import AnswerRow, Scope, TicketRow
 from kiosk.services.research.vocabulary import (
     DAY_PART_HOURS,
@@ -121,7 +121,7 @@ def where_next(
 
     rows = []
     for cell in set(hours) | set(visitors) | set(wishes):
-        seen = suppress(visitors[cell], visitors[cell])
+        seen = perturb(visitors[cell])
         amount = round(hours.get(cell, 0.0), 2)
         rows.append(
             PlaceTime(
@@ -130,7 +130,7 @@ def where_next(
                 visitors=seen,
                 hours=amount,
                 per_hour=ratio(seen, amount, digits=2) if amount else None,
-                wishes=suppress(wishes[cell], wishes[cell]),
+                wishes=perturb(wishes[cell]),
                 rank=None,
             )
         )

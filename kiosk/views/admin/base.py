@@ -39,7 +39,7 @@ from kiosk.models import Location, Product, Role, StaffUser, Stop
 from kiosk.services.base import Actor
 from kiosk.services.errors import NotFound
 from kiosk.services.planning import DeskInput
-from kiosk.services.validation import Invalid, Refused, Text
+from kiosk.services.validation import Invalid, Refused, Text, parse_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -320,10 +320,11 @@ def no_store(response: Response | tuple[str, int] | str) -> Response:
 
 def chosen_location(raw: str | None) -> Location | None:
     """The location a new stop or series is for (?location=<id>), if it exists."""
-    if not raw or not raw.isdigit():
+    location_id = parse_id(raw)
+    if location_id is None:
         return None
     try:
-        return catalogue_service().location(int(raw))
+        return catalogue_service().location(location_id)
     except NotFound:
         return None
 

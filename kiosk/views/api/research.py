@@ -26,8 +26,9 @@ EXPORT_FILE = "CSV (table, row, column, value, note) or XLSX (a sheet per table)
 )
 @doc_errors(401, 403, 422)
 def research_export(query: dict[str, Any]) -> Any:
-    """The research figures as CSV or XLSX, as on the dashboard: a figure about fewer than 5
-    people is left empty (CSV, with the note "< 5") or reads "< 5" (XLSX)."""
+    """The research figures as CSV or XLSX, as on the dashboard (ONS cell-key perturbation, 10_5
+    table): a count below 10 is left empty (CSV, with the note "< 10") or reads "< 10" (XLSX),
+    the others are rounded to a multiple of 5, so totals may not add up."""
     filters = Filters(
         query["start"],
         query["end"],

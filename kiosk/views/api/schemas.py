@@ -17,11 +17,21 @@ from kiosk.config import DEFAULTS
 from kiosk.services.planning.catalogue import PRODUCT_ICONS
 from kiosk.services.printing import FAULT_KINDS
 from kiosk.services.research import Filters, InvalidFilters
+from kiosk.services.validation import MAX_ID
 
 
 class Strict(ma.Schema):
     class Meta:
         unknown = ma.RAISE
+
+
+class Id(ma.fields.Integer):
+    """An id a request names: a whole number from 1 to `MAX_ID` (the one rule for ids, in
+    kiosk/services/validation.py); anything larger is a 422, never a database error."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
+        super().__init__(**kwargs)
 
 
 class ErrorBody(ma.Schema):
@@ -157,6 +167,7 @@ class TicketRequest(Strict):
     stop = ma.fields.Integer(
         strict=True,  # 1.5 or "1" is a wrong type, not stop 1
         validate=validate.Range(min=1),
+        # Past MAX_ID it names no stop: 404 unknown_stop (QueueReads.stop), as for 999.
         metadata={"description": "Staff only; default: open stop"},
     )
 
@@ -192,6 +203,7 @@ class BoardSchema(ma.Schema):
 
 
 class BoardQuery(Strict):
+    # Past MAX_ID it names no stop: 404 unknown_stop (QueueReads.stop), as for 999.
     stop = ma.fields.Integer(validate=validate.Range(min=1))
 
 
@@ -279,12 +291,12 @@ class PrintJobRequest(ma.Schema):
         validate=validate.Length(min=1, max=12),
         metadata={"description": "Or the ticket's label as printed, e.g. A012 (today, at `stop`)"},
     )
-    stop = ma.fields.Integer(metadata={"description": "The stop of `label`; default the open one"})
+    stop = Id(metadata={"description": "The stop of `label`; default the open one"})
     appointment = ma.fields.String(
         validate=validate.Length(min=1, max=64),
         metadata={"description": "Or a booking slip: the appointment's token"},
     )
-    device = ma.fields.Integer(
+    device = Id(
         metadata={"description": "Print on this kiosk; default the kiosk that printed it first"}
     )
 
@@ -325,12 +337,12 @@ class SlotsQuery(ma.Schema):
         validate=validate.Length(min=1, max=40),
         metadata={"description": "Product code or ticket prefix", "example": "A"},
     )
-    stop = ma.fields.Integer(validate=validate.Range(min=1), metadata={"description": "One stop"})
+    stop = Id(metadata={"description": "One stop"})
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class AppointmentRequest(Strict):
-    slot = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    slot = Id(strict=True, required=True)
     product = ma.fields.String(
         required=True,
         validate=validate.Length(min=1, max=40),
@@ -489,15 +501,9 @@ class ResearchExportQuery(Strict):
     end = ma.fields.Date(
         required=True, data_key="to", metadata={"description": "Last local day (included)"}
     )
-    location = ma.fields.Integer(
-        validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "One place"}
-    )
-    stop = ma.fields.Integer(
-        validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "One stop"}
-    )
-    product = ma.fields.Integer(
-        validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "A product's id"}
-    )
+    location = Id(metadata={"description": "One place"})
+    stop = Id(metadata={"description": "One stop"})
+    product = Id(metadata={"description": "A product's id"})
 
     @ma.validates_schema
     def valid_range(self, data: dict[str, Any], **_kw: Any) -> None:
