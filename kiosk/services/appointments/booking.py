@@ -70,15 +70,7 @@ class BookingService(SlotService):
                 raise NotBookable("This slot is for another product.", product=product_code)
             if slot.starts_at <= self.now() and source is not AppointmentSource.IMPORT:
                 raise SlotPast()
-            took = changed_rows(
-                self.session.execute(
-                    update(Slot)
-                    .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
-                    .values(booked=Slot.booked + 1)
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            if took != 1:
+            if not self._take_place(slot.id):
                 raise SlotFull(slot=slot.id)
             appointment = self._insert(slot, name, email, language, source, external_ref)
             self.log(
@@ -95,6 +87,17 @@ class BookingService(SlotService):
             raise
         self.session.commit()
         return appointment
+
+    def _take_place(self, slot_id: int) -> bool:
+        """Take one place of the slot in one statement (never more than its capacity, whatever
+        runs at the same time); False when it is full."""
+        took = self.session.execute(
+            update(Slot)
+            .where(Slot.id == slot_id, Slot.booked < Slot.capacity)
+            .values(booked=Slot.booked + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return changed_rows(took) == 1
 
     def _insert(
         self,

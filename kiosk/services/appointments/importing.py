@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from kiosk.models import Appointment, AppointmentSource, Product, Slot, Stop
 from kiosk.services.appointments.booking import BookingService
 from kiosk.services.appointments.codes import REFERENCE_PATTERN
-from kiosk.services.base import SYSTEM, Actor, changed_rows
+from kiosk.services.base import SYSTEM, Actor
 from kiosk.services.errors import DomainError
 from kiosk.services.validation import parse_id
 
@@ -236,15 +236,7 @@ class ImportingService(BookingService):
                 )
                 self.session.add(slot)
                 self.session.flush()
-            took = changed_rows(
-                self.session.execute(
-                    update(Slot)
-                    .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
-                    .values(booked=Slot.booked + 1)
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            if took != 1:
+            if not self._take_place(slot.id):
                 raise _Failed(plan.line, "the slot was taken while importing")
             try:
                 appointment = self._insert(
