@@ -25,6 +25,20 @@ from kiosk.services.tour import TourService
 
 pytest_plugins = ["tests.live_fixtures"]
 
+
+@pytest.fixture
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap Argon2id parameters, for tests about something else than hashing cost (a module
+    asks for it with ``pytestmark = pytest.mark.usefixtures("fast_hashing")``)."""
+    from argon2 import PasswordHasher
+
+    import kiosk.services.accounts as accounts_module
+
+    monkeypatch.setattr(
+        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("LOKET_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LOKET_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

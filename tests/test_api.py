@@ -8,10 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 
 from kiosk.models import DeviceKind, StopStatus
-from kiosk.services import accounts as accounts_module
 from kiosk.services.accounts import AccountService
 from kiosk.services.tour import TourService
 from tests.factories import (
@@ -56,12 +54,8 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap Argon2id parameters: these tests are about the API, not about hashing cost."""
-    monkeypatch.setattr(
-        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+# Cheap Argon2id parameters (tests/conftest.py): these tests are not about hashing cost.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

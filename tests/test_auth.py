@@ -96,12 +96,8 @@ def pair_by_page(client: Any, code: str) -> Any:
     return client.post("/pair", data={"code": code, "csrf_token": csrf_token_in(page.text)})
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap Argon2id parameters; `real_hashing` puts the production hasher back."""
-    monkeypatch.setattr(
-        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+# Cheap Argon2id parameters (tests/conftest.py): these tests are not about hashing cost.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

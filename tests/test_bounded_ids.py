@@ -11,10 +11,8 @@ from typing import Any
 
 import marshmallow as ma
 import pytest
-from argon2 import PasswordHasher
 
 from kiosk.models import DeviceKind, Slot
-from kiosk.services import accounts as accounts_module
 from kiosk.services.accounts import AccountService
 from kiosk.services.validation import MAX_ID, id_list, parse_id
 from kiosk.views import IdConverter
@@ -26,11 +24,8 @@ PASSWORD = "correct horse battery"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+# Cheap Argon2id parameters (tests/conftest.py): these tests are not about hashing cost.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

@@ -7,13 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask_socketio import SocketIOTestClient
 from sqlalchemy import select
 
 from display.namespace import NAMESPACE as NS
 from kiosk.models import Device, DeviceKind, Event, StopStatus
-from kiosk.services import accounts as accounts_module
 from kiosk.services.accounts import AccountService
 from kiosk.services.base import Actor, RecordingNotifier
 from kiosk.services.presence import CONNECTED_WITHIN, PresenceService
@@ -26,12 +24,8 @@ PASSWORD = "correct horse battery"
 # -- helpers and fixtures ---------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap Argon2id parameters: these tests are about the desk, not about hashing cost."""
-    monkeypatch.setattr(
-        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+# Cheap Argon2id parameters (tests/conftest.py): these tests are not about hashing cost.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def csrf_token_in(html: str) -> str:

@@ -14,10 +14,8 @@ import io
 import zipfile
 
 import pytest
-from argon2 import PasswordHasher
 
 from kiosk.research.export import FORMULA_STARTS, neutralise
-from kiosk.services import accounts as accounts_module
 from kiosk.services.queue import QueueService
 from tests.factories import csrf_token_in, make_stop, make_user
 
@@ -26,11 +24,8 @@ PASSWORD = "correct horse battery"
 RANGE = "from=2026-06-02&to=2026-06-02"
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+# Cheap Argon2id parameters (tests/conftest.py): these tests are not about hashing cost.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from kiosk.database import make_engine, make_sessionmaker
 from kiosk.factories import queue_service
 from kiosk.models import DeviceKind, Event, PrintJob, RequestKey, Slot, Ticket, TicketStatus
-from kiosk.services import accounts as accounts_module
 from kiosk.services.accounts import AccountService
 from kiosk.services.appointments import AppointmentService
 from kiosk.services.base import Actor
@@ -182,11 +180,8 @@ def test_a_slip_job_is_made_in_the_tickets_own_transaction(queue, session, stop,
 # -- the API ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+# Cheap Argon2id parameters (tests/conftest.py): these tests are not about hashing cost.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

@@ -12,13 +12,11 @@ import re
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import inspect, select, update
 
 from kiosk import migrate
 from kiosk.database import make_engine
 from kiosk.models import Device, PrintJob, PrintKind, PrintStatus
-from kiosk.services import accounts as accounts_module
 from kiosk.services.accounts import AccountService
 from kiosk.services.base import RecordingNotifier
 from kiosk.services.printing import FAULT_KINDS, PrintService, print_job_payload
@@ -78,11 +76,8 @@ RETRYING = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+# Cheap Argon2id parameters (tests/conftest.py): these tests are not about hashing cost.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

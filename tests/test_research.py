@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import DateTime, inspect, select
 
 from kiosk.database import make_engine, make_sessionmaker
@@ -25,7 +24,6 @@ from kiosk.models import (
     SignalKind,
     SurveyAnswer,
 )
-from kiosk.services import accounts as accounts_module
 from kiosk.services.accounts import AccountService
 from kiosk.services.appointments import AppointmentService
 from kiosk.services.errors import StopClosed
@@ -71,12 +69,8 @@ def one_day(day: date = TUESDAY) -> Filters:
     return Filters(day, day)
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap Argon2id parameters: these tests are about research, not about hashing cost."""
-    monkeypatch.setattr(
-        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+# Cheap Argon2id parameters (tests/conftest.py): these tests are not about hashing cost.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from typing import Any
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 
 from display.namespace import NAMESPACE as NS
@@ -26,11 +25,8 @@ PASSWORD = "correct horse battery"
 COOKIE = "loket_session"
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+# Cheap Argon2id parameters (tests/conftest.py): these tests are not about hashing cost.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

@@ -73,20 +73,25 @@ class BookingService(SlotService):
             if not self._take_place(slot.id):
                 raise SlotFull(slot=slot.id)
             appointment = self._insert(slot, name, email, language, source, external_ref)
-            self.log(
-                "appointment.book",
-                actor,
-                object_type="appointment",
-                object_id=appointment.id,
-                stop_id=slot.stop_id,
-                product_id=slot.product_id,
-                source=source.value,
-            )
+            self._log_booked(appointment, slot, source, actor)
         except DomainError as error:
             self.log_rejection("appointment.book", actor, error, object_type="slot")
             raise
         self.session.commit()
         return appointment
+
+    def _log_booked(
+        self, appointment: Appointment, slot: Slot, source: AppointmentSource, actor: Actor
+    ) -> None:
+        self.log(
+            "appointment.book",
+            actor,
+            object_type="appointment",
+            object_id=appointment.id,
+            stop_id=slot.stop_id,
+            product_id=slot.product_id,
+            source=source.value,
+        )
 
     def _take_place(self, slot_id: int) -> bool:
         """Take one place of the slot in one statement (never more than its capacity, whatever

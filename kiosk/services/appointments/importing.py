@@ -244,15 +244,7 @@ class ImportingService(BookingService):
                 )
             except DomainError as error:
                 raise _Failed(plan.line, str(error)) from error
-            self.log(
-                "appointment.book",
-                actor,
-                object_type="appointment",
-                object_id=appointment.id,
-                stop_id=slot.stop_id,
-                product_id=slot.product_id,
-                source=AppointmentSource.IMPORT.value,
-            )
+            self._log_booked(appointment, slot, AppointmentSource.IMPORT, actor)
             created.append(appointment)
         return created
 
