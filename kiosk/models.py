@@ -29,7 +29,9 @@ from sqlalchemy import (
     Table,
     Time,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -225,6 +227,8 @@ class Stop(Base):
     )
     capacity: Mapped[int | None]
     note: Mapped[str] = mapped_column(String(200), default="")
+    # Residents may take a ticket on their phone from the board's rotating QR code (/join/<code>).
+    phone_join: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     location: Mapped[Location] = relationship(back_populates="stops")
     products: Mapped[list[Product]] = relationship(
@@ -252,6 +256,8 @@ class Desk(Base):
     stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set while staff pause the desk: it calls nobody and the board shows it as closed.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     stop: Mapped[Stop] = relationship(back_populates="desks")
     products: Mapped[list[Product]] = relationship(
@@ -386,6 +392,14 @@ class Ticket(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     recall_count: Mapped[int] = mapped_column(Integer, default=0)
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Transferred to one desk: only that desk calls it. A plain column, not a foreign key:
+    # SQLite adds a foreign key only by rebuilding `tickets`, which would cascade into the
+    # tables that point at it. A desk that no longer exists or is inactive counts as no target.
+    target_desk_id: Mapped[int | None] = mapped_column(Integer)
+    # Whether the finished ticket's one-tap questions were answered (each once). The answers
+    # themselves are tallies with no link back to the ticket (FeedbackRating, FeedbackWish).
+    feedback_rated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    feedback_wished: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     stop: Mapped[Stop] = relationship()
     product: Mapped[Product] = relationship(foreign_keys=[product_id])
@@ -641,8 +655,8 @@ class Slot(Base):
 
 
 class Appointment(Base):
-    """A booked place in a slot. `name` and `email` are the only personal data, both optional,
-    and are erased `RETENTION_DAYS` after the slot; the rest stays as anonymous facts."""
+    """A booked place in a slot. `name`, `email` and `phone` are the only personal data, all
+    optional, and are erased `RETENTION_DAYS` after the slot; the rest stays as anonymous facts."""
 
     __tablename__ = "appointments"
 
@@ -663,6 +677,9 @@ class Appointment(Base):
     language: Mapped[str] = mapped_column(String(8), default="nl")
     name: Mapped[str | None] = mapped_column(String(80))
     email: Mapped[str | None] = mapped_column(String(254))
+    # A mobile number for the reminder the day before (E.164, e.g. +31612345678); optional.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -678,6 +695,91 @@ class Appointment(Base):
         Index("ix_appointments_slot", "slot_id", "status"),
         Index("ix_appointments_open", "status", "stop_id"),
     )
+
+
+# -- messages to residents ----------------------------------------------------------------------
+
+
+class Channel(enum.StrEnum):
+    """How a message reaches a resident."""
+
+    SMS = "sms"
+    EMAIL = "email"
+    PUSH = "push"
+
+
+class MessageKind(enum.StrEnum):
+    ALMOST = "almost"  # LOKET_NOTIFY_AHEAD people are ahead
+    CALLED = "called"  # "A012: ga naar Balie 2"
+    REMINDER = "reminder"  # an appointment tomorrow
+
+
+class TicketContact(Base):
+    """How a waiting resident asked to hear "almost your turn" and "you are called".
+
+    The only personal data a ticket ever gets: deleted as soon as the ticket ends (finished,
+    no-show, cancelled, or its stop closed), and never read by research. `address` is a phone
+    number (E.164), an e-mail address, or a Web Push subscription as JSON.
+    """
+
+    __tablename__ = "ticket_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "contact_channel"))
+    address: Mapped[str] = mapped_column(String(4000))
+    language: Mapped[str] = mapped_column(String(8), default="nl")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    almost_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    called_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    ticket: Mapped[Ticket] = relationship()
+
+    __table_args__ = (UniqueConstraint("ticket_id", "channel"),)
+
+
+class OutboxMessage(Base):
+    """A message waiting to be sent; the row (with its address) is deleted once it is sent or
+    given up, so a contact detail outlives its ticket by seconds at most."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "outbox_channel"))
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, "outbox_kind"))
+    address: Mapped[str] = mapped_column(String(4000))
+    language: Mapped[str] = mapped_column(String(8), default="nl")
+    text: Mapped[str] = mapped_column(String(1000))
+    stop_id: Mapped[int | None] = mapped_column(ForeignKey("stops.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    error: Mapped[str | None] = mapped_column(String(300))
+
+
+# -- the board's information slides --------------------------------------------------------------
+
+
+class BoardSlide(Base):
+    """A short text the board shows between calls, in each language, with a pictogram.
+
+    `stop_id` None: every stop shows it. `texts` maps a language code to its text; Dutch is
+    required, a language without text shows the Dutch one.
+    """
+
+    __tablename__ = "board_slides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stops.id", ondelete="CASCADE"), index=True
+    )
+    icon: Mapped[str | None] = mapped_column(String(40))
+    texts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    stop: Mapped[Stop | None] = relationship()
 
 
 # -- research -----------------------------------------------------------------------------------
@@ -749,4 +851,45 @@ class DemandSignal(Base):
     __table_args__ = (
         CheckConstraint("hour >= 0 AND hour <= 23", name="hour"),
         Index("ix_demand_signals_day", "day"),
+    )
+
+
+class FeedbackRating(Base):
+    """How many residents gave this rating (1 = very unhappy … 5 = very happy) after being
+    served for this product at this stop on this day. A tally like SurveyAnswer: no ticket,
+    no time of day, no order."""
+
+    __tablename__ = "feedback_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="RESTRICT"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    day: Mapped[date] = mapped_column(Date())
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    people: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("stop_id", "product_id", "day", "rating"),
+        CheckConstraint("rating >= 1 AND rating <= 5", name="rating"),
+        CheckConstraint("people >= 0", name="people"),
+        Index("ix_feedback_ratings_day", "day"),
+    )
+
+
+class FeedbackWish(Base):
+    """How many residents at this stop on this day answered "what should we offer here next?"
+    with this product. A tally: no ticket, no time of day."""
+
+    __tablename__ = "feedback_wishes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="RESTRICT"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    day: Mapped[date] = mapped_column(Date())
+    people: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("stop_id", "product_id", "day"),
+        CheckConstraint("people >= 0", name="people"),
+        Index("ix_feedback_wishes_day", "day"),
     )

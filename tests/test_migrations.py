@@ -38,6 +38,11 @@ TABLES = {
     "stop_series_stops",
     "settings",
     "request_keys",
+    "ticket_contacts",
+    "outbox_messages",
+    "board_slides",
+    "feedback_ratings",
+    "feedback_wishes",
     "alembic_version",
 }
 
