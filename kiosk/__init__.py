@@ -38,7 +38,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kiosk.services.base import utc_now
     from kiosk.views import IdConverter, admin, appointment, auth, booking, kiosk_appointments
     from kiosk.views import desk as desk_views
+    from kiosk.views import join as join_views
     from kiosk.views import kiosk as kiosk_views
+    from kiosk.views import kiosk_feedback as kiosk_feedback_views
+    from kiosk.views import notify as notify_views
     from kiosk.views import offline as offline_views
     from kiosk.views import speech as speech_views
     from kiosk.views import tour as tour_views
@@ -79,14 +82,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(kiosk_views.bp)
     app.register_blueprint(kiosk_appointments.bp)
     app.register_blueprint(survey_views.bp)
+    app.register_blueprint(kiosk_feedback_views.bp)
     app.register_blueprint(desk_views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(research_views.bp)
     app.register_blueprint(display_views.bp)
     app.register_blueprint(appointment.bp)
     app.register_blueprint(booking.bp)
+    app.register_blueprint(join_views.bp)
     app.register_blueprint(tour_views.bp)
     app.register_blueprint(offline_views.bp)
+    app.register_blueprint(notify_views.bp)
     app.register_blueprint(speech_views.bp)
     init_api(app)
     share_buckets(app)

@@ -64,6 +64,7 @@ def run_command(host: str, port: int) -> None:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {error.strerror}") from error
     stop_printing = _start_print_worker(app)
     stop_housekeeping = _start_housekeeping(app)
+    stop_messages = _start_message_sender(app)
     click.echo(f"popup-loket serves on http://{host}:{port}  (Ctrl+C stops)")
     warning = public_base_warning(app, host, port)
     if warning:
@@ -72,6 +73,7 @@ def run_command(host: str, port: int) -> None:
     try:
         server.serve_forever()
     finally:
+        stop_messages()
         stop_housekeeping()
         stop_printing()
 
@@ -111,6 +113,14 @@ def _start_print_worker(app: Flask) -> Any:
         app_printing.wake()
 
     return stopper
+
+
+def _start_message_sender(app: Flask) -> Any:
+    """Send residents' messages in this process (LOKET_NOTIFY_WORKER=inline, the default);
+    returns its stopper."""
+    from kiosk.messaging import start_sender
+
+    return start_sender(app, app.extensions["socketio"].start_background_task)
 
 
 def _start_housekeeping(app: Flask) -> Any:

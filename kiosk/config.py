@@ -47,10 +47,15 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_PAIR": "10/minute",
     # Per ticket: a status page asks again when the queue moves (at most every 2 s).
     "RATELIMIT_TICKET_LIVE": "60/minute",
+    # Per ticket: asking for (or stopping) "almost your turn" messages.
+    "RATELIMIT_NOTIFY": "10/minute;30/hour",
     # Per address: bookings (so nobody fills a day's slots by script).
     "RATELIMIT_BOOK": "10/minute;30/hour",
     # Per kiosk: times booked for later with one tap (nobody fills a day's slots by tapping).
     "RATELIMIT_KIOSK_BOOK": "6/minute;60/hour",
+    # Per address: tickets taken on a phone (/join; only tickets made count). Phones on the
+    # bus's Wi-Fi share one address, so keep room for a family or a group.
+    "RATELIMIT_JOIN": "10 per 10 minutes",
     # Check-in: wrong codes (unknown or refused) per kiosk or API caller, and per code across
     # kiosks; past a limit, a cool-down until its window ends (kiosk/check_in_limits.py).
     "RATELIMIT_CHECK_IN_KIOSK": "5/minute;30/hour",
@@ -121,6 +126,30 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_USER": None,
     "SMTP_PASSWORD": None,
     "MAIL_FROM": "Gemeente Hoorn <noreply@hoorn.nl>",
+    # Messages to residents (kiosk/notify/, kiosk/services/messages/): "almost your turn" when
+    # this many people or fewer are ahead, and "you are called", by SMS, e-mail or Web Push.
+    # SMS and e-mail through NotifyNL: only offered with an API key and the channel's template
+    # id (each template's body is ((message))). Web Push needs no account: the VAPID key pair
+    # is made in the instance folder on first use; VAPID_SUBJECT tells push services who sends.
+    "NOTIFY_AHEAD": 2,
+    "NOTIFY_API_KEY": None,
+    "NOTIFY_BASE_URL": "https://api.notifynl.nl",
+    "NOTIFY_SMS_TEMPLATE": None,
+    "NOTIFY_EMAIL_TEMPLATE": None,
+    "NOTIFY_PUSH": True,
+    "VAPID_SUBJECT": "mailto:loket@hoorn.nl",
+    # Seconds before a call to NotifyNL or a push service gives up (then it is tried again).
+    "NOTIFY_TIMEOUT_SECONDS": 10,
+    # A message is tried this often, these seconds apart, then given up (and deleted).
+    "NOTIFY_MAX_ATTEMPTS": 5,
+    "NOTIFY_RETRY_SECONDS": [5, 30, 120, 600],
+    # "inline": `loket run` sends, looking for due messages this often; "off": nothing sends.
+    "NOTIFY_WORKER": "inline",
+    "NOTIFY_POLL_SECONDS": 1,
+    # Appointments with a phone or e-mail get a reminder the day before, from this local hour.
+    "NOTIFY_REMINDER_HOUR": 10,
+    # Tests only: accept plain-http push endpoints (on loopback). Never in production.
+    "NOTIFY_PUSH_ALLOW_HTTP": False,
     # Residents' pages (kiosk, board, status, appointment, booking, tour) speak all of these;
     # staff pages (desk, admin, research, login) only STAFF_LANGUAGES.
     "LANGUAGES": ["nl", "en", "tr", "ar", "pl", "uk"],

@@ -18,16 +18,22 @@ from typing import Any
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
+from kiosk.messaging import message_texts, offered_channels
 from kiosk.services.accounts import AccountService
 from kiosk.services.admin_accounts import AccountAdminService
 from kiosk.services.appointments import AppointmentService, CheckInWindow
+from kiosk.services.feedback import FeedbackService
+from kiosk.services.joining import JoinService
+from kiosk.services.messages import MessageService, Outbox
 from kiosk.services.mfa import MfaService
 from kiosk.services.planning import CatalogueService, OverviewService, SeriesService, StopService
 from kiosk.services.presence import PresenceService
 from kiosk.services.printing import PrintService
 from kiosk.services.queue import QueueService
+from kiosk.services.queue.figures import FiguresService
 from kiosk.services.research import ResearchService
 from kiosk.services.settings import SPECS, SettingsService
+from kiosk.services.slides import SlideService
 from kiosk.services.speech import AnnouncementService
 from kiosk.services.tour import TourService
 
@@ -94,9 +100,30 @@ def _timezone() -> str:
     return str(current_app.config["TIMEZONE"])
 
 
+def outbox() -> Outbox:
+    """Where the queue writes residents' messages (kiosk/services/messages/outbox.py)."""
+    return Outbox(message_texts(), ahead=int(current_app.config["NOTIFY_AHEAD"]))
+
+
 def queue_service() -> QueueService:
     return QueueService(
-        db_session(), **_common(), interleave=int(current_app.config["APPOINTMENT_INTERLEAVE"])
+        db_session(),
+        **_common(),
+        interleave=int(current_app.config["APPOINTMENT_INTERLEAVE"]),
+        outbox=outbox(),
+    )
+
+
+def message_service() -> MessageService:
+    config = current_app.config
+    return MessageService(
+        db_session(),
+        **_common(),
+        outbox=outbox(),
+        offered=offered_channels(),
+        allow_http_push=bool(config["NOTIFY_PUSH_ALLOW_HTTP"]),
+        reminder_hour=int(config["NOTIFY_REMINDER_HOUR"]),
+        timezone=_timezone(),
     )
 
 
@@ -106,6 +133,14 @@ def appointment_service() -> AppointmentService:
         late=timedelta(minutes=int(setting("CHECKIN_LATE_MINUTES"))),
     )
     return AppointmentService(db_session(), **_common(), window=window, timezone=_timezone())
+
+
+def feedback_service() -> FeedbackService:
+    return FeedbackService(db_session(), **_common(), timezone=_timezone())
+
+
+def join_service() -> JoinService:
+    return JoinService(db_session(), **_common())
 
 
 def account_service() -> AccountService:
@@ -157,9 +192,18 @@ def print_service() -> PrintService:
     return PrintService(db_session(), **_common(), timezone=_timezone())
 
 
+def figures_service() -> FiguresService:
+    """Today's figures of a desk and its stop (the desk page)."""
+    return FiguresService(db_session(), **_common(), timezone=_timezone())
+
+
 def settings_service() -> SettingsService:
     return SettingsService(db_session(), **_common())
 
 
 def announcement_service() -> AnnouncementService:
     return AnnouncementService(db_session(), **_common())
+
+
+def slide_service() -> SlideService:
+    return SlideService(db_session(), **_common(), timezone=_timezone())

@@ -3,8 +3,8 @@
     every HOUSEKEEPING_SECONDS             once per purge day, from PURGE_HOUR (TIMEZONE)
     --------------------------             ----------------------------------------------
     AppointmentService.mark_no_shows()     QueueService.expire_links(RETENTION_DAYS)
-                                           QueueService.forget_request_keys()
-                                           AppointmentService.purge_contact_data(RETENTION_DAYS)
+    MessageService.forget_ended_contacts() QueueService.forget_request_keys()
+    MessageService.write_reminders()       AppointmentService.purge_contact_data(RETENTION_DAYS)
                                            forget_resident_addresses(IP_RETENTION_DAYS)
                                            AccountService.purge_sessions(SESSION_ROWS_DAYS)
 
@@ -38,6 +38,7 @@ from kiosk.factories import (
     account_service,
     appointment_service,
     db_session,
+    message_service,
     queue_service,
     setting,
 )
@@ -63,6 +64,7 @@ class HousekeepingResult:
     links_expired: int = 0  # tickets whose status link stopped working
     errors: tuple[str, ...] = ()
     addresses_erased: int = 0  # residents' events whose IP address was erased
+    reminders: int = 0  # appointments' day-before reminders written to the outbox
 
 
 class Housekeeping:
@@ -105,6 +107,16 @@ class Housekeeping:
         except Exception as exc:
             log.exception("Housekeeping: marking no-shows failed")
             errors.append(f"no-shows: {exc}")
+        reminders = 0
+        try:
+            with self.app.app_context():
+                messages = message_service()
+                messages.clock = lambda: moment
+                messages.forget_ended_contacts()
+                reminders = messages.write_reminders(actor=HOUSEKEEPING_ACTOR)
+        except Exception as exc:
+            log.exception("Housekeeping: residents' messages failed")
+            errors.append(f"messages: {exc}")
         purged, erased, expired, addresses = False, 0, 0, 0
         try:
             with self.app.app_context():
@@ -132,7 +144,9 @@ class Housekeeping:
         except Exception as exc:
             log.exception("Housekeeping: the daily purge failed")
             errors.append(f"purge: {exc}")
-        return HousekeepingResult(no_shows, purged, erased, expired, tuple(errors), addresses)
+        return HousekeepingResult(
+            no_shows, purged, erased, expired, tuple(errors), addresses, reminders
+        )
 
     def run_forever(
         self, stop: threading.Event, *, sleep: Callable[[float], Any] | None = None

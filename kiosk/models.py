@@ -751,6 +751,11 @@ class OutboxMessage(Base):
     language: Mapped[str] = mapped_column(String(8), default="nl")
     text: Mapped[str] = mapped_column(String(1000))
     stop_id: Mapped[int | None] = mapped_column(ForeignKey("stops.id", ondelete="SET NULL"))
+    # The ticket a message is about (None for an appointment's reminder): when the ticket ends,
+    # its "almost" messages not sent yet go with its contacts.
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

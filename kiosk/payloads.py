@@ -10,7 +10,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kiosk.models import Appointment, Desk, Device, Location, Product, Slot, Stop, Ticket
+from kiosk.models import (
+    Appointment,
+    BoardSlide,
+    Desk,
+    Device,
+    Location,
+    Product,
+    Slot,
+    Stop,
+    Ticket,
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +62,20 @@ def desk_payload(desk: Desk) -> dict[str, Any]:
         "id": desk.id,
         "name": desk.name,
         "active": desk.active,
+        "paused": desk.paused_at is not None,
+        "paused_at": iso(desk.paused_at),
         "products": [p.code for p in desk.products],
     }
+
+
+def desk_board_payload(desk: Desk) -> dict[str, Any]:
+    """A desk as the board shows it: paused desks read "Balie 2: gesloten"."""
+    return {"id": desk.id, "name": desk.name, "paused": desk.paused_at is not None}
+
+
+def slide_payload(slide: BoardSlide) -> dict[str, Any]:
+    """A board's information slide: its text per language (Dutch always) and pictogram."""
+    return {"id": slide.id, "icon": slide.icon, "texts": dict(slide.texts)}
 
 
 def location_payload(location: Location) -> dict[str, Any]:
@@ -74,6 +96,7 @@ def stop_payload(stop: Stop, *, now: datetime | None = None) -> dict[str, Any]:
         "starts_at": iso(stop.starts_at),
         "ends_at": iso(stop.ends_at),
         "status": stop.status.value,
+        "phone_join": stop.phone_join,
         "products": [product_payload(p) for p in stop.products],
         "desks": [desk_payload(d) for d in stop.desks],
     }
@@ -123,6 +146,7 @@ def ticket_staff_payload(ticket: Ticket, position: Position | None = None) -> di
         "started_at": iso(ticket.started_at),
         "ended_at": iso(ticket.ended_at),
         "transfer_count": ticket.transfer_count,
+        "target_desk_id": ticket.target_desk_id,
     }
 
 

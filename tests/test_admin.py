@@ -28,6 +28,7 @@ from kiosk.services.accounts import AccountService
 from kiosk.services.base import Actor
 from kiosk.services.planning import DeskInput, SeriesInput, SeriesService
 from kiosk.services.queue import QueueService
+from kiosk.services.slides import SlideInput, SlideService
 from tests.factories import csrf_token_in, make_product, make_stop, make_user, pair_browser
 
 PASSWORD = "correct horse battery"
@@ -116,6 +117,7 @@ def world(db, clock, users):
         )
     )
     device = AccountService(db, clock=clock).add_device(DeviceKind.KIOSK, "Kiosk bus").device
+    slide = SlideService(db, clock=clock).create_slide(SlideInput(texts={"nl": "Welkom"}))
     return {
         "stop": stop.id,
         "desk": stop.desks[0].id,
@@ -124,6 +126,7 @@ def world(db, clock, users):
         "series": series.id,
         "user": users["sam"].id,
         "device": device.id,
+        "slide": slide.id,
     }
 
 
@@ -154,6 +157,7 @@ ROUTES = [
     ("POST", "/admin/stops/{stop}/status"),
     ("POST", "/admin/stops/{stop}/slots"),
     ("POST", "/admin/stops/{stop}/announcements"),
+    ("POST", "/admin/stops/{stop}/phone-join"),
     ("GET", "/admin/stops/{stop}/delete"),
     ("POST", "/admin/stops/{stop}/delete"),
     ("POST", "/admin/stops/{stop}/desks"),
@@ -189,6 +193,15 @@ ROUTES = [
     ("GET", "/admin/printers"),
     ("GET", "/admin/printers/default/preview.png"),
     ("POST", "/admin/printers/default/test"),
+    ("GET", "/admin/slides"),
+    ("GET", "/admin/slides/new"),
+    ("POST", "/admin/slides/new"),
+    ("GET", "/admin/slides/{slide}"),
+    ("POST", "/admin/slides/{slide}"),
+    ("POST", "/admin/slides/{slide}/move"),
+    ("POST", "/admin/slides/{slide}/active"),
+    ("GET", "/admin/slides/{slide}/delete"),
+    ("POST", "/admin/slides/{slide}/delete"),
 ]
 
 

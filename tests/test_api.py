@@ -660,10 +660,11 @@ def test_transfer_to_a_product_the_stop_lacks_is_refused(
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({}, "product", "Missing data for required field."),
+        ({}, "_schema", "Give a product, a desk, or both."),
         ({"product": ""}, "product", "Length must be between 1 and 40."),
         ({"product": ["R"]}, "product", "Not a valid string."),
-        ({"product": "R", "desk": 1}, "desk", "Unknown field."),
+        ({"product": "R", "counter": 1}, "counter", "Unknown field."),
+        ({"desk": "two"}, "desk", "Not a valid integer."),
     ],
 )
 def test_transfer_body_is_validated(client, stop, staff, body, field, message):
@@ -1021,3 +1022,16 @@ def test_only_staff_open_or_close_a_stop(client, stop, kiosk, action):
 
 def test_closing_an_unknown_stop_is_404(client, staff):
     assert error_of(client.post("/api/v1/stops/999/close", headers=staff))["code"] == "unknown_stop"
+
+
+def test_the_openapi_document_built_on_first_read_is_the_one_built_at_start(make_app, monkeypatch):
+    """The API's documentation is made when first read (it costs more than the rest of the
+    app); the document is the same as flask-smorest's own, made while registering."""
+    from flask_smorest import Api
+
+    import kiosk.views.api as api
+
+    lazy = make_app().test_client().get("/api/v1/openapi.json").get_json()
+    monkeypatch.setattr(api.LoketApi, "register_blueprint", Api.register_blueprint)
+    eager = make_app().test_client().get("/api/v1/openapi.json").get_json()
+    assert lazy == eager and len(lazy["paths"]) > 30

@@ -328,6 +328,7 @@ def test_board_keeps_the_templates_its_script_renders_with(client, stop):
     assert sorted(t.attrs["id"] for t in templates) == [
         "board-current-template",
         "board-previous-template",
+        "board-slide-template",
         "board-waiting-template",
     ]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from kiosk.models import Device, Event, StaffUser, StopStatus
+from kiosk.models import BoardSlide, Device, Event, StaffUser, StopStatus
 from tests.factories import make_stop
 
 
@@ -37,6 +37,10 @@ def test_demo_creates_open_stop_users_and_pairing_links(runner, db):
     assert "reused" in again.output
     assert new_passwords != passwords  # generated anew, never a fixed password
     assert len(db.scalars(select(StaffUser)).all()) == 2
+    # The board has one information slide to show, for every stop, in every language.
+    (slide,) = db.scalars(select(BoardSlide)).all()
+    assert slide.stop_id is None and slide.icon == "id"
+    assert set(slide.texts) == {"nl", "en", "tr", "ar", "pl", "uk"}
 
 
 def test_demo_passwords_log_in(runner, client):

@@ -256,9 +256,12 @@ def test_desk_state_lists_the_queue_in_calling_order_with_waited_seconds(
         "id": desk.id,
         "name": "Balie 1",
         "active": True,
+        "paused": False,
+        "paused_at": None,
         "products": ["id-apply", "id-collect", "driving-licence"],
     }
     assert body["stop"]["id"] == stop.id
+    assert body["stop"]["waiting"] == 3
     assert body["current"] is None
     assert [(t["label"], t["waited_seconds"]) for t in body["queue"]] == [
         ("R001", 100),
@@ -276,6 +279,12 @@ def test_desk_state_lists_the_queue_in_calling_order_with_waited_seconds(
         "finish": False,
         "no_show": False,
         "transfer": False,
+        "call_chosen": True,
+        "issue": True,
+        "pause": True,
+        "resume": False,
+        "open_stop": False,
+        "close_stop": True,
     }
     assert body["at"] == "2026-06-02T10:02:40Z"
 
@@ -292,9 +301,11 @@ def test_desk_state_only_lists_the_desks_own_products(client, db, clock, staff):
     assert len(body["products"]) == 3  # every product of the stop is a transfer target
 
 
-# (steps from a fresh waiting A ticket) -> the actions allowed afterwards
+# (steps from a fresh waiting A ticket) -> the actions allowed afterwards, besides the desk's
+# own controls that an open stop and a desk at work always offer (ALWAYS)
+ALWAYS = {"issue", "pause", "close_stop"}
 ACTIONS_AFTER = [
-    ([], {"call_next"}),
+    ([], {"call_next", "call_chosen"}),
     (["call_next"], {"recall", "start", "finish", "no_show", "transfer"}),
     (["call_next", "start"], {"finish", "transfer"}),
     (["call_next", "finish"], set()),
@@ -314,7 +325,7 @@ def test_desk_state_says_which_steps_are_allowed(client, queue, stop, staff, ste
 
     body = client.get(f"/api/v1/desks/{desk.id}", headers=staff).json
 
-    assert {name for name, ok in body["actions"].items() if ok} == set(allowed)
+    assert {name for name, ok in body["actions"].items() if ok} == set(allowed) | ALWAYS
     if body["current"] is not None:
         assert body["current"]["label"] == "A001"
         assert body["current"]["status_url"].startswith("http://loket.test/t/")
@@ -332,8 +343,8 @@ def test_a_busy_desk_does_not_offer_next_even_with_a_queue(client, queue, stop, 
     assert len(body["queue"]) == 1
 
 
-def test_transfer_is_not_offered_at_a_stop_with_one_product(client, db, clock, staff):
-    stop = make_stop(db, now=clock.now, products="A")
+def test_transfer_is_not_offered_at_a_stop_with_one_product_and_desk(client, db, clock, staff):
+    stop = make_stop(db, now=clock.now, products="A", desks={"Balie 1": "A"})
     queue = QueueService(db, RecordingNotifier(), clock)
     queue.issue_ticket(stop, "A")
     desk = desk_named(stop, "Balie 1")

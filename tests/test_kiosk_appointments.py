@@ -403,3 +403,16 @@ def test_one_kiosk_cannot_book_a_whole_day(make_app, db, clock, stop):
     assert refused.status_code == 429 and "Traceback" not in refused.get_data(as_text=True)
     db.rollback()
     assert len(db.scalars(select(Appointment)).all()) == 2
+
+
+def test_after_check_in_the_appointment_page_offers_a_message_when_it_is_almost_time(
+    kiosk_client, db, appointments, stop, clock
+):
+    appointment = booked(appointments, db, stop, clock)
+    assert 'id="notify"' not in kiosk_client.get(f"/a/{appointment.token}").text  # not yet
+    response = check_in(kiosk_client, appointment.code)
+    assert response.status_code == 302 and "/kiosk/tickets/" in response.location, response.location
+    db.rollback()
+    ticket = db.scalars(select(Ticket).where(Ticket.source == Source.APPOINTMENT)).one()
+    page = kiosk_client.get(f"/a/{appointment.token}").text
+    assert 'id="notify"' in page and f"/api/v1/tickets/{ticket.token}/notify" in page

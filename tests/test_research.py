@@ -663,11 +663,12 @@ def test_only_coordinators_see_the_dashboard(app, db, client):
 
 def test_the_dashboard_draws_every_chart_with_its_table(coordinator, busy_day):
     page = coordinator.get("/admin/research?from=2026-06-02&to=2026-06-02").text
-    assert page.count("<figure") == page.count("<figcaption>") == 11
-    # Nobody was called yet: no waits, service times or no-show rates; nothing asked elsewhere.
-    assert page.count('role="img"') == 7
-    assert page.count("Geen gegevens om te tekenen.") == 4
-    assert page.count("Bekijk als tabel") == 10
+    assert page.count("<figure") == page.count("<figcaption>") == 14
+    # Nobody was called yet: no waits, service times or no-show rates; nothing asked elsewhere;
+    # no faces or wishes after a visit (walk-outs: a row of all products with 0).
+    assert page.count('role="img"') == 8
+    assert page.count("Geen gegevens om te tekenen.") == 6
+    assert page.count("Bekijk als tabel") == 13
     heat = re.search(r'<svg class="chart chart--heat".*?</svg>', page, re.S).group(0)
     assert heat.count('class="heat ') == 7 * 14  # Monday-Sunday x 08:00-21:00
     assert ">10<" in heat  # the number is printed in its cell (12, perturbed)

@@ -255,6 +255,9 @@ def dashboard_charts(tables: list[Table]) -> dict[str, list[Chart]]:
         "moments": [bar_chart(by_key["moments"], [0])],
         "unmet": [bar_chart(by_key["unmet"], [0])],
         "not_offered": [bar_chart(by_key["not_offered"], [0])],
+        "walk_outs": [bar_chart(by_key["walk_outs"], [0, 1])],
+        "ratings": [bar_chart(by_key["ratings"], [6])],
+        "wishes": [bar_chart(by_key["wishes"], [0])],
         "where_next": [
             bar_chart(
                 where,

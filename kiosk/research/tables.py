@@ -34,6 +34,7 @@ from kiosk.services.research import (
     Report,
     StopChoice,
 )
+from kiosk.services.research.feedback import RatingRow, WalkOutRow, WishRow
 from kiosk.services.research.vocabulary import (
     DAY_PART_LABELS,
     MOMENT_LABELS,
@@ -144,6 +145,9 @@ def report_tables(report: Report) -> list[Table]:
         MOMENTS.table(report),
         UNMET.table(report, minutes=_long_wait_minutes()),
         NOT_OFFERED.table(report),
+        WALK_OUTS.table(report),
+        RATINGS.table(report),
+        WISHES.table(report),
     ]
 
 
@@ -373,6 +377,87 @@ WHERE_NEXT = Layout[PlaceTime](
         Column(N_("Bezoekers per openingsuur"), "rate", lambda r: r.per_hour),
         Column(N_("Wensen"), "count", lambda r: r.wishes),
     ],
+)
+
+
+def stop_day_label(report: Report, stop_id: int) -> str:
+    """A stop in a table per stop: its place and local day."""
+    found = report.stops.get(stop_id)
+    if found is None:
+        return str(_("Onbekende plek"))
+    name, day = found
+    return f"{name}, {format_date(day, 'd MMM yyyy')}"
+
+
+WALK_OUTS = Layout[WalkOutRow](
+    key="walk_outs",
+    title=N_("Weggegaan voor de beurt"),
+    sheet=N_("Weggegaan"),
+    note=N_(
+        'Nummers die uit de wachtrij gingen voordat zij werden geholpen: met "Ik ga weg" op '
+        "de telefoon, of door een medewerker. Wachttijd: van het nummer (of het begin van de "
+        "afspraak) tot het weggaan, in minuten. Mediaan: de helft ging eerder weg."
+    ),
+    label_columns=[N_("Product")],
+    records=lambda report: report.walk_outs,
+    labels=lambda report, r: [product_label(report, r.product_id)],
+    columns=[
+        Column(N_("Weggegaan"), "count", lambda r: r.left),
+        Column(N_("Gewacht, mediaan"), "minutes", lambda r: r.wait_median),
+    ],
+)
+
+FACE_HEADINGS = [
+    N_("1 heel slecht"),
+    N_("2 slecht"),
+    N_("3 gaat wel"),
+    N_("4 goed"),
+    N_("5 heel goed"),
+]
+
+
+def _face_column(index: int, heading: str) -> Column[RatingRow]:
+    """The column of one face: how many people gave it."""
+    return Column(heading, "count", lambda r: r.faces[index])
+
+
+RATINGS = Layout[RatingRow](
+    key="ratings",
+    title=N_("Hoe bent u geholpen?"),
+    sheet=N_("Tevredenheid"),
+    note=N_(
+        "Antwoorden na het bezoek, op de telefoon of bij de kiosk, per halte en product. "
+        "1 is heel slecht, 5 is heel goed. Tevreden: 4 of 5, in procenten van wie antwoordde. "
+        "De vraag is vrijwillig en anoniem."
+    ),
+    label_columns=[N_("Halte"), N_("Product")],
+    records=lambda report: report.ratings,
+    labels=lambda report, r: [
+        stop_day_label(report, r.stop_id),
+        product_label(report, r.product_id),
+    ],
+    columns=[
+        *(_face_column(i, label) for i, label in enumerate(FACE_HEADINGS)),
+        Column(N_("Mensen"), "count", lambda r: r.people),
+        Column(N_("Tevreden (%)"), "percent", lambda r: _percent(r.happy_rate)),
+    ],
+)
+
+WISHES = Layout[WishRow](
+    key="wishes",
+    title=N_("Wat moeten we hier nog meer aanbieden?"),
+    sheet=N_("Wensen"),
+    note=N_(
+        "Antwoorden na het bezoek op de telefoon, per halte: welk product bewoners hier ook "
+        "graag zouden zien. De vraag is vrijwillig en anoniem."
+    ),
+    label_columns=[N_("Halte"), N_("Product")],
+    records=lambda report: report.wishes,
+    labels=lambda report, r: [
+        stop_day_label(report, r.stop_id),
+        product_label(report, r.product_id),
+    ],
+    columns=[Column(N_("Mensen"), "count", lambda r: r.people)],
 )
 
 

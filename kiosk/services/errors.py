@@ -152,3 +152,36 @@ class Conflict(DomainError):
     code = "conflict"
     status = 409
     message = "This conflicts with existing data."
+
+
+class DeskPaused(DomainError):
+    """Raised when a paused desk calls a ticket: staff resume the desk first."""
+
+    code = "desk_paused"
+    status = 409
+    message = "This desk is paused: resume it to call tickets."
+
+
+class DeskUnavailable(DomainError):
+    """Raised when a ticket is sent to a desk that is switched off, paused, or does not serve
+    the ticket's product, or a desk calls a ticket that is not in its queue."""
+
+    code = "desk_unavailable"
+    status = 409
+    message = "This desk cannot take this ticket."
+
+
+class UndoExpired(DomainError):
+    """Raised when a no-show is undone too late, or its desk has called someone else since."""
+
+    code = "undo_expired"
+    status = 409
+    message = "This step can no longer be undone."
+
+
+class ReasonRequired(DomainError):
+    """Raised when staff call a ticket out of turn without saying why."""
+
+    code = "reason_required"
+    status = 422
+    message = "Say why this ticket is called out of turn."

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import selectinload
 
-from kiosk.models import Desk, Location, Product, Stop, StopStatus, stop_products
+from kiosk.models import BoardSlide, Desk, Location, Product, Stop, StopStatus, stop_products
 from kiosk.payloads import stop_payload
 from kiosk.services.base import SYSTEM, Actor, LocalService, Pending
 from kiosk.services.errors import NoOpenStop, NoStopToOpen
@@ -310,5 +310,23 @@ class TourService(LocalService):
         self.session.add(stop)
         self.session.flush()
         self.log("stop.create", actor, object_type="stop", object_id=stop.id, stop_id=stop.id)
+        self._demo_slide(actor)
         self.session.commit()
         return DemoResult(stop, created=True)
+
+    def _demo_slide(self, actor: Actor) -> None:
+        """The board's first information slide, for every stop: what to bring for a passport."""
+        if self.session.scalar(select(BoardSlide.id).limit(1)) is not None:
+            return
+        spec = DEMO_PRODUCTS[0]
+        slide = BoardSlide(
+            stop_id=None,
+            icon=spec["icon"],
+            texts=dict(spec["bring"]),  # type: ignore[call-overload]
+            sort_order=1,
+            active=True,
+            created_at=self.now(),
+        )
+        self.session.add(slide)
+        self.session.flush()
+        self.log("slide.create", actor, object_type="slide", object_id=slide.id)

@@ -4,12 +4,14 @@ lives in a `*_base` module or in the module it is about (`kiosk.auth`, `kiosk.pa
 
 Residents, on the kiosk (a paired device):
 - `kiosk`: take a number and its confirmation; `kiosk_appointments`: check in for a booking, book
-  a time for later; `kiosk_base`: what every kiosk screen shares; `offline`: the service worker,
+  a time for later; `kiosk_feedback`: "Hoe bent u geholpen?" (five faces, then the product);
+  `kiosk_base`: what every kiosk screen shares; `offline`: the service worker,
   the health check and the offline page that keep every screen alive without its server.
 
 Residents, on their own phone:
 - `booking`: book an appointment (``/afspraak``); `appointment`: a booking's private page
-  (``/a/<token>``); `tour`: the schedule, its feeds and the privacy page.
+  (``/a/<token>``); `tour`: the schedule, its feeds and the privacy page;
+- `join`: take a ticket on the phone from the board's rotating QR code (``/join/<code>``).
 
 Staff and coordinators (logged in):
 - `desk`: call, recall, serve, finish, no-show, transfer; `desk_base`: the desk's state, shared

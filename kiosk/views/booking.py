@@ -26,7 +26,8 @@ from kiosk.extensions import book_limit, limiter, public_limit
 from kiosk.factories import appointment_service, queue_service, setting
 from kiosk.i18n import current_language
 from kiosk.mail import after_booking
-from kiosk.models import Product, Slot, Stop
+from kiosk.messaging import offered_channels
+from kiosk.models import Channel, Product, Slot, Stop
 from kiosk.services.appointments import (
     AppointmentService,
     NotBookable,
@@ -35,6 +36,7 @@ from kiosk.services.appointments import (
     UnknownSlot,
 )
 from kiosk.services.errors import DomainError, NotFound, UnknownProduct, UnknownStop
+from kiosk.services.messages import InvalidAddress, normalise_phone
 from kiosk.views.api.schemas import AppointmentRequest
 
 bp = Blueprint("booking", __name__, url_prefix="/afspraak")
@@ -217,13 +219,22 @@ def details(product_code: str, stop_id: int, slot_id: int) -> str | tuple[str, i
     _still_free(appointments, slot)
     name = request.form.get("name", "").strip()
     email = request.form.get("email", "").strip()
+    # A mobile number for a text message the day before: asked only when SMS can be sent.
+    sms = Channel.SMS in offered_channels()
+    phone = request.form.get("phone", "").strip() if sms else ""
     errors = _contact_errors(name, email) if request.method == "POST" else {}
+    if request.method == "POST" and phone:
+        try:
+            phone = normalise_phone(phone)
+        except InvalidAddress:
+            errors["phone"] = _("Dit is geen mobiel nummer. Vul een nummer in zoals 06 12345678.")
     if request.method == "POST" and not errors:
         appointment = appointments.book(
             slot.id,
             product_code=product.code,
             name=name or None,
             email=email or None,
+            phone=phone or None,
             language=current_language(),
             actor=current_principal().actor,
         )
@@ -239,6 +250,8 @@ def details(product_code: str, stop_id: int, slot_id: int) -> str | tuple[str, i
         slot=slot,
         name=name,
         email=email,
+        phone=phone,
+        sms=sms,
         errors=errors,
         name_max=NAME_MAX,
         retention_days=setting("RETENTION_DAYS"),

@@ -16,9 +16,10 @@ from kiosk.factories import (
 )
 from kiosk.models import Desk, DeviceKind, Stop, Ticket
 from kiosk.payloads import Position, desk_payload, iso, product_ref, ticket_staff_payload
+from kiosk.printing.stations import printing
 from kiosk.services.errors import NoOpenStop
 from kiosk.services.presence import presence_payload
-from kiosk.services.printing import print_job_payload
+from kiosk.services.printing import SlipRequest, print_job_payload
 from kiosk.services.queue import ALLOWED_FROM
 from kiosk.urls import public_url
 
@@ -56,19 +57,33 @@ def desk_state(desk: Desk) -> dict[str, Any]:
     now = queue.now()
     stop = desk.stop
     status = current.status if current is not None else None
+    paused = desk.paused_at is not None
+    can_call = current is None and desk.active and not paused and bool(waiting)
+    accepting = stop.accepts_walk_ins(now)
+    desks = sorted(stop.desks, key=lambda d: d.id)
     actions = {
-        "call_next": current is None and desk.active and bool(waiting),
+        "call_next": can_call,
         **{step: status in ALLOWED_FROM[step] for step in STEPS},
+        "call_chosen": can_call,
+        "issue": accepting,
+        "pause": not paused,
+        "resume": paused,
+        "open_stop": stop.status.value != "open",
+        "close_stop": stop.status.value == "open",
     }
-    actions["transfer"] = actions["transfer"] and len(stop.products) > 1
+    # To another product, or to another desk that could take the ticket.
+    others = [d for d in desks if d.id != desk.id and d.active and d.paused_at is None]
+    actions["transfer"] = actions["transfer"] and (len(stop.products) > 1 or bool(others))
     state = {
         "desk": desk_payload(desk),
         "stop": {
             "id": stop.id,
             "name": stop.location.name,
             "status": stop.status.value,
-            "accepting_tickets": stop.accepts_walk_ins(now),
+            "accepting_tickets": accepting,
+            "waiting": sum(queue.waiting_counts(stop.id).values()),
         },
+        "desks": [desk_payload(d) for d in desks],
         "current": staff_ticket(current) if current is not None else None,
         "queue": [
             {
@@ -83,6 +98,16 @@ def desk_state(desk: Desk) -> dict[str, Any]:
     }
     queue.end_read()
     return state
+
+
+def desk_slip(stop: Stop, language: str) -> tuple[SlipRequest | None, str | None]:
+    """Where a ticket made at the desk prints: the first of the stop's paired kiosks that has
+    a printer (the kiosk's own print job path), in the resident's language; (None, None) when
+    no kiosk prints, and the desk shows the ticket on screen instead."""
+    for device in print_service().kiosks(stop.id):
+        if printing().config_for(device) is not None:
+            return SlipRequest(device.id, language), device.name
+    return None, None
 
 
 def stop_devices(stop: Stop) -> list[dict[str, Any]]:

@@ -33,6 +33,8 @@ SCREEN_OF_TAP = {
     "kiosk_survey.answer_home": "kiosk_survey.start",
     "kiosk_survey.answer_moment": "kiosk_survey.moment",
     "kiosk_survey.missed": "kiosk.home",
+    "kiosk_feedback.rate": "kiosk_feedback.start",
+    "kiosk_feedback.product": "kiosk_feedback.start",
 }
 
 

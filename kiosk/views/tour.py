@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from kiosk.extensions import limiter, public_limit
 from kiosk.factories import appointment_service, setting, tour_service
 from kiosk.i18n import current_language
-from kiosk.ical import calendar, ics_text, ics_time
+from kiosk.ical import tour_ics
 from kiosk.models import Product, Stop
 from kiosk.payloads import iso, location_payload, product_ref
 from kiosk.qrcodes import qr_svg
@@ -104,37 +104,17 @@ def schedule_ics() -> Response | tuple[Response, int]:
     title = _("Loket op locatie – Gemeente Hoorn")
     if product is not None:
         title = f"{title}: {product.name(language)}"
-    events = [_event(stop, language) for stop in stops]
-    response = Response(calendar(events, name=title), mimetype="text/calendar")
+    feed = tour_ics(
+        stops,
+        name=title,
+        language=language,
+        url=public_url("tour.schedule"),
+        stamp=tour_service().now(),
+    )
+    response = Response(feed, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="loket-op-locatie.ics"'
     response.headers["Cache-Control"] = "public, max-age=900"
     return response
-
-
-def _event(stop: Stop, language: str) -> list[str]:
-    location = stop.location
-    place = ", ".join(p for p in (location.name, location.address) if p)
-    offered = ", ".join(p.name(language) for p in stop.products)
-    summary = _("Loket op locatie: %(place)s", place=location.name)
-    description = "\n".join(
-        (
-            _("Wat u hier kunt regelen: %(products)s", products=offered),
-            public_url("tour.schedule"),
-        )
-    )
-    lines = [
-        f"UID:stop-{stop.id}@popup-loket",
-        f"DTSTAMP:{ics_time(stop.starts_at)}",
-        f"DTSTART:{ics_time(stop.starts_at)}",
-        f"DTEND:{ics_time(stop.ends_at)}",
-        f"SUMMARY:{ics_text(summary)}",
-        f"LOCATION:{ics_text(place)}",
-        f"DESCRIPTION:{ics_text(description)}",
-        f"URL:{public_url('tour.schedule')}",
-    ]
-    if location.latitude is not None and location.longitude is not None:
-        lines.append(f"GEO:{location.latitude:.6f};{location.longitude:.6f}")
-    return lines
 
 
 @bp.get("/tour.json")

@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("text", sa.String(length=1000), nullable=False),
         sa.Column("stop_id", sa.Integer(), nullable=True),
+        sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("created_at", _utc(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", _utc(), nullable=False),
@@ -82,11 +83,18 @@ def upgrade() -> None:
             name=op.f("fk_outbox_messages_stop_id_stops"),
             ondelete="SET NULL",
         ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_outbox_messages_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
     )
     op.create_index(
         op.f("ix_outbox_messages_next_attempt_at"), "outbox_messages", ["next_attempt_at"]
     )
+    op.create_index(op.f("ix_outbox_messages_ticket_id"), "outbox_messages", ["ticket_id"])
     op.create_table(
         "board_slides",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -175,6 +183,7 @@ def downgrade() -> None:
     op.drop_table("feedback_ratings")
     op.drop_index(op.f("ix_board_slides_stop_id"), table_name="board_slides")
     op.drop_table("board_slides")
+    op.drop_index(op.f("ix_outbox_messages_ticket_id"), table_name="outbox_messages")
     op.drop_index(op.f("ix_outbox_messages_next_attempt_at"), table_name="outbox_messages")
     op.drop_table("outbox_messages")
     op.drop_table("ticket_contacts")

@@ -10,6 +10,11 @@
 // sizes the others by how many there are), then the calls that ended, as far as there is room.
 // Without the server the board keeps its last state, greyed out, says since when, tries again
 // by itself for as long as it takes; it never reloads into the browser's own error page.
+//
+// Between calls it rotates the information slides coordinators wrote (never while a call is
+// new or being announced: the call wins), shows the time, and, on a paired board of an open
+// stop that allows it, the QR code for taking a ticket on a phone, fetched anew every minute
+// and hidden as soon as the server is away (see "join QR" below).
 import { connectLive, fetchWithTimeout, showConnection } from "./live.js";
 import { speak, stopSpeaking } from "./speech.js";
 
@@ -207,6 +212,7 @@ async function runAnnouncements() {
     backlog = queue.length > 0;
   }
   announcing = false;
+  renderSlides();
 }
 
 // -- sound on/off, and telling staff when this board is muted ---------------------------------
@@ -316,15 +322,24 @@ function fitSide() {
   const panels = [document.querySelector(".board-panel--next"), $("board-earlier-panel")].filter(
     Boolean
   );
+  // What a panel can give up, the first to go last: the calls that ended; the next stops'
+  // places (each under its name) after their later dates, so a place keeps its first date
+  // as long as another place is still shown.
+  const itemsOf = (panel) => {
+    const places = [...panel.querySelectorAll(":scope > ul > li, :scope > ol > li")];
+    const laterDates = [...panel.querySelectorAll(".board-next__dates > li:not(:first-child)")];
+    return [...places, ...laterDates];
+  };
   for (const panel of panels) {
     panel.classList.remove("is-full");
     for (const item of panel.querySelectorAll("li")) item.hidden = false;
   }
   const overflows = () => side.scrollHeight > side.clientHeight + 1;
   for (const panel of panels) {
-    const items = [...panel.querySelectorAll("li")];
+    const items = itemsOf(panel);
+    const any = items.length > 0;
     while (overflows() && items.length > 0) items.pop().hidden = true;
-    if (overflows() || (panel.querySelector("li") && items.length === 0)) {
+    if (overflows() || (any && items.length === 0)) {
       panel.classList.add("is-full");
     }
   }
@@ -339,6 +354,121 @@ function renderEarlier() {
   );
   if (panel) panel.hidden = earlier.length === 0;
   fitSide();
+}
+
+// -- information slides: between calls, never over one -------------------------------------
+//
+// The band under the calls shows one slide at a time, the next every SLIDE_MS. It is hidden
+// (the calls get all the room) while a call is new (CALL_FIRST_MS after it came) or any call is
+// being announced, and when more desks call than leave room for it. <body data-slide> names the
+// slide on screen ("" for none), for tests and for whoever looks at the page.
+
+const SLIDE_MS = 12000;
+const CALL_FIRST_MS = HIGHLIGHT_MS;
+const SLIDES_UP_TO_CALLS = 3;
+const alsoLang = body.dataset.alsoLang && body.dataset.alsoLang !== lang ? body.dataset.alsoLang : null;
+let slides = [];
+let slideIndex = 0;
+let slideTimer = 0;
+let callFirstUntil = 0;
+let callFirstTimer = 0;
+
+function slideElement(slide) {
+  const element = fromTemplate("board-slide-template");
+  const texts = slide.texts || {};
+  const own = texts[lang];
+  const main = own || texts.nl || "";
+  element.dataset.slide = String(slide.id);
+  const icon = element.querySelector('[data-field="icon"]');
+  if (icon) {
+    icon.hidden = !slide.icon;
+    if (slide.icon) icon.src = `${body.dataset.icons || "/static/vendor/icons/"}${slide.icon}.svg`;
+  }
+  const text = element.querySelector('[data-field="text"]');
+  text.textContent = main;
+  text.lang = own ? lang : "nl";
+  const also = element.querySelector('[data-field="also"]');
+  const other = alsoLang ? texts[alsoLang] : "";
+  also.textContent = other || "";
+  also.lang = alsoLang || "";
+  also.hidden = !other || other === main;
+  return element;
+}
+
+/** A new list of slides (board_state, board_slides): keep showing the same one if it stayed. */
+function setSlides(list) {
+  const band = $("board-slides");
+  if (!band || !Array.isArray(list)) return;
+  const shown = band.querySelector(".board-slide:not([hidden])");
+  const shownId = shown ? shown.dataset.slide : null;
+  slides = list;
+  band.replaceChildren(...slides.map(slideElement));
+  const again = slides.findIndex((slide) => String(slide.id) === shownId);
+  slideIndex = again >= 0 ? again : 0;
+  renderSlides();
+}
+
+/** Room for a slide now? Not while a call is new or being said, nor with many desks calling. */
+function slideMayShow() {
+  return (
+    slides.length > 0 &&
+    !announcing &&
+    queue.length === 0 &&
+    Date.now() >= callFirstUntil &&
+    calls.length <= SLIDES_UP_TO_CALLS
+  );
+}
+
+function renderSlides() {
+  const band = $("board-slides");
+  if (!band) return;
+  const show = slideMayShow();
+  const items = [...band.querySelectorAll(".board-slide")];
+  if (slideIndex >= items.length) slideIndex = 0;
+  items.forEach((item, index) => {
+    item.hidden = !show || index !== slideIndex;
+  });
+  band.hidden = !show;
+  body.dataset.slide = show && items[slideIndex] ? items[slideIndex].dataset.slide : "";
+  if (show) fitSlide(band);
+  window.clearTimeout(slideTimer);
+  if (show && items.length > 1) {
+    slideTimer = window.setTimeout(() => {
+      slideIndex = (slideIndex + 1) % items.length;
+      renderSlides();
+    }, SLIDE_MS);
+  }
+  window.requestAnimationFrame(fitSide);
+}
+
+/**
+ * A slide's text is short (the admin allows MAX_TEXT characters), but in two languages on a
+ * small screen it may still need more room than the band has: then it is set a little smaller,
+ * step by step, rather than cut off.
+ */
+function fitSlide(band) {
+  band.style.removeProperty("font-size");
+  for (let scale = 0.95; scale >= 0.6 && band.scrollHeight > band.clientHeight + 1; scale -= 0.05) {
+    band.style.setProperty("font-size", `${scale}em`);
+  }
+}
+
+/** The QR code came or went, or the window changed: the slide's room changed too. */
+function refit() {
+  window.requestAnimationFrame(() => {
+    const band = $("board-slides");
+    if (band && !band.hidden) fitSlide(band);
+    fitSide();
+  });
+}
+window.addEventListener("resize", refit);
+
+/** A call came: the calls take the whole room at once, for a while and while it is said. */
+function callFirst() {
+  callFirstUntil = Date.now() + CALL_FIRST_MS;
+  window.clearTimeout(callFirstTimer);
+  callFirstTimer = window.setTimeout(renderSlides, CALL_FIRST_MS + 50);
+  renderSlides();
 }
 
 function renderCalls({ highlight = false } = {}) {
@@ -523,10 +653,13 @@ function onBoardState(state) {
   waiting = state.waiting || [];
   renderStatus(state.stop.status);
   renderWaiting();
+  if (fresh.length > 0) callFirst();
   renderCalls({ highlight: fresh.length > 0 && fresh[0] === calls[0] });
   remember();
   setStale(false);
   heard();
+  setSlides(state.slides || []);
+  fetchJoinCode();
   // Calls made while the board was away: say them, oldest first.
   for (const call of fresh.slice(0, CATCH_UP).reverse()) {
     tellScreenReaders(call);
@@ -539,6 +672,7 @@ function onCalled({ ticket, waiting: counts }) {
   // One ticket per desk: a call replaces whatever this desk had (should its end have been missed).
   calls = [ticket, ...calls.filter((call) => !sameCall(call, ticket) && !sameDesk(call, ticket))];
   earlier = earlier.filter((call) => !sameCall(call, ticket));
+  callFirst();
   renderCalls({ highlight: true });
   remember();
   updateWaiting(counts);
@@ -564,6 +698,7 @@ function onEnded({ ticket, waiting: counts }) {
   if (calls.length !== before || ticket.called_at) {
     renderCalls();
     remember();
+    renderSlides();
   }
   updateWaiting(counts);
 }
@@ -576,6 +711,7 @@ function onGone({ ticket, waiting: counts }) {
   if (calls.length !== before) {
     renderCalls();
     remember();
+    renderSlides();
   }
   updateWaiting(counts);
 }
@@ -590,6 +726,11 @@ if (renderedStop !== null) {
   const rendered = document.querySelectorAll("#board-current .board-call, #board-previous [data-key]");
   calls = [...rendered].map(readCall);
   earlier = [...document.querySelectorAll("#board-earlier [data-key]")].map(readCall);
+  // The slides as rendered: shown now (no call is new on a page just loaded).
+  slides = [...document.querySelectorAll("#board-slides .board-slide")].map((element) => ({
+    id: element.dataset.slide,
+  }));
+  renderSlides();
   fitSide();
   const side = document.querySelector(".board-side");
   if (side && typeof window.ResizeObserver === "function") {
@@ -618,7 +759,14 @@ socket = connectLive({
     ticket_issued: onCounts,
     stop_updated: (stop) => {
       heard();
-      if (stop && stop.id === renderedStop) renderStatus(stop.status);
+      if (stop && stop.id === renderedStop) {
+        renderStatus(stop.status);
+        fetchJoinCode(); // opened or closed: the QR code shows or goes at once
+      }
+    },
+    board_slides: (data) => {
+      heard();
+      if (data && data.stop_id === renderedStop) setSlides(data.slides);
     },
   },
   onStatus: (status) => {
@@ -628,6 +776,9 @@ socket = connectLive({
       heard();
       setStale(true);
     }
+    // A code is no use while the server is away (the phone could not take a ticket); the next
+    // board_state (on reconnect) fetches a fresh one.
+    if (status === "lost") hideJoinCode();
     showConnection(connection, status);
     if (status !== "lost") reportSound();
   },
@@ -638,6 +789,138 @@ socket = connectLive({
 if (renderedStop === null) {
   window.setInterval(() => reloadWhenServed(), 60 * 1000);
 }
+
+// -- the clock --------------------------------------------------------------------------------
+//
+// The local time of the stop (as all times on the board), to the minute. Redrawn just after
+// each minute turns, and checked again every few seconds and whenever the page is shown again:
+// after the device slept its timers come late, and the clock must not stay behind.
+
+const clock = $("board-clock");
+const clockFormat = (() => {
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  try {
+    return new Intl.DateTimeFormat(lang, { ...options, timeZone: body.dataset.timezone || undefined });
+  } catch {
+    return new Intl.DateTimeFormat(lang, options);
+  }
+})();
+let clockTimer = 0;
+
+function tick() {
+  if (!clock) return;
+  const now = new Date();
+  const text = clockFormat.format(now);
+  if (clock.textContent !== text) clock.textContent = text;
+  clock.dateTime = now.toISOString();
+  window.clearTimeout(clockTimer);
+  clockTimer = window.setTimeout(tick, 60000 - (now.getTime() % 60000) + 50);
+}
+
+tick();
+window.setInterval(() => {
+  tick();
+  checkJoinCode();
+}, 5000);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") {
+    tick();
+    checkJoinCode();
+  }
+});
+
+// -- join QR ----------------------------------------------------------------------------------
+//
+// A paired board of an open stop that allows it shows a QR code to /join/<code>: a code is made
+// for one minute and accepted for two, so the board asks for the next one when the server says
+// the minute is over (its `seconds_left`, on the server's clock). The code is hidden when the
+// stop closes or its phone join is switched off (the server says so), when the server does not
+// answer, and when a code has outlived its two minutes (a device that slept).
+
+const joinUrl = body.dataset.joinQr || null;
+const joinPanel = $("board-join");
+const joinImage = $("board-join-qr");
+const JOIN_RETRY_MS = 10000;
+let joinTimer = 0;
+let joinValidUntil = 0;
+let joinAsking = false;
+let joinAgain = false;
+
+function hideJoinCode() {
+  if (!joinPanel) return;
+  joinPanel.hidden = true;
+  body.dataset.joinCode = "";
+  joinValidUntil = 0;
+  refit();
+}
+
+function showJoinCode(answer) {
+  const parsed = new DOMParser().parseFromString(answer.svg, "image/svg+xml");
+  const svg = parsed.documentElement;
+  if (!svg || svg.nodeName.toLowerCase() !== "svg") {
+    hideJoinCode();
+    return;
+  }
+  svg.removeAttribute("width");
+  svg.removeAttribute("height");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  joinImage.replaceChildren(document.importNode(svg, true));
+  joinPanel.hidden = false;
+  body.dataset.joinCode = answer.url;
+  refit();
+}
+
+function scheduleJoin(ms) {
+  window.clearTimeout(joinTimer);
+  joinTimer = window.setTimeout(fetchJoinCode, Math.max(250, ms));
+}
+
+async function fetchJoinCode() {
+  if (!joinUrl || !joinPanel) return;
+  if (joinAsking) {
+    joinAgain = true; // a change came while asking: ask once more after this answer
+    return;
+  }
+  joinAsking = true;
+  try {
+    const response = await fetchWithTimeout(
+      joinUrl,
+      { headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin" },
+      8000
+    );
+    if (!response.ok) throw new Error(`join code: ${response.status}`);
+    const answer = await response.json();
+    const left = Math.max(0, Number(answer.seconds_left) || 0) * 1000;
+    if (answer.shown && answer.svg) {
+      // Accepted during its own minute and the next: never shown past that.
+      joinValidUntil = Date.now() + left + 60000;
+      showJoinCode(answer);
+    } else {
+      hideJoinCode();
+    }
+    scheduleJoin(left + 200);
+  } catch {
+    hideJoinCode();
+    scheduleJoin(JOIN_RETRY_MS);
+  } finally {
+    joinAsking = false;
+    if (joinAgain) {
+      joinAgain = false;
+      fetchJoinCode();
+    }
+  }
+}
+
+/** After a sleep: a code past its two minutes goes at once, and a fresh one is asked for. */
+function checkJoinCode() {
+  if (joinValidUntil && Date.now() > joinValidUntil) {
+    hideJoinCode();
+    fetchJoinCode();
+  }
+}
+
+if (joinUrl) fetchJoinCode();
 
 // Staff see a board without sound as muted in the desk's device list: say so on every
 // (re)connect (the server keeps only the latest word) and on every change.
@@ -661,3 +944,35 @@ if (renderedStop !== null && !soundOff && audio() && audioContext.state !== "run
 
 // The device keeps this page and its assets (the service worker), where the browser allows one.
 import("./offline-support.js").then((support) => support.registerWorker()).catch(() => {});
+
+// -- BEGIN paused desks (H3, #15) --------------------------------------------------------------
+// A desk that staff paused calls nobody: the board says so in words ("Balie 2: gesloten"), not
+// by colour alone. board_state carries `desks` [{id, name, paused}]; desk_updated brings every
+// pause and resume at once. The markup is rendered first by templates/display/board.html.
+function renderPausedDesks(desks) {
+  const box = document.getElementById("board-desks-closed");
+  if (!box || !Array.isArray(desks)) return;
+  const text = box.dataset.text || "{desk}";
+  const paused = desks.filter((desk) => desk.paused);
+  box.replaceChildren(
+    ...paused.map((desk) => {
+      const line = document.createElement("p");
+      line.className = "board-notice__text";
+      const words = document.createElement("strong");
+      words.textContent = text.replace("{desk}", desk.name);
+      line.append(words);
+      return line;
+    })
+  );
+  box.hidden = paused.length === 0;
+}
+
+if (socket) {
+  socket.on("board_state", (state) => {
+    if (state && state.stop && state.stop.id === renderedStop) renderPausedDesks(state.desks);
+  });
+  socket.on("desk_updated", (payload) => {
+    if (payload) renderPausedDesks(payload.desks);
+  });
+}
+// -- END paused desks ---------------------------------------------------------------------------

@@ -10,6 +10,11 @@
 // request with the same key is sent again (after a pause, when the connection is back, or
 // when the same button is pressed again) until the server answers it; the server gives a
 // repeated key the first answer instead of taking the step again.
+//
+// The desk's own controls (#15: make a ticket, pause, open or close the stop, call a chosen
+// ticket, undo a no-show) need the server's answer on the spot, so they are switched off while
+// the connection is lost instead of being sent again later. Every confirmation is a <dialog>
+// (focus inside, Esc closes it, focus returns), never window.confirm.
 import { connectLive, csrfToken, fetchWithTimeout, showConnection } from "./live.js";
 
 const root = document.getElementById("desk");
@@ -24,11 +29,17 @@ const dayKey = new Intl.DateTimeFormat("en-CA", { timeZone });
 
 const QUEUE_EVENTS = [
   "ticket_issued", "ticket_called", "ticket_recalled", "ticket_started", "ticket_finished",
-  "ticket_no_show", "ticket_cancelled", "ticket_transferred", "stop_updated",
+  "ticket_no_show", "ticket_cancelled", "ticket_transferred", "stop_updated", "desk_updated",
 ];
+// The events that change today's figures (a ticket issued changes none of them).
+const FIGURE_EVENTS = new Set(["ticket_called", "ticket_recalled", "ticket_finished",
+  "ticket_no_show", "ticket_transferred"]);
 // Key (lower case, " " for the space bar) -> step. Enter is left to the focused button.
 const SHORTCUTS = { n: "call_next", " ": "call_next", r: "recall", s: "start", f: "finish",
-  x: "no_show", t: "transfer" };
+  x: "no_show", t: "transfer", m: "issue", p: "pause", u: "undo" };
+// Controls that are switched off while the server is away (see the top of this file).
+const SERVER_ONLY = new Set(["issue", "pause", "resume", "open_stop", "close_stop"]);
+const UNDO_MS = 10000;  // the server takes a no-show back for 10 s (UNDO_SECONDS)
 const API_STEP = { recall: "recall", start: "start", finish: "finish", no_show: "no-show",
   transfer: "transfer" };
 const STORAGE_KEY = "loket.desk.shortcuts";
@@ -64,6 +75,34 @@ const el = {
   transferForm: document.getElementById("transfer-form"),
   transferProduct: document.getElementById("transfer-product"),
   transferCancel: document.getElementById("transfer-cancel"),
+  transferDesk: document.getElementById("transfer-desk"),
+  stopNotice: document.getElementById("stop-closed-notice"),
+  pausedNotice: document.getElementById("paused-notice"),
+  stopStatus: document.getElementById("stop-status"),
+  stopWaiting: document.getElementById("stop-waiting"),
+  figures: document.getElementById("figures"),
+  undo: document.getElementById("desk-undo"),
+  undoButton: document.getElementById("undo-button"),
+  undoText: document.getElementById("undo-text"),
+  noShowDialog: document.getElementById("noshow-dialog"),
+  noShowForm: document.getElementById("noshow-form"),
+  noShowText: document.getElementById("noshow-text"),
+  callDialog: document.getElementById("call-dialog"),
+  callForm: document.getElementById("call-form"),
+  callText: document.getElementById("call-text"),
+  callReason: document.getElementById("call-reason"),
+  callNote: document.getElementById("call-note"),
+  callError: document.getElementById("call-error"),
+  issueDialog: document.getElementById("issue-dialog"),
+  issueForm: document.getElementById("issue-form"),
+  madeDialog: document.getElementById("made-dialog"),
+  madeLabel: document.getElementById("made-label"),
+  madeQr: document.getElementById("made-qr"),
+  madeText: document.getElementById("made-text"),
+  madePrint: document.getElementById("made-print"),
+  closeDialog: document.getElementById("close-dialog"),
+  closeForm: document.getElementById("close-form"),
+  closeText: document.getElementById("close-text"),
 };
 const buttons = {};
 for (const button of root.querySelectorAll("button[data-action]")) {
@@ -73,6 +112,7 @@ for (const button of root.querySelectorAll("button[data-action]")) {
 let state = JSON.parse(root.dataset.state);  // the last desk JSON, first as rendered
 let waitedBase = performance.now();  // when the waited_seconds on screen were true
 let busy = false;
+let online = true;  // false while the connection to the server is lost
 
 // -- small helpers --------------------------------------------------------------------------
 
@@ -138,7 +178,40 @@ function renderCurrent(ticket) {
 
 function renderActions(actions) {
   for (const [name, button] of Object.entries(buttons)) {
-    button.disabled = !actions[name];
+    button.disabled = !actions[name] || (!online && SERVER_ONLY.has(name));
+  }
+  // Pause or resume, open or close: one of each pair is shown.
+  buttons.pause.hidden = !actions.pause;
+  buttons.close_stop.hidden = !actions.close_stop;
+  for (const button of el.queue.querySelectorAll("[data-field=call]")) {
+    button.disabled = !actions.call_chosen || !online;
+  }
+  renderUndo();
+}
+
+function renderStop(next) {
+  const stop = next.stop;
+  el.stopNotice.hidden = stop.status === "open";
+  el.stopStatus.dataset.status = stop.status;
+  el.stopStatus.textContent = texts.stopStatus[stop.status] || stop.status;
+  el.stopWaiting.textContent = String(stop.waiting);
+  el.pausedNotice.hidden = !next.desk.paused;
+  root.dataset.paused = next.desk.paused ? "true" : "false";
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return texts.none;
+  if (seconds < 60) return texts.underMinute;
+  return fill(texts.minutes, { n: Math.round(seconds / 60) });
+}
+
+function renderFigures(figures) {
+  for (const row of el.figures.querySelectorAll("[data-figure]")) {
+    const name = row.dataset.figure;
+    for (const cell of row.querySelectorAll("[data-of]")) {
+      const value = figures[cell.dataset.of][name];
+      cell.textContent = name.endsWith("_seconds") ? duration(value) : String(value);
+    }
   }
 }
 
@@ -153,6 +226,11 @@ function renderQueue(queue) {
     field(item, "source").textContent = texts.source[ticket.source] || ticket.source;
     field(item, "priority").hidden = !(ticket.priority > 0);
     field(item, "transferred").hidden = !(ticket.transfer_count > 0);
+    field(item, "target").hidden = ticket.target_desk_id !== Number(root.dataset.deskId);
+    const call = field(item, "call");
+    call.dataset.token = ticket.token;
+    call.dataset.label = ticket.label;
+    field(item, "call-label").textContent = ` ${ticket.label}`;
     return item;
   });
   el.queue.replaceChildren(...items);
@@ -259,8 +337,9 @@ function renderCheckInPauses(pauses) {
 function render(next) {
   state = next;
   renderCurrent(next.current);
-  renderActions(next.actions);
   renderQueue(next.queue);
+  renderActions(next.actions);
+  renderStop(next);
 }
 
 // -- fetching: one request at a time, and one more if something changed meanwhile ------------
@@ -303,11 +382,13 @@ const refreshDesk = refresher(root.dataset.stateUrl, render);
 const refreshDevices = refresher(root.dataset.devicesUrl, renderDevices);
 const refreshPrints = refresher(root.dataset.printJobsUrl, renderPrints);
 const refreshCheckInPauses = refresher(root.dataset.checkInPausesUrl, renderCheckInPauses);
+const refreshFigures = refresher(root.dataset.figuresUrl, renderFigures);
 
 // -- steps ----------------------------------------------------------------------------------
 
 function stepUrl(action) {
   if (action === "call_next") return root.dataset.callNextUrl;
+  if (action === "call_chosen") return root.dataset.callUrl;
   const token = state && state.current ? state.current.token : null;
   return token ? root.dataset.ticketUrl.replace("TOKEN", encodeURIComponent(token)) + "/" + API_STEP[action] : null;
 }
@@ -454,7 +535,10 @@ async function act(action, body) {
     const response = await send(pending);
     if (response.ok) {
       const ticket = await response.json();
-      say(fill(texts.done[action], { label: ticket.label, product: productName(ticket.product) }));
+      const done = texts.done[action] || texts.done.call_next;
+      say(fill(done, { label: ticket.label, product: productName(ticket.product) }));
+      if (action === "no_show") offerUndo(ticket);
+      else if (undoable && undoable.token === ticket.token) forgetUndo();
     } else {
       complain(...(await errorMessage(response)));
     }
@@ -478,6 +562,11 @@ function keepFocus() {
 }
 
 function request(action) {
+  if (action === "pause" && state && state.desk.paused) action = "resume";
+  if (action === "undo") {
+    undo();
+    return;
+  }
   const button = buttons[action];
   if (!button) return;
   if (busy) {
@@ -489,10 +578,16 @@ function request(action) {
   if (button.disabled) {
     if (action === "call_next" && state && state.current) complain(texts.errors.desk_busy);
     else if (action === "call_next" && state && state.queue.length === 0) complain(texts.errors.queue_empty);
+    else if (action === "call_next" && state && state.desk.paused) complain(texts.errors.desk_paused);
+    else if (!online && SERVER_ONLY.has(action)) complain(texts.offline);
     else complain(texts.notNow);
     return;
   }
   if (action === "transfer") openTransfer();
+  else if (action === "no_show") openNoShow();
+  else if (action === "issue") openDialog(el.issueDialog);
+  else if (action === "close_stop") openClose();
+  else if (SERVER_ONLY.has(action)) control(action);
   else act(action);
 }
 
@@ -502,34 +597,270 @@ for (const [action, button] of Object.entries(buttons)) {
 
 // -- transfer dialog ------------------------------------------------------------------------
 
+function option(value, text) {
+  const item = document.createElement("option");
+  item.value = value;
+  item.textContent = text;
+  return item;
+}
+
+/** The desks a ticket for `code` can be sent to: switched on, not paused, serving it. */
+function desksFor(code) {
+  return (state.desks || []).filter((d) => d.active && !d.paused && d.products.includes(code));
+}
+
+function fillTransferDesks() {
+  const code = el.transferProduct.value;
+  el.transferDesk.replaceChildren(
+    option("", texts.anyDesk),
+    ...desksFor(code).map((desk) => option(String(desk.id), desk.name)),
+  );
+}
+
 function openTransfer() {
   const current = state && state.current;
-  const targets = current ? state.products.filter((p) => p.code !== current.product.code) : [];
-  if (targets.length === 0) {
+  if (!current) {
+    complain(texts.notNow);
+    return;
+  }
+  const others = state.products.filter((p) => p.code !== current.product.code);
+  const own = state.products.find((p) => p.code === current.product.code) || current.product;
+  if (others.length === 0 && desksFor(own.code).length === 0) {
     complain(texts.noTarget);
     return;
   }
-  el.transferProduct.replaceChildren(...targets.map((product) => {
-    const option = document.createElement("option");
-    option.value = product.code;
-    option.textContent = `${product.prefix} – ${productName(product)}`;
-    return option;
-  }));
+  const label = (product) => `${product.prefix} – ${productName(product)}`;
+  el.transferProduct.replaceChildren(
+    ...others.map((product) => option(product.code, label(product))),
+    option(own.code, fill(texts.sameProduct, { product: label(own) })),
+  );
+  fillTransferDesks();
   el.dialog.showModal();
   el.transferProduct.focus();
 }
 
+el.transferProduct.addEventListener("change", fillTransferDesks);
+
 el.transferForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  const product = el.transferProduct.value;
+  const body = { product: el.transferProduct.value };
+  if (el.transferDesk.value) body.desk = Number(el.transferDesk.value);
   el.dialog.close();
-  act("transfer", { product });
+  act("transfer", body);
 });
 el.transferCancel.addEventListener("click", () => el.dialog.close());
 el.dialog.addEventListener("close", () => {
   if (!buttons.transfer.disabled) buttons.transfer.focus();
   else keepFocus();
 });
+
+// -- dialogs: one way to open and close them ---------------------------------------------------
+
+/** Open a modal dialog; its [autofocus] control (or its first field) gets the focus. */
+function openDialog(dialog) {
+  dialog.showModal();
+  const first = dialog.querySelector("[autofocus]")
+    || dialog.querySelector("input:checked, input, select, button");
+  if (first) first.focus();
+}
+
+for (const dialog of root.querySelectorAll("dialog")) {
+  for (const button of dialog.querySelectorAll("[data-close]")) {
+    button.addEventListener("click", () => dialog.close());
+  }
+  if (dialog !== el.dialog) dialog.addEventListener("close", () => keepFocus());
+}
+
+// -- the server's answer on the spot: switched off without a connection -----------------------
+
+function setOnline(value) {
+  if (online === value) return;
+  online = value;
+  if (state) renderActions(state.actions);
+}
+
+/** POST a desk control once (no retries: it is only offered while the server is there). */
+async function sendOnce(url, body) {
+  if (!online) {
+    complain(texts.offline);
+    return null;
+  }
+  try {
+    const response = await postJson(url, body || {}, newKey());
+    if (response.ok) return response.json();
+    complain(...(await errorMessage(response)));
+  } catch (error) {
+    complain(texts.errors.network);
+  }
+  return null;
+}
+
+const CONTROL_URLS = {
+  pause: root.dataset.pauseUrl,
+  resume: root.dataset.resumeUrl,
+  open_stop: root.dataset.openStopUrl,
+  close_stop: root.dataset.closeStopUrl,
+};
+
+async function control(action) {
+  if (busy) return;
+  busy = true;
+  try {
+    const answer = await sendOnce(CONTROL_URLS[action]);
+    if (answer) {
+      if (action === "pause") say(fill(texts.paused, { name: state.desk.name }));
+      else if (action === "resume") say(texts.resumed);
+      else if (action === "open_stop") say(texts.stopOpened);
+      else say(texts.stopClosed);
+    }
+  } finally {
+    busy = false;
+    await refreshDesk();
+    keepFocus();
+  }
+}
+
+// -- closing the stop: asks first, and says what happens to whoever waits ---------------------
+
+function openClose() {
+  el.closeText.textContent = fill(texts.closeAsk, { n: state.stop.waiting });
+  openDialog(el.closeDialog);
+}
+
+el.closeForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  el.closeDialog.close();
+  control("close_stop");
+});
+
+// -- no-show: asked first, then undone within 10 s -------------------------------------------
+
+let undoable = null;  // {token, label, until}
+let undoTimer = null;
+
+function openNoShow() {
+  el.noShowText.textContent = fill(texts.noShowAsk, { label: state.current.label });
+  openDialog(el.noShowDialog);
+}
+
+el.noShowForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  el.noShowDialog.close();
+  act("no_show");
+});
+
+function offerUndo(ticket) {
+  undoable = { token: ticket.token, label: ticket.label, until: performance.now() + UNDO_MS };
+  window.clearInterval(undoTimer);
+  undoTimer = window.setInterval(renderUndo, 500);
+  renderUndo();
+}
+
+function forgetUndo() {
+  undoable = null;
+  window.clearInterval(undoTimer);
+  renderUndo();
+}
+
+function renderUndo() {
+  const left = undoable ? Math.ceil((undoable.until - performance.now()) / 1000) : 0;
+  if (undoable && left <= 0) {
+    forgetUndo();
+    return;
+  }
+  el.undo.hidden = !undoable;
+  el.undoButton.disabled = !online;
+  if (undoable) el.undoText.textContent = fill(texts.undo, { label: undoable.label, n: left });
+}
+
+async function undo() {
+  if (!undoable || busy) return;
+  const { token } = undoable;
+  busy = true;
+  try {
+    const url = `${root.dataset.ticketUrl.replace("TOKEN", encodeURIComponent(token))}/undo-no-show`;
+    const ticket = await sendOnce(url);
+    forgetUndo();
+    if (ticket) say(fill(texts.undone, { label: ticket.label }));
+  } finally {
+    busy = false;
+    await refreshDesk();
+    keepFocus();
+  }
+}
+
+el.undoButton.addEventListener("click", undo);
+
+// -- calling a chosen ticket from the list, with a reason -------------------------------------
+
+let chosen = null;
+
+el.queue.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("[data-field=call]") : null;
+  if (!button || button.disabled) return;
+  chosen = { token: button.dataset.token, label: button.dataset.label };
+  el.callText.textContent = fill(texts.callAsk, { label: chosen.label });
+  el.callReason.value = "";
+  el.callNote.value = "";
+  el.callError.textContent = "";
+  el.callReason.removeAttribute("aria-invalid");
+  el.callNote.removeAttribute("aria-invalid");
+  openDialog(el.callDialog);
+});
+
+el.callForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const choice = el.callReason.value;
+  const note = el.callNote.value.trim();
+  const picked = choice && choice !== "other" ? el.callReason.selectedOptions[0].textContent.trim() : "";
+  const reason = picked && note ? `${picked}: ${note}` : picked || (choice === "other" ? note : "");
+  if (!reason) {
+    el.callError.textContent = texts.reasonNeeded;
+    const wrong = choice === "other" ? el.callNote : el.callReason;
+    wrong.setAttribute("aria-invalid", "true");
+    wrong.focus();
+    return;
+  }
+  el.callDialog.close();
+  act("call_chosen", { ticket: chosen.token, reason });
+});
+
+// -- a ticket for someone at the desk ---------------------------------------------------------
+
+el.issueForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (busy) return;
+  const form = new FormData(el.issueForm);
+  const body = {
+    product: form.get("product"),
+    call: form.get("call") === "on",
+    language: form.get("language") || "nl",
+  };
+  el.issueDialog.close();
+  busy = true;
+  try {
+    const ticket = await sendOnce(root.dataset.issueUrl, body);
+    if (ticket) showMade(ticket, body.call);
+  } finally {
+    busy = false;
+    refreshDesk();
+  }
+});
+
+function showMade(ticket, call) {
+  let words = texts.made;
+  if (call && ticket.status === "called") words = texts.madeCalled;
+  else if (call) words = texts.madeWaits;
+  say(fill(words, { label: ticket.label }));
+  el.madeLabel.textContent = ticket.label;
+  el.madeText.textContent = fill(words, { label: ticket.label });
+  if (ticket.print_status === "failed") el.madePrint.textContent = texts.printFailed;
+  else if (ticket.printer) el.madePrint.textContent = fill(texts.printing, { name: ticket.printer });
+  else el.madePrint.textContent = texts.noPrinter;
+  el.madeQr.src = root.dataset.qrUrl.replace("TOKEN", encodeURIComponent(ticket.token));
+  el.madeQr.hidden = false;
+  openDialog(el.madeDialog);
+}
 
 // -- keyboard shortcuts (can be switched off: WCAG 2.1.4) -----------------------------------
 
@@ -565,7 +896,7 @@ el.shortcuts.addEventListener("change", () => {
 document.addEventListener("keydown", (event) => {
   if (!el.shortcuts.checked || event.defaultPrevented || event.repeat) return;
   if (event.ctrlKey || event.altKey || event.metaKey || event.shiftKey || event.isComposing) return;
-  if (el.dialog.open || typing(event.target)) return;
+  if (document.querySelector("dialog[open]") || typing(event.target)) return;
   const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
   const action = SHORTCUTS[key];
   if (!action) return;
@@ -585,10 +916,18 @@ const handlers = {
     refreshPrints.soon();
   },
 };
-for (const name of QUEUE_EVENTS) handlers[name] = refreshDesk.soon;
+for (const name of QUEUE_EVENTS) {
+  handlers[name] = FIGURE_EVENTS.has(name)
+    ? () => {
+      refreshDesk.soon();
+      refreshFigures.soon();
+    }
+    : refreshDesk.soon;
+}
 
 function refreshAll() {
   refreshDesk.soon();
+  refreshFigures.soon();
   refreshDevices.soon();
   refreshCheckInPauses.soon();
   refreshPrints.soon();
@@ -601,6 +940,7 @@ connectLive({
   recover: true,
   onStatus: (status) => {
     showConnection(el.connection, status);
+    setOnline(status !== "lost");
     if (status === "reconnected") {
       retryNow();
       refreshAll();
@@ -618,6 +958,7 @@ document.addEventListener("visibilitychange", () => {
 
 loadShortcutSetting();
 render(state);
+refreshFigures();
 window.setInterval(renderWaits, WAIT_TICK_MS);
 window.setInterval(refreshDevices, DEVICE_POLL_MS);
 window.setInterval(refreshCheckInPauses, DEVICE_POLL_MS); // a pause ends by itself

@@ -91,7 +91,9 @@ def test_keyboard_shortcuts_run_every_step(desk_page, live):
     page.keyboard.press(" ")  # the space bar calls the next number too
     expect(current_label(page)).to_have_text(second["label"])
 
-    page.keyboard.press("x")
+    page.keyboard.press("x")  # asks first (#15); Enter confirms
+    expect(page.get_by_role("dialog", name="Niet gekomen?")).to_be_visible()
+    page.keyboard.press("Enter")
     expect(feedback).to_have_text(f"{second['label']} is niet gekomen.")
     assert status_of(live, second["token"]) == "no_show"
     expect(queue_labels(page)).to_have_text([third["label"]])
@@ -142,7 +144,13 @@ def test_transfer_with_t_and_the_dialog(desk_page, live):
 
     page.keyboard.press("t")
     options = dialog.get_by_label("Naar welk product?").locator("option")
-    expect(options).to_have_text(["H – Paspoort of ID-kaart ophalen", "R – Rijbewijs"])
+    expect(options).to_have_text(
+        [
+            "H – Paspoort of ID-kaart ophalen",
+            "R – Rijbewijs",
+            "A – Paspoort of ID-kaart aanvragen (hetzelfde product)",
+        ]
+    )
     dialog.get_by_label("Naar welk product?").select_option(label="R – Rijbewijs")
     dialog.get_by_role("button", name="Doorsturen").click()
 

@@ -45,7 +45,7 @@ def test_the_coordinator_sees_the_charts(seeded, new_page):
     page = coordinator_page(seeded, new_page)
     page.goto(f"{seeded.url}/admin/research")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Onderzoek")
-    expect(page.locator("figure")).to_have_count(11)
+    expect(page.locator("figure")).to_have_count(14)
 
     heat = page.locator("#chart-heat svg")
     expect(heat).to_be_visible()

@@ -6,6 +6,7 @@ the resident's page (kiosk/views/appointment.py), the kiosk's check-in
 housekeeping CLI; kiosk/factories.py builds the service.
 
     AppointmentService (service.py)    check-in (CheckInWindow -> CheckedIn), no-shows, purge
+      on ReschedulingService (rescheduling.py)  move to another slot; the calendar's Revision
       on ImportingService (importing.py)  bookings from the municipality's system -> ImportResult
       on BookingService (booking.py)      book (guarded UPDATEs on `booked`), find, cancel
       on SlotService (slots.py)           open slots, free slots, later options, products

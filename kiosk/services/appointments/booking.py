@@ -36,6 +36,7 @@ from kiosk.services.appointments.errors import (
 from kiosk.services.appointments.slots import SlotService
 from kiosk.services.base import SYSTEM, Actor, changed_rows
 from kiosk.services.errors import Conflict, DomainError
+from kiosk.services.messages.addresses import normalise_phone
 from kiosk.services.queue import new_token
 
 B = AppointmentStatus.BOOKED
@@ -52,6 +53,7 @@ class BookingService(SlotService):
         product_code: str | None = None,
         name: str | None = None,
         email: str | None = None,
+        phone: str | None = None,
         language: str = "nl",
         source: AppointmentSource = AppointmentSource.ONLINE,
         external_ref: str | None = None,
@@ -73,6 +75,8 @@ class BookingService(SlotService):
             if not self._take_place(slot.id):
                 raise SlotFull(slot=slot.id)
             appointment = self._insert(slot, name, email, language, source, external_ref)
+            # A mobile number for the day-before reminder, as E.164 (or `InvalidAddress`).
+            appointment.phone = normalise_phone(phone) if phone else None
             self._log_booked(appointment, slot, source, actor)
         except DomainError as error:
             self.log_rejection("appointment.book", actor, error, object_type="slot")
@@ -185,19 +189,20 @@ class BookingService(SlotService):
         self.begin_write()
         try:
             appointment = self.by_token(token)
-            moved = changed_rows(
-                self.session.execute(
-                    update(Appointment)
-                    .where(Appointment.id == appointment.id, Appointment.status == B)
-                    .values(status=AppointmentStatus.CANCELLED, cancelled_at=self.now())
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            if moved != 1:
+            # The slot it holds when the cancel lands: a move committed a moment ago (PostgreSQL:
+            # this UPDATE waited for its row lock) has given the one read above back already.
+            held = self.session.execute(
+                update(Appointment)
+                .where(Appointment.id == appointment.id, Appointment.status == B)
+                .values(status=AppointmentStatus.CANCELLED, cancelled_at=self.now())
+                .returning(Appointment.slot_id)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            if held is None:
                 raise AppointmentClosed(status=appointment.status.value)
             self.session.execute(
                 update(Slot)
-                .where(Slot.id == appointment.slot_id, Slot.booked > 0)
+                .where(Slot.id == held, Slot.booked > 0)
                 .values(booked=Slot.booked - 1)
                 .execution_options(synchronize_session=False)
             )

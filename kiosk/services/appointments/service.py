@@ -1,7 +1,8 @@
 """`AppointmentService`, the one appointment service the app builds
-(`kiosk.factories.appointment_service`): slots (slots.py), booking (booking.py) and the import
-(importing.py) through its bases, and here what happens around the slot's start: check-in at the
-kiosk inside a window, no-shows, and erasing contact data after the retention period.
+(`kiosk.factories.appointment_service`): slots (slots.py), booking (booking.py), the import
+(importing.py) and moving to another time (rescheduling.py) through its bases, and here what
+happens around the slot's start: check-in at the kiosk inside a window, no-shows, and erasing
+contact data after the retention period.
 
 Check-in gives a priority ticket through `QueueService.issue_for_appointment`, in the same
 transaction that marks the appointment checked in; a second scan (or a second kiosk) gets the
@@ -25,7 +26,7 @@ from kiosk.services.appointments.errors import (
     CheckInTooLate,
     WrongStop,
 )
-from kiosk.services.appointments.importing import ImportingService
+from kiosk.services.appointments.rescheduling import ReschedulingService
 from kiosk.services.base import (
     DEFAULT_TIMEZONE,
     SYSTEM,
@@ -64,8 +65,8 @@ class CheckedIn:
     print_job: PrintJob | None = None
 
 
-class AppointmentService(ImportingService):
-    """Slots, bookings, the import and check-in; see the package docstring."""
+class AppointmentService(ReschedulingService):
+    """Slots, bookings, the import, moving and check-in; see the package docstring."""
 
     def __init__(
         self,
@@ -244,7 +245,8 @@ class AppointmentService(ImportingService):
         return int(found or 0)
 
     def purge_contact_data(self, retention_days: int, *, actor: Actor = SYSTEM) -> int:
-        """Erase name and e-mail `retention_days` after the slot; the anonymous facts stay.
+        """Erase name, e-mail and phone `retention_days` after the slot; the anonymous facts
+        stay.
 
         Each appointment once (`purged_at`); the run is logged as ``appointment.purge`` with
         its count and retention, which is how housekeeping knows the day's purge has run.
@@ -254,7 +256,7 @@ class AppointmentService(ImportingService):
             self.session.execute(
                 update(Appointment)
                 .where(self._purge_filter(retention_days))
-                .values(name=None, email=None, purged_at=self.now())
+                .values(name=None, email=None, phone=None, purged_at=self.now())
                 .execution_options(synchronize_session=False)
             )
         )

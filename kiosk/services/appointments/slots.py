@@ -1,5 +1,6 @@
 """The slot side of appointments: opening bookable slots at a stop, finding free ones (here
-later today, or at the next stops), and the products that can be booked.
+later today, or at the next stops; per stop for moving an appointment), grouping them by part
+of the day, and the products that can be booked.
 
 `SlotService` is the base of the appointment services (booking.py builds on it); it reads and
 opens slots, it never takes or gives back a place: a slot's `booked` counter moves only in
@@ -8,7 +9,7 @@ booking.py, by guarded UPDATEs.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -149,6 +150,31 @@ class SlotService(LocalService):
         )
         self.end_read()
         return found
+
+    def other_times(
+        self, product: Product, *, exclude: int | None = None, limit: int = 500
+    ) -> dict[int, list[Slot]]:
+        """Free times for `product` per stop (stop id -> its slots, soonest first; stops in the
+        order of their first free time), leaving out slot `exclude` (the one a resident holds):
+        where and when an appointment can move to."""
+        by_stop: dict[int, list[Slot]] = {}
+        for slot in self.free_slots(product, limit=limit):
+            if slot.id != exclude:
+                by_stop.setdefault(slot.stop_id, []).append(slot)
+        return by_stop
+
+    def by_day_part(self, slots: list[Slot]) -> list[tuple[date, str, list[Slot]]]:
+        """Consecutive slots grouped by local day and part of it ("morning" before 12:00,
+        "afternoon" before 18:00, "evening"): what a resident scans to pick a time."""
+        groups: list[tuple[date, str, list[Slot]]] = []
+        for slot in slots:
+            local = self.local(slot.starts_at)
+            part = "morning" if local.hour < 12 else "afternoon" if local.hour < 18 else "evening"
+            if groups and groups[-1][:2] == (local.date(), part):
+                groups[-1][2].append(slot)
+            else:
+                groups.append((local.date(), part, [slot]))
+        return groups
 
     def later_options(self, product: Product, stop: Stop | None, *, limit: int = 4) -> list[Slot]:
         """What a kiosk offers to come back for, soonest first within each group: free times

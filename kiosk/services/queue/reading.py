@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from kiosk.models import ACTIVE_AT_DESK, Desk, Product, Stop, Ticket, TicketStatus
-from kiosk.payloads import Position, product_ref, ticket_public_payload
+from kiosk.payloads import Position, desk_board_payload, product_ref, ticket_public_payload
 from kiosk.services.base import Service
 from kiosk.services.errors import (
     ProductNotOffered,
@@ -34,6 +34,7 @@ from kiosk.services.queue.statements import (
     AHEAD,
     ARRIVAL_ORDER,
     DUE_GROUP,
+    FOR_THIS_DESK,
     PRODUCT_AT_STOP,
     PRODUCT_CODE,
     SERVICE_SECONDS,
@@ -43,6 +44,7 @@ from kiosk.services.queue.statements import (
     WAITING_COUNTS,
 )
 from kiosk.services.queue.tickets import W
+from kiosk.services.slides import board_slides
 from kiosk.services.validation import is_id
 
 # Calls that ended at the desk; a board lists the latest of them under the current calls.
@@ -161,7 +163,8 @@ class QueueReads(Service):
     def board_state(self, stop: Stop, *, earlier: int = 6) -> dict[str, Any]:
         """What a display board shows: every ticket now called or served at a desk (one per
         desk, newest first), then up to `earlier` calls that have ended (done or no-show,
-        newest first) for residents who look up late, and who waits for what."""
+        newest first) for residents who look up late, and who waits for what; and the
+        information slides the board shows between calls."""
         loads = (selectinload(Ticket.product), selectinload(Ticket.desk))
         by_call = (Ticket.last_called_at.desc(), Ticket.id.desc())
         active = self.session.scalars(
@@ -198,11 +201,23 @@ class QueueReads(Service):
             "waiting": [
                 {"product": product_ref(p), "count": counts.get(p.code, 0)} for p in stop.products
             ],
+            "slides": board_slides(self.session, stop.id),
             "at": self.now().isoformat().replace("+00:00", "Z"),
+            # The desks in use today; a paused one reads "Balie 2: gesloten" (H3, #15).
+            "desks": self.board_desks(stop.id),
         }
 
+    def board_desks(self, stop_id: int) -> list[dict[str, Any]]:
+        """The stop's desks that are switched on, each with whether it is paused (the board
+        shows a paused desk as closed; `desk_updated` brings every change)."""
+        desks = self.session.scalars(
+            select(Desk).where(Desk.stop_id == stop_id, Desk.active.is_(True)).order_by(Desk.id)
+        )
+        return [desk_board_payload(d) for d in desks]
+
     def desk_queue(self, desk: Desk) -> list[Ticket]:
-        """The waiting tickets this desk may call, in the order it would call them."""
+        """The waiting tickets this desk may call, in the order it would call them (not
+        those sent to another desk that is live: `FOR_THIS_DESK`)."""
         product_ids = [p.id for p in desk.products]
         return list(
             self.session.scalars(
@@ -211,10 +226,11 @@ class QueueReads(Service):
                     Ticket.stop_id == desk.stop_id,
                     Ticket.status == W,
                     Ticket.product_id.in_(product_ids),
+                    FOR_THIS_DESK,
                 )
                 .order_by(DUE_GROUP, *ARRIVAL_ORDER)
                 .options(selectinload(Ticket.product)),
-                {"now": self.now()},
+                {"now": self.now(), "desk_id": desk.id},
             )
         )
 

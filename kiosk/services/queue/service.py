@@ -6,6 +6,8 @@ what it changes under a lock (statements.py), change it, log the event, commit, 
 
     issue_ticket[_with_position], issue_for_appointment    -> _issue, _next_number
     call_next                                              -> _next_for, _walk_in_turn
+    call_ticket, issue_at_desk, pause_desk, resume_desk,    the desk's controls (one desk,
+    undo_no_show, transfer to a desk                        Ticket.target_desk_id)
     recall, start, finish, no_show, cancel, transfer       -> _step (ALLOWED_FROM)
     count_expirable_links, expire_links                    the status pages' retention
 """
@@ -14,14 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from kiosk.models import Desk, Source, Stop, Ticket, TicketStatus
-from kiosk.payloads import ticket_public_payload, ticket_status_payload
+from kiosk.models import Desk, RequestKey, Source, Stop, Ticket, TicketStatus
+from kiosk.payloads import desk_board_payload, ticket_public_payload, ticket_status_payload
 from kiosk.services.base import (
     SYSTEM,
     Actor,
@@ -34,14 +37,18 @@ from kiosk.services.base import (
 from kiosk.services.errors import (
     AppointmentRequired,
     DeskBusy,
+    DeskPaused,
+    DeskUnavailable,
     DomainError,
     InvalidTransition,
     QueueEmpty,
+    ReasonRequired,
     StopClosed,
+    UndoExpired,
     UnknownDesk,
     UnknownTicket,
 )
-from kiosk.services.idempotency import answered, claim_key, forget_keys
+from kiosk.services.idempotency import KEY_LIFETIME, answered, claim_key, forget_keys
 from kiosk.services.printing import SlipRequest, queue_slip
 from kiosk.services.queue.reading import QueueReads
 from kiosk.services.queue.statements import (
@@ -57,6 +64,8 @@ from kiosk.services.queue.statements import (
 from kiosk.services.queue.tickets import (
     ALLOWED_FROM,
     EXPIRED_TOKEN_PREFIX,
+    REASON_MAX,
+    UNDO_SECONDS,
     C,
     IssuedTicket,
     IssueOptions,
@@ -66,6 +75,16 @@ from kiosk.services.queue.tickets import (
     new_token,
 )
 from kiosk.services.rooms import stop_room, ticket_room
+
+if TYPE_CHECKING:
+    from kiosk.services.messages.outbox import Outbox
+
+# The scope of the keys of phone join pages in `RequestKey` (devices and staff have their own).
+PHONE_SCOPE = "phone"
+
+
+class _Replayed(Exception):
+    """A join page's key already has its ticket: undo this second one."""
 
 
 class QueueService(QueueReads):
@@ -83,9 +102,12 @@ class QueueService(QueueReads):
         clock: Clock = utc_now,
         *,
         interleave: int = 0,
+        outbox: Outbox | None = None,
     ) -> None:
         super().__init__(session, notifier, clock)
         self.interleave = interleave
+        # Messages to residents who asked for them, written in each step's own transaction.
+        self.outbox = outbox
 
     # -- use cases ----------------------------------------------------------------------------
 
@@ -125,17 +147,12 @@ class QueueService(QueueReads):
             if earlier.replayed and (called := earlier.ticket) is not None:
                 self.end_read()
                 return called
-            locked = self.session.scalars(LOCK_DESK, {"desk_id": desk.id}).unique().one_or_none()
-            if locked is None:
-                raise UnknownDesk()
-            desk = locked
-            if self.session.scalar(DESK_TICKET, {"desk_id": desk.id}) is not None:
-                raise DeskBusy()
+            desk = self._free_desk(desk.id)
             product_ids = [p.id for p in desk.products]
             ticket = None
             now = self.now()
             if desk.active and product_ids:
-                ticket = self._next_for(desk.stop_id, product_ids, now)
+                ticket = self._next_for(desk.stop_id, product_ids, now, desk.id)
             if ticket is None:
                 raise QueueEmpty()
             moved = changed_rows(
@@ -143,11 +160,7 @@ class QueueService(QueueReads):
             )
             if moved != 1:
                 raise QueueEmpty()
-            # What CALL wrote, told to the loaded ticket without reading it back.
-            values = {"status": C, "desk_id": desk.id, "called_at": now, "last_called_at": now}
-            for name, value in values.items():
-                set_committed_value(ticket, name, value)
-            set_committed_value(ticket, "desk", desk)
+            _called(ticket, desk, now)
             earlier.answer(ticket=ticket)
             self._log_step("ticket.call", actor, ticket, desk=desk.id)
         except DomainError as error:
@@ -165,9 +178,24 @@ class QueueService(QueueReads):
         self.commit(pending)
         return ticket
 
-    def _next_for(self, stop_id: int, product_ids: list[int], now: datetime) -> Ticket | None:
-        """Due appointments first; with `interleave`, walk-ins first when it is their turn."""
-        params = {"stop_id": stop_id, "product_ids": product_ids, "now": now}
+    def _free_desk(self, desk_id: int) -> Desk:
+        """The desk under its row lock, if it can call someone now: it exists (`UnknownDesk`),
+        has nobody called or served (`DeskBusy`) and is not paused (`DeskPaused`)."""
+        desk = self.session.scalars(LOCK_DESK, {"desk_id": desk_id}).unique().one_or_none()
+        if desk is None:
+            raise UnknownDesk()
+        if self.session.scalar(DESK_TICKET, {"desk_id": desk.id}) is not None:
+            raise DeskBusy()
+        if desk.paused_at is not None:
+            raise DeskPaused()
+        return desk
+
+    def _next_for(
+        self, stop_id: int, product_ids: list[int], now: datetime, desk_id: int
+    ) -> Ticket | None:
+        """Due appointments first; with `interleave`, walk-ins first when it is their turn.
+        Tickets sent to another desk that is live are not this desk's (`FOR_THIS_DESK`)."""
+        params = {"stop_id": stop_id, "product_ids": product_ids, "now": now, "desk_id": desk_id}
         if self._walk_in_turn(stop_id):
             walk_in = self.session.scalar(NEXT_WAITING, params)
             if walk_in is not None:
@@ -222,28 +250,115 @@ class QueueService(QueueReads):
 
         return self._step(ticket, "no_show", "ticket_no_show", actor, step, key=key)
 
-    def cancel(self, ticket: Ticket, *, actor: Actor = SYSTEM, key: str | None = None) -> Ticket:
-        """The resident leaves the queue (or staff take the ticket out)."""
+    def cancel(
+        self,
+        ticket: Ticket,
+        *,
+        actor: Actor = SYSTEM,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> Ticket:
+        """The resident leaves the queue (or staff take the ticket out); `reason` goes to the
+        event log ("left": the resident said so on their own phone, see `leave`)."""
 
         def step(t: Ticket) -> None:
             t.status = TicketStatus.CANCELLED
             t.ended_at = self.now()
 
-        return self._step(ticket, "cancel", "ticket_cancelled", actor, step, key=key)
+        data = {"reason": reason} if reason else None
+        return self._step(ticket, "cancel", "ticket_cancelled", actor, step, data=data, key=key)
+
+    def leave(self, ticket: Ticket, *, actor: Actor = SYSTEM) -> Ticket:
+        """The resident's "Ik ga weg" on the ticket's status page: the ticket is cancelled
+        (reason "left") and the queue moves. Research counts every cancelled ticket as a
+        walk-out with its wait (issue to leaving). A ticket that ended is refused
+        (`InvalidTransition`)."""
+        return self.cancel(ticket, actor=actor, reason="left")
+
+    def issue_on_phone(
+        self, stop: Stop, product_code: str, *, key: str, actor: Actor = SYSTEM
+    ) -> IssuedTicket:
+        """A walk-in ticket taken on a resident's phone (/join): the kiosk's rules, no slip.
+
+        `key` is the random key of the join page the phone was shown (not a device's
+        Idempotency-Key: a phone has no scope of its own). A second tap on that page gets the
+        first ticket back (`replayed`), also when both taps race: the key is stored with the
+        ticket in its transaction, under the unique (scope, key) of `RequestKey`.
+        """
+        if (earlier := self._phone_ticket(key)) is not None:
+            issued = IssuedTicket(earlier, self.position(earlier), replayed=True)
+            self.end_read()
+            return issued
+
+        def remember(ticket: Ticket) -> None:
+            if self._phone_ticket(key) is not None:
+                raise _Replayed()
+            self.session.add(
+                RequestKey(
+                    scope=PHONE_SCOPE,
+                    key=key,
+                    action="ticket.issue",
+                    ticket_id=ticket.id,
+                    created_at=self.now(),
+                )
+            )
+            self.session.flush()
+
+        try:
+            issued = self._issue(
+                stop, product_code, source=Source.WALK_IN, actor=actor, claim=remember
+            )
+        except (_Replayed, IntegrityError):
+            # The other tap won (its ticket is committed): nothing of this one was kept.
+            self.session.rollback()
+            earlier = self._phone_ticket(key)
+            if earlier is None:
+                raise
+            issued = IssuedTicket(earlier, None, replayed=True)
+        issued = issued._replace(position=self.position(issued.ticket))
+        self.end_read()
+        return issued
+
+    def _phone_ticket(self, key: str) -> Ticket | None:
+        """The ticket a join page's key already made (today), if any."""
+        found = self.session.scalar(
+            select(RequestKey.ticket_id).where(
+                RequestKey.scope == PHONE_SCOPE,
+                RequestKey.key == key,
+                RequestKey.created_at > self.now() - KEY_LIFETIME,
+            )
+        )
+        return self.session.get(Ticket, found) if found is not None else None
 
     def transfer(
-        self, ticket: Ticket, product_code: str, *, actor: Actor = SYSTEM, key: str | None = None
+        self,
+        ticket: Ticket,
+        product_code: str | None = None,
+        *,
+        desk: Desk | None = None,
+        actor: Actor = SYSTEM,
+        key: str | None = None,
     ) -> Ticket:
-        """Send the resident back to the queue for another product, keeping the issue time."""
+        """Send the resident back to the queue for another product, or to one desk, or both,
+        keeping the issue time.
+
+        With `desk`, only that desk calls the ticket (`Ticket.target_desk_id`) while it is live;
+        a target desk that is later switched off, paused or removed counts as no target, and the
+        ticket is called by any desk that serves its product (again only by the target once it
+        is resumed). The desk must be of the same stop (`UnknownDesk`), live and serve the
+        product (`DeskUnavailable`). Without `desk` the product must change.
+        """
         done = answered(self.session, key, actor, "ticket.transfer", self.now())
         if done is not None and (moved := done.ticket) is not None:
             self.end_read()
             return moved
         stop = self.stop(ticket.stop_id)
         try:
-            product = self.product_at(stop, product_code)
-            if product.id == ticket.product_id:
+            product = self.product_at(stop, product_code) if product_code else ticket.product
+            if desk is None and product.id == ticket.product_id:
                 raise InvalidTransition("The ticket is already for this product.")
+            if desk is not None:
+                self._check_target(desk, ticket.stop_id, product.id)
         except DomainError as error:
             self.log_rejection(
                 "ticket.transfer",
@@ -255,6 +370,7 @@ class QueueService(QueueReads):
             )
             raise
         old = ticket.product_id
+        target = desk.id if desk is not None else None
 
         def step(t: Ticket) -> None:
             t.product_id = product.id
@@ -264,6 +380,7 @@ class QueueService(QueueReads):
             t.desk = None
             t.called_at = t.last_called_at = t.started_at = None
             t.transfer_count += 1
+            t.target_desk_id = target
 
         return self._step(
             ticket,
@@ -271,9 +388,198 @@ class QueueService(QueueReads):
             "ticket_transferred",
             actor,
             step,
-            data={"from_product": old, "to_product": product.id},
+            data={"from_product": old, "to_product": product.id, "to_desk": target},
             key=key,
         )
+
+    # -- the desk's controls (#15) --------------------------------------------------------------
+
+    def call_ticket(
+        self,
+        desk: Desk,
+        ticket: Ticket,
+        reason: str,
+        *,
+        actor: Actor = SYSTEM,
+        key: str | None = None,
+    ) -> Ticket:
+        """Call this waiting ticket to the desk out of turn, for a reason staff give (kept in
+        the event log with the call). `call_next`'s rules hold: the desk must be free
+        (`DeskBusy`), not paused (`DeskPaused`), switched on, and the ticket one the desk could
+        call (its products, not sent to another live desk: `DeskUnavailable`)."""
+        reason = " ".join(reason.split())[:REASON_MAX]
+        self.begin_write()
+        try:
+            if not reason:
+                raise ReasonRequired()
+            earlier = claim_key(self.session, key, actor, "ticket.call_chosen", self.now())
+            if earlier.replayed and (called := earlier.ticket) is not None:
+                self.end_read()
+                return called
+            desk = self._free_desk(desk.id)
+            found = self.session.scalars(LOCK_TICKET, {"ticket_id": ticket.id}).one_or_none()
+            if found is None:
+                raise UnknownTicket()
+            ticket = found
+            if ticket.status != W:
+                raise InvalidTransition(
+                    "Only a waiting ticket can be called.", status=ticket.status.value
+                )
+            if not self._desk_may_call(desk, ticket):
+                raise DeskUnavailable("This ticket is not in this desk's queue.")
+            now = self.now()
+            moved = changed_rows(
+                self.session.execute(CALL, {"ticket_id": ticket.id, "to_desk": desk.id, "now": now})
+            )
+            if moved != 1:
+                raise InvalidTransition("The ticket was called meanwhile.")
+            _called(ticket, desk, now)
+            earlier.answer(ticket=ticket)
+            self._log_step("ticket.call", actor, ticket, desk=desk.id, chosen=True, reason=reason)
+        except DomainError as error:
+            self.log_rejection(
+                "ticket.call",
+                actor,
+                error,
+                object_type="ticket",
+                object_id=ticket.id,
+                stop_id=ticket.stop_id,
+                chosen=True,
+            )
+            raise
+        pending = Pending()
+        self._announce("ticket_called", ticket, pending)
+        self.commit(pending)
+        return ticket
+
+    def issue_at_desk(
+        self,
+        desk: Desk,
+        product_code: str,
+        *,
+        call: bool = False,
+        actor: Actor = SYSTEM,
+        key: str | None = None,
+        slip: SlipRequest | None = None,
+    ) -> IssuedTicket:
+        """A ticket made by staff for a resident at the desk who has none: a walk-in with the
+        kiosk's rules, logged with ``via="desk"``, its slip printed by `slip`'s kiosk if given.
+
+        With `call`, the ticket is sent to this desk and called to it at once when the desk is
+        free; a busy or paused desk leaves it waiting for this desk (see `transfer`). A retry
+        with the same `key` gets the same ticket as it is now, and calls nothing.
+        """
+
+        def for_this_desk(ticket: Ticket) -> None:
+            if call:
+                ticket.target_desk_id = desk.id
+
+        issued = self._issue(
+            desk.stop,
+            product_code,
+            actor=actor,
+            key=key,
+            slip=slip,
+            claim=for_this_desk,
+            via="desk",
+        )
+        ticket = issued.ticket
+        if call and not issued.replayed:
+            try:
+                ticket = self.call_ticket(desk, ticket, "made at the desk", actor=actor)
+            except (DeskBusy, DeskPaused, DeskUnavailable):
+                ticket = self.session.get(Ticket, ticket.id, populate_existing=True) or ticket
+        issued = issued._replace(ticket=ticket, position=self.position(ticket))
+        self.end_read()
+        return issued
+
+    def pause_desk(self, desk: Desk, *, actor: Actor = SYSTEM) -> Desk:
+        """Pause the desk: it calls nobody (`call_next` refuses with `DeskPaused`), tickets
+        sent to it may be called by any desk, and the board shows it as closed. A ticket at the
+        desk stays there (staff finish it). Already paused: `InvalidTransition`."""
+        return self._set_paused(desk, paused=True, actor=actor)
+
+    def resume_desk(self, desk: Desk, *, actor: Actor = SYSTEM) -> Desk:
+        """End the desk's pause: it calls again (and the tickets sent to it are its own)."""
+        return self._set_paused(desk, paused=False, actor=actor)
+
+    def undo_no_show(
+        self, ticket: Ticket, *, actor: Actor = SYSTEM, key: str | None = None
+    ) -> Ticket:
+        """Take back a no-show within `UNDO_SECONDS` (by the service's clock): the ticket is
+        called at its desk again, as before, if that desk has nobody else (`DeskBusy`); later,
+        `UndoExpired`. Published as a recall: the board shows the call again."""
+
+        def step(t: Ticket) -> None:
+            ended = t.ended_at
+            if ended is None or t.desk_id is None:
+                raise UndoExpired()
+            if (self.now() - ended).total_seconds() > UNDO_SECONDS:
+                raise UndoExpired()
+            if self.session.scalar(DESK_TICKET, {"desk_id": t.desk_id}) is not None:
+                raise DeskBusy("The desk has called someone else since: the no-show stays.")
+            t.status = C
+            t.ended_at = None
+
+        return self._step(ticket, "undo_no_show", "ticket_recalled", actor, step, key=key)
+
+    def _set_paused(self, desk: Desk, *, paused: bool, actor: Actor) -> Desk:
+        action = "desk.pause" if paused else "desk.resume"
+        self.begin_write()
+        try:
+            locked = self.session.scalars(LOCK_DESK, {"desk_id": desk.id}).unique().one_or_none()
+            if locked is None:
+                raise UnknownDesk()
+            desk = locked
+            if (desk.paused_at is not None) == paused:
+                raise InvalidTransition(
+                    "The desk is paused already." if paused else "The desk is not paused."
+                )
+            now = self.now()
+            data: dict[str, Any] = {}
+            if desk.paused_at is not None:
+                data["paused_seconds"] = max(int((now - desk.paused_at).total_seconds()), 0)
+            desk.paused_at = now if paused else None
+            self.log(
+                action, actor, object_type="desk", object_id=desk.id, stop_id=desk.stop_id, **data
+            )
+            self.session.flush()
+        except DomainError as error:
+            self.log_rejection(
+                action, actor, error, object_type="desk", object_id=desk.id, stop_id=desk.stop_id
+            )
+            raise
+        stop_id = desk.stop_id
+        changed = desk_board_payload(desk)
+        pending = Pending()
+        pending.add(
+            "desk_updated",
+            lambda: {"desk": changed, "desks": self.board_desks(stop_id)},
+            stop_room(stop_id),
+        )
+        self.commit(pending)
+        return desk
+
+    def _check_target(self, desk: Desk, stop_id: int, product_id: int) -> None:
+        """A desk a ticket may be sent to: of its stop, live, serving its product."""
+        if desk.stop_id != stop_id:
+            raise UnknownDesk()
+        if not desk.active or desk.paused_at is not None:
+            raise DeskUnavailable("This desk is switched off or paused.")
+        if product_id not in {p.id for p in desk.products}:
+            raise DeskUnavailable("This desk does not serve the ticket's product.")
+
+    def _desk_may_call(self, desk: Desk, ticket: Ticket) -> bool:
+        """Whether the ticket is in the desk's queue (as `FOR_THIS_DESK` decides in SQL)."""
+        if ticket.stop_id != desk.stop_id or not desk.active:
+            return False
+        if ticket.product_id not in {p.id for p in desk.products}:
+            return False
+        target = ticket.target_desk_id
+        if target is None or target == desk.id:
+            return True
+        other = self.session.get(Desk, target)
+        return other is None or not other.active or other.paused_at is not None
 
     # -- the status pages' retention ----------------------------------------------------------
 
@@ -366,6 +672,7 @@ class QueueService(QueueReads):
         slip: SlipRequest | None = None,
         due_at: datetime | None = None,
         claim: Callable[[Ticket], None] | None = None,
+        via: str | None = None,
     ) -> IssuedTicket:
         """Issue, commit and publish; the read that built the payloads is left open.
 
@@ -415,6 +722,7 @@ class QueueService(QueueReads):
                 stop_id=stop.id,
                 product_id=product.id,
                 source=source.value,
+                **({"via": via} if via else {}),
             )
         except DomainError as error:
             self.log_rejection(
@@ -500,7 +808,10 @@ class QueueService(QueueReads):
         """The stop's board hears the public payload; the ticket's own page hears its status.
 
         The ticket's fields are taken now; counts and positions are read after the commit.
+        Every step passes here before its commit: the outbox writes its messages now.
         """
+        if self.outbox is not None:
+            self.outbox.queue_changed(self.session, ticket, event, self.now(), self.position)
         public = ticket_public_payload(ticket)
         pending.add(
             event,
@@ -513,3 +824,11 @@ class QueueService(QueueReads):
                 lambda: ticket_status_payload(ticket, self.position(ticket)),
                 ticket_room(ticket.token),
             )
+
+
+def _called(ticket: Ticket, desk: Desk, now: datetime) -> None:
+    """What CALL wrote, told to the loaded ticket without reading it back."""
+    values = {"status": C, "desk_id": desk.id, "called_at": now, "last_called_at": now}
+    for name, value in values.items():
+        set_committed_value(ticket, name, value)
+    set_committed_value(ticket, "desk", desk)

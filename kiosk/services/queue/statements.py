@@ -11,7 +11,7 @@ each use case runs and that each behaves the same on SQLite and PostgreSQL.
     look-ups       PRODUCT_AT_STOP, PRODUCT_CODE, TICKET_BY_TOKEN (TICKET_LOADS)
     issue          NEXT_NUMBER: one atomic upsert on the counter row, per dialect
     call, steps    LOCK_DESK, DESK_TICKET, NEXT_WAITING, NEXT_ANY, RECENT_CALLS, CALL,
-                   LOCK_TICKET
+                   LOCK_TICKET; FOR_THIS_DESK (a ticket sent to one desk)
     reading        WAITING_COUNTS, WAITING_BY_PRODUCT, ACTIVE_DESK_PRODUCTS, AHEAD,
                    SERVICE_SECONDS; the call order itself: DUE_GROUP, ARRIVAL_ORDER
 """
@@ -102,6 +102,25 @@ LOCK_DESK = (
 DESK_TICKET = select(Ticket.id).where(
     Ticket.desk_id == bindparam("desk_id"), Ticket.status.in_(ACTIVE_AT_DESK)
 )
+# A ticket sent to one desk (`Ticket.target_desk_id`) is called by that desk only, as long as
+# that desk is live (active, not paused, still there); otherwise it counts as sent to no desk.
+# Checked per row only for the few tickets with a target: the queue's index range stays as it
+# was (ix_tickets_queue), this is a filter on the rows it yields.
+_LIVE_TARGET = (
+    select(Desk.id)
+    .where(
+        Desk.id == Ticket.target_desk_id,
+        Desk.active.is_(True),
+        Desk.paused_at.is_(None),
+    )
+    .correlate(Ticket)
+    .exists()
+)
+FOR_THIS_DESK = or_(
+    Ticket.target_desk_id.is_(None),
+    Ticket.target_desk_id == bindparam("desk_id"),
+    ~_LIVE_TARGET,
+)
 # The waiting tickets a desk may call; the two orders below pick the next one.
 _WAITING_FOR_DESK = (
     select(Ticket)
@@ -109,6 +128,7 @@ _WAITING_FOR_DESK = (
         Ticket.stop_id == bindparam("stop_id"),
         Ticket.status == W,
         Ticket.product_id.in_(bindparam("product_ids", expanding=True)),
+        FOR_THIS_DESK,
     )
     .limit(1)
     .with_for_update(skip_locked=True)
@@ -175,7 +195,7 @@ WAITING_BY_PRODUCT = (
 ACTIVE_DESK_PRODUCTS = (
     select(desk_products.c.desk_id, desk_products.c.product_id)
     .join(Desk, Desk.id == desk_products.c.desk_id)
-    .where(Desk.stop_id == bindparam("stop_id"), Desk.active.is_(True))
+    .where(Desk.stop_id == bindparam("stop_id"), Desk.active.is_(True), Desk.paused_at.is_(None))
 )
 # `NEXT_ANY`'s order as a condition: the waiting tickets it calls before "it", the ticket
 # whose values are bound (its due group and order time as above, priority, id). Keep in step.

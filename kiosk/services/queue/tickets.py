@@ -23,7 +23,13 @@ ALLOWED_FROM: dict[str, tuple[TicketStatus, ...]] = {
     "no_show": (C,),
     "cancel": (W, C),
     "transfer": (W, C, S),
+    "undo_no_show": (TicketStatus.NO_SHOW,),
 }
+
+# How long after a no-show staff may take it back (the desk shows an undo button this long).
+UNDO_SECONDS = 10
+# The longest reason staff give for calling a chosen ticket out of turn (kept in the event log).
+REASON_MAX = 200
 
 
 def new_token() -> str:
@@ -59,7 +65,9 @@ class IssueOptions(TypedDict, total=False):
     only refuses); `priority`: higher is called first (default 0); `actor`: who asked, for the
     event log (default `SYSTEM`); `key`: the sender's idempotency key (kiosk.services.
     idempotency): a retry with it gets the same ticket; `slip`: the kiosk printer that prints
-    the ticket (its job is made in the ticket's transaction).
+    the ticket (its job is made in the ticket's transaction); `via`: the door it came through
+    when that is not the caller's kind (``"desk"``: staff made it for someone at the desk,
+    ``"phone"``: a resident joined from the board's code), kept in the event log.
     """
 
     source: Source
@@ -67,3 +75,4 @@ class IssueOptions(TypedDict, total=False):
     actor: Actor
     key: str | None
     slip: SlipRequest | None
+    via: str | None

@@ -10,6 +10,8 @@ Its doors (the dashboard, charts, CSV/XLSX export, the kiosk's questions) are in
                                               demand.py      heat map, over time, waits, no-shows,
                                                              origin, moments, unmet demand
                                               where_next.py  neighbourhood x part of the week
+                                              feedback.py    walk-outs, faces and wishes after
+                                                             the visit (kiosk.services.feedback)
                                               figures.py     perturb (ONS 10_5), suppress, ratio
 
 - `service.py`: `ResearchService`, a RecordingService and a ReportService in one: what
@@ -33,6 +35,7 @@ from kiosk.services.research.demand import (
     Series,
     TimeTable,
 )
+from kiosk.services.research.feedback import RatingRow, WalkOutRow, WishRow
 from kiosk.services.research.figures import (
     HIDDEN,
     MIN_PEOPLE,
@@ -89,6 +92,7 @@ __all__ = [
     "InvalidSignal",
     "NoShowRow",
     "PlaceTime",
+    "RatingRow",
     "RecordingService",
     "Report",
     "ReportService",
@@ -96,6 +100,8 @@ __all__ = [
     "Series",
     "StopChoice",
     "TimeTable",
+    "WalkOutRow",
+    "WishRow",
     "median",
     "percentile",
     "perturb",

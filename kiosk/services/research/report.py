@@ -5,13 +5,14 @@ exports for one scope, already suppressed (`Report`), and the service that build
         -> Scope.read: the stops in scope, then its tickets and survey tallies   (scope.py)
         -> heat map, over time, waits, no-shows, origin, moments, unmet demand    (demand.py)
         -> neighbourhood x part of the week, ranked                               (where_next.py)
+        -> walk-outs, ratings and wishes after the visit                          (feedback.py)
         -> Report
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Final
 
 from sqlalchemy import select
@@ -19,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from kiosk.models import DayPart, Location, Product, Stop
 from kiosk.services.base import DEFAULT_TIMEZONE, Clock, LocalService, Notifier, utc_now
-from kiosk.services.research import demand
+from kiosk.services.research import demand, feedback
 from kiosk.services.research.demand import CountRow, DurationRow, HeatMap, NoShowRow, TimeTable
+from kiosk.services.research.feedback import RatingRow, WalkOutRow, WishRow
 from kiosk.services.research.figures import Figure, perturb
 from kiosk.services.research.scope import Filters, Scope, bounds
 from kiosk.services.research.where_next import PlaceTime, opening_hours, where_next
@@ -56,6 +58,12 @@ class Report:
     unmet: list[CountRow]
     not_offered: list[CountRow]  # key: a product id, or "" when the product is unknown
     where_next: list[PlaceTime]
+    # After the visit (kiosk.services.research.feedback): who left the queue, and the answers.
+    walk_outs: list[WalkOutRow] = field(default_factory=list)
+    ratings: list[RatingRow] = field(default_factory=list)
+    wishes: list[WishRow] = field(default_factory=list)
+    # A stop's place and local day, for the tables per stop.
+    stops: dict[int, tuple[str, date]] = field(default_factory=dict)
     locations: dict[int, str] = field(default_factory=dict)
     products: dict[int, dict[str, str]] = field(default_factory=dict)
     places: dict[str, str] = field(default_factory=dict)
@@ -127,6 +135,12 @@ class ReportService(LocalService):
         unmet, not_offered = demand.unmet(session, scope, tickets, long_wait=self.long_wait)
         no_shows = demand.no_shows(session, scope, tickets)
         ranking, places = where_next(session, scope, tickets, answers)
+        ratings = feedback.ratings(session, scope)
+        wishes = feedback.wishes(session, scope)
+        stops = {
+            stop_id: (location.name, scope.local(stop.starts_at).date())
+            for stop_id, (stop, location) in scope.stops.items()
+        }
         locations = {
             loc_id: name for loc_id, name in session.execute(select(Location.id, Location.name))
         }
@@ -150,6 +164,10 @@ class ReportService(LocalService):
             unmet=unmet,
             not_offered=not_offered,
             where_next=ranking,
+            walk_outs=feedback.walk_outs(tickets),
+            ratings=ratings,
+            wishes=wishes,
+            stops=stops,
             locations=locations,
             products=products,
             places=places,

@@ -9,13 +9,33 @@
     people.py     staff accounts and devices (kiosks, boards)
     settings.py   the settings coordinators may change
     printers.py   each kiosk's printer: state, slip preview, test print
+    slides.py     the information slides the boards show between calls
 
 The pages import only base.py among the views; importing them here registers their routes on
 `bp` before kiosk.create_app registers it. The rules they call are in kiosk/services
 (planning/ for the tour, admin_accounts.py for people, settings.py, printing.py).
 """
 
-from kiosk.views.admin import catalogue, overview, people, printers, series, settings, stops
+from kiosk.views.admin import (
+    catalogue,
+    overview,
+    people,
+    printers,
+    series,
+    settings,
+    slides,
+    stops,
+)
 from kiosk.views.admin.base import bp
 
-__all__ = ["bp", "catalogue", "overview", "people", "printers", "series", "settings", "stops"]
+__all__ = [
+    "bp",
+    "catalogue",
+    "overview",
+    "people",
+    "printers",
+    "series",
+    "settings",
+    "slides",
+    "stops",
+]

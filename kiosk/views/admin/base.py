@@ -69,6 +69,8 @@ SECTIONS = {
     "printers": "printers",
     "preview": "printers",
     "test": "printers",
+    "slide": "slides",
+    "slides": "slides",
 }
 
 

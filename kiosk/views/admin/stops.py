@@ -13,7 +13,13 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from kiosk.auth import coordinator_required
-from kiosk.factories import announcement_service, catalogue_service, stop_service, tour_service
+from kiosk.factories import (
+    announcement_service,
+    catalogue_service,
+    join_service,
+    stop_service,
+    tour_service,
+)
 from kiosk.i18n import LANGUAGE_NAMES
 from kiosk.models import Stop, StopStatus
 from kiosk.services.planning import DeskInput, StopInput
@@ -179,6 +185,19 @@ def stop_announcements(stop_id: int) -> Response:
     else:
         flash(_("Elke oproep klinkt nu alleen in de taal van het scherm."))
     return redirect(url_for("admin.stop_edit", stop_id=stop_id, _anchor="omroepen"))
+
+
+@bp.post("/stops/<int:stop_id>/phone-join")
+@coordinator_required
+def stop_phone_join(stop_id: int) -> Response:
+    """Let residents take a ticket on their phone from the board's QR code, or not."""
+    on = checked("phone_join")
+    join_service().set_phone_join(stop_service().stop(stop_id), on, actor=actor())
+    if on:
+        flash(_("Bewoners kunnen nu een nummer trekken met hun telefoon."))
+    else:
+        flash(_("Nummer trekken met de telefoon staat uit. Het scherm toont geen QR-code."))
+    return redirect(url_for("admin.stop_edit", stop_id=stop_id, _anchor="telefoon"))
 
 
 @bp.post("/stops/<int:stop_id>/slots")

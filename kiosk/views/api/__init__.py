@@ -12,6 +12,7 @@ responses and generate the OpenAPI document at /api/v1/openapi.json.
     tokens.py        staff bearer tokens
     tour.py          open and close a stop
     research.py      the research export (CSV, XLSX)
+    notify.py        a ticket's messages: "almost your turn" by SMS, e-mail or push
 
 Resource modules import `base` and `schemas` only. flask-smorest lists paths (and names the
 schema components) in the order the routes were registered: `init_api` imports the resource
@@ -21,6 +22,7 @@ modules in a fixed order, so the document reads the same from run to run.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
@@ -39,6 +41,7 @@ RESOURCES = (
     "tokens",
     "tour",
     "research",
+    "notify",
 )
 
 
@@ -49,6 +52,30 @@ class LoketApi(Api):
 
     def _register_error_handlers(self) -> None:
         return None
+
+    # The OpenAPI document of ~90 operations takes longer to build than the rest of the app,
+    # and only /api/v1/openapi.json (and `flask openapi`) read it: the blueprint's routes are
+    # registered at once, its documentation when the spec is first read.
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self.__dict__.setdefault("_undocumented", []).append((blp, name, parameters))
+
+    @property
+    def spec(self) -> Any:
+        spec = self.__dict__["_spec"]
+        undocumented = self.__dict__.get("_undocumented", [])
+        while undocumented:
+            blp, name, parameters = undocumented.pop(0)
+            blp.register_views_in_doc(self, self._app, spec, name=name, parameters=parameters)
+            spec.tag({"name": name, "description": blp.description})
+        return spec
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        self.__dict__["_spec"] = value
 
 
 def init_api(app: Flask) -> None:

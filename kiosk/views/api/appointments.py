@@ -1,5 +1,5 @@
-"""Appointments: free slots, book, look up and cancel by the private token, check in at a kiosk
-(a priority ticket), and import from the municipality's own system."""
+"""Appointments: free slots, book, look up, move and cancel by the private token, check in at a
+kiosk (a priority ticket), and import from the municipality's own system."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from kiosk import check_in_limits
 from kiosk.auth import current_principal, request_key, require_device_or_staff, require_staff
 from kiosk.extensions import book_limit, limiter, public_limit
 from kiosk.factories import appointment_service, print_service, queue_service
-from kiosk.mail import after_booking
+from kiosk.mail import after_booking, after_reschedule
 from kiosk.models import Appointment, DeviceKind, Role
 from kiosk.payloads import appointment_payload, iso, slot_payload
 from kiosk.printing.jobs import print_issued, slip_request
@@ -28,6 +28,7 @@ from kiosk.views.api.schemas import (
     ErrorSchema,
     ImportRequest,
     ImportResponse,
+    RescheduleRequest,
     SlotSchema,
     SlotsQuery,
 )
@@ -96,6 +97,25 @@ def cancel_appointment(token: str) -> dict[str, Any]:
     name and e-mail address, as `get_appointment`."""
     cancelled = appointment_service().cancel(token, actor=current_principal().actor)
     return _without_contact(_appointment(cancelled))
+
+
+@bp.post("/appointments/<string:token>/reschedule")
+@limiter.limit(book_limit)
+@bp.arguments(RescheduleRequest)
+@bp.response(200, AppointmentSchema)
+@doc_errors(404, 409, 422)
+def reschedule_appointment(body: dict[str, Any], token: str) -> dict[str, Any]:
+    """Move to another free time of the same product (any stop): the new place is taken before
+    the old one is freed, in one transaction. 409 `slot_full` when someone took it first (the
+    appointment is unchanged), `slot_past`, `not_bookable` (another product, a closed stop),
+    `appointment_closed` (checked in, cancelled, or its time has begun). The code and the link
+    stay the same; asking for the slot it holds changes nothing. Without the name and e-mail
+    address, as `get_appointment`."""
+    appointments = appointment_service()
+    result = appointments.reschedule(token, body["slot"], actor=current_principal().actor)
+    if result.moved:
+        after_reschedule(result.appointment, appointments.revision(result.appointment))
+    return _without_contact(_appointment(result.appointment))
 
 
 @bp.post("/appointments/check-in")

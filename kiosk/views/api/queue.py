@@ -1,5 +1,6 @@
-"""The queue: the open stop, taking a number, a ticket's public status, the desk's steps on a
-ticket (call next, recall, start, finish, no-show, cancel, transfer) and the display board."""
+"""The queue: the open stop (and its phone-join switch), taking a number, a ticket's public
+status, the resident's own steps (leave, feedback), the desk's steps on a ticket (call next,
+recall, start, finish, no-show, cancel, transfer) and the display board."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from flask import current_app
 
 from kiosk.auth import current_principal, request_key, require_device_or_staff, require_staff
 from kiosk.extensions import limiter, public_limit
-from kiosk.factories import print_service, queue_service, tour_service
+from kiosk.factories import (
+    feedback_service,
+    join_service,
+    print_service,
+    queue_service,
+    tour_service,
+)
 from kiosk.models import DeviceKind, Ticket
 from kiosk.payloads import stop_payload, ticket_status_payload
 from kiosk.printing.jobs import print_issued, slip_request
@@ -17,6 +24,9 @@ from kiosk.views.api.base import bp, created_ticket, doc_errors, idempotent, sto
 from kiosk.views.api.schemas import (
     BoardQuery,
     BoardSchema,
+    FeedbackRequest,
+    FeedbackSchema,
+    StopChangeRequest,
     StopSchema,
     TicketCreatedSchema,
     TicketRequest,
@@ -35,6 +45,19 @@ def current_stop() -> dict[str, Any]:
     """The open stop with its products and desks."""
     tour = tour_service()
     return stop_payload(stop_for_request(), now=tour.now())
+
+
+@bp.patch("/stops/<int:stop_id>")
+@require_staff()
+@bp.arguments(StopChangeRequest)
+@bp.response(200, StopSchema)
+@doc_errors(401, 403, 404, 422)
+def change_stop(body: dict[str, Any], stop_id: int) -> dict[str, Any]:
+    """Switch joining from a phone (the board's QR code, /join) on or off for a stop."""
+    stop = join_service().set_phone_join(
+        queue_service().stop(stop_id), body["phone_join"], actor=current_principal().actor
+    )
+    return stop_payload(stop, now=tour_service().now())
 
 
 @bp.post("/tickets")
@@ -75,6 +98,37 @@ def ticket_status(token: str) -> dict[str, Any]:
     queue = queue_service()
     ticket = queue.ticket(token)
     return ticket_status_payload(ticket, queue.position(ticket))
+
+
+@bp.post("/tickets/<string:token>/leave")
+@limiter.limit(public_limit)
+@bp.response(200, TicketStatusSchema)
+@doc_errors(404, 409)
+def leave(token: str) -> dict[str, Any]:
+    """The resident leaves the queue ("Ik ga weg"): the token is the key. 409
+    `invalid_transition` when the ticket already ended (finished, left, no-show)."""
+    queue = queue_service()
+    ticket = queue.leave(queue.ticket(token), actor=current_principal().actor)
+    return ticket_status_payload(ticket, None)
+
+
+@bp.post("/tickets/<string:token>/feedback")
+@limiter.limit(public_limit)
+@bp.arguments(FeedbackRequest)
+@bp.response(200, FeedbackSchema)
+@doc_errors(404, 409, 422)
+def feedback(body: dict[str, Any], token: str) -> dict[str, bool]:
+    """One anonymous answer after a finished ticket: `rating` (1-5) or `wish` (a product
+    code; null skips). Each once per ticket (409 `already_answered`); 409
+    `ticket_not_finished` before the ticket is finished. Counted in tallies without the
+    ticket or a time. Answers which questions are still open."""
+    ticket = queue_service().ticket(token)
+    service = feedback_service()
+    if "rating" in body:
+        questions = service.rate(ticket, body["rating"])
+    else:
+        questions = service.wish(ticket, body["wish"])
+    return questions._asdict()
 
 
 @bp.post("/desks/<int:desk_id>/call-next")
@@ -120,10 +174,17 @@ _ticket_step("cancel", "cancel", "Take a waiting or called ticket out of the que
 @doc_errors(401, 403, 404, 409, 422)
 @idempotent
 def transfer(body: dict[str, Any], token: str) -> dict[str, Any]:
-    """Back to the queue for another product, keeping the original issue time."""
+    """Back to the queue for another product, or to one desk of the stop (only that desk
+    calls it while it is live: 409 `desk_unavailable` if it is paused, off or does not serve
+    the product), or both; keeping the original issue time."""
     queue = queue_service()
+    desk = queue.desk(body["desk"]) if body.get("desk") else None
     ticket = queue.transfer(
-        queue.ticket(token), body["product"], actor=current_principal().actor, key=request_key()
+        queue.ticket(token),
+        body.get("product"),
+        desk=desk,
+        actor=current_principal().actor,
+        key=request_key(),
     )
     return _staff_ticket(ticket)
 

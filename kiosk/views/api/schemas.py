@@ -81,6 +81,8 @@ class DeskSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     active = ma.fields.Boolean()
+    paused = ma.fields.Boolean(metadata={"description": "Paused by staff: calls nobody"})
+    paused_at = ma.fields.String(allow_none=True)
     products = ma.fields.List(ma.fields.String())
 
 
@@ -100,8 +102,41 @@ class StopSchema(ma.Schema):
     ends_at = ma.fields.String()
     status = ma.fields.String(metadata={"enum": ["planned", "open", "closed"]})
     accepting_tickets = ma.fields.Boolean()
+    phone_join = ma.fields.Boolean(
+        metadata={"description": "Residents may take a ticket on their phone (/join)"}
+    )
     products = ma.fields.List(ma.fields.Nested(ProductSchema))
     desks = ma.fields.List(ma.fields.Nested(DeskSchema))
+
+
+class StopChangeRequest(Strict):
+    phone_join = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "Let residents take a ticket on their phone from the board"},
+    )
+
+
+class FeedbackRequest(Strict):
+    rating = ma.fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=5),
+        metadata={"description": "How the resident was helped: 1 very unhappy … 5 very happy"},
+    )
+    wish = ma.fields.String(
+        allow_none=True,
+        validate=validate.Length(max=40),
+        metadata={"description": "Product code the resident would like here next; null: skipped"},
+    )
+
+    @ma.validates_schema
+    def one_answer(self, data: dict[str, Any], **_kw: Any) -> None:
+        if sum(key in data for key in ("rating", "wish")) != 1:
+            raise ma.ValidationError("Give one of rating or wish.", "rating")
+
+
+class FeedbackSchema(ma.Schema):
+    rate = ma.fields.Boolean(metadata={"description": "The rating is still to be asked"})
+    wish = ma.fields.Boolean(metadata={"description": "The wish is still to be asked"})
 
 
 class PositionSchema(ma.Schema):
@@ -155,6 +190,10 @@ class TicketStaffSchema(TicketStatusSchema):
     started_at = ma.fields.String(allow_none=True)
     ended_at = ma.fields.String(allow_none=True)
     transfer_count = ma.fields.Integer()
+    target_desk_id = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Sent to this desk: only it calls the ticket while it is live"},
+    )
     status_url = ma.fields.String()
 
 
@@ -173,7 +212,81 @@ class TicketRequest(Strict):
 
 
 class TransferRequest(Strict):
-    product = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    product = ma.fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Product code or prefix; default: the ticket's own"},
+    )
+    desk = Id(
+        allow_none=True,
+        metadata={"description": "Send to this desk of the stop: only it calls the ticket"},
+    )
+
+    @ma.validates_schema
+    def _product_or_desk(self, data: dict[str, Any], **_kw: Any) -> None:
+        if not data.get("product") and not data.get("desk"):
+            raise ma.ValidationError("Give a product, a desk, or both.", "_schema")
+
+
+# -- the desk's controls (#15) ------------------------------------------------------------------
+
+
+class CallTicketRequest(Strict):
+    ticket = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "The waiting ticket's token (from the desk's queue)"},
+    )
+    reason = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Why this ticket goes first (kept in the event log)"},
+    )
+
+
+class DeskTicketRequest(Strict):
+    product = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Product code or ticket prefix", "example": "A"},
+    )
+    call = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Send the ticket to this desk and call it now if it is free"},
+    )
+    language = ma.fields.String(
+        load_default="nl",
+        validate=resident_language,
+        metadata={"description": "The slip's language"},
+    )
+
+
+class DeskTicketSchema(TicketStaffSchema):
+    print_status = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "queued when a kiosk prints the slip; null: show it on screen"},
+    )
+    printer = ma.fields.String(
+        allow_none=True, metadata={"description": "The kiosk that prints the slip"}
+    )
+
+
+class FigureSetSchema(ma.Schema):
+    served = ma.fields.Integer(metadata={"description": "Tickets finished today"})
+    no_shows = ma.fields.Integer()
+    called = ma.fields.Integer(metadata={"description": "Tickets called today"})
+    wait_median_seconds = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Issue (or slot start) to call"}
+    )
+    service_median_seconds = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Start (or call) to finish"}
+    )
+
+
+class DeskFiguresSchema(ma.Schema):
+    desk = ma.fields.Nested(FigureSetSchema)
+    stop = ma.fields.Nested(FigureSetSchema)
+    since = ma.fields.String(metadata={"description": "Start of today (local), UTC"})
+    at = ma.fields.String()
 
 
 class BoardStopSchema(ma.Schema):
@@ -181,6 +294,12 @@ class BoardStopSchema(ma.Schema):
     name = ma.fields.String()
     status = ma.fields.String()
     accepting_tickets = ma.fields.Boolean()
+
+
+class BoardDeskSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    paused = ma.fields.Boolean()
 
 
 class WaitingSchema(ma.Schema):
@@ -200,6 +319,10 @@ class BoardSchema(ma.Schema):
     )
     waiting = ma.fields.List(ma.fields.Nested(WaitingSchema))
     at = ma.fields.String()
+    desks = ma.fields.List(
+        ma.fields.Nested(BoardDeskSchema),
+        metadata={"description": "The desks switched on; a paused one shows as closed"},
+    )
 
 
 class BoardQuery(Strict):
@@ -363,6 +486,14 @@ class AppointmentRequest(Strict):
     )
 
 
+class RescheduleRequest(Strict):
+    slot = Id(
+        strict=True,
+        required=True,
+        metadata={"description": "The new slot: same product, any stop (see GET /slots)"},
+    )
+
+
 class AppointmentSchema(ma.Schema):
     code = ma.fields.String(metadata={"description": "Short booking code, e.g. K7M-4PX"})
     token = ma.fields.String(metadata={"description": "Secret key of the private link"})
@@ -455,11 +586,25 @@ class DeskActionsSchema(ma.Schema):
     finish = ma.fields.Boolean()
     no_show = ma.fields.Boolean()
     transfer = ma.fields.Boolean()
+    call_chosen = ma.fields.Boolean()
+    issue = ma.fields.Boolean()
+    pause = ma.fields.Boolean()
+    resume = ma.fields.Boolean()
+    open_stop = ma.fields.Boolean()
+    close_stop = ma.fields.Boolean()
+
+
+class DeskStopSchema(BoardStopSchema):
+    waiting = ma.fields.Integer(metadata={"description": "Everyone waiting at the stop"})
 
 
 class DeskStateSchema(ma.Schema):
     desk = ma.fields.Nested(DeskSchema)
-    stop = ma.fields.Nested(BoardStopSchema)
+    stop = ma.fields.Nested(DeskStopSchema)
+    desks = ma.fields.List(
+        ma.fields.Nested(DeskSchema),
+        metadata={"description": "The stop's desks: where a ticket can be sent"},
+    )
     current = ma.fields.Nested(
         TicketStaffSchema,
         allow_none=True,
@@ -512,3 +657,71 @@ class ResearchExportQuery(Strict):
                 Filters(data["start"], data["end"])
             except InvalidFilters as error:
                 raise ma.ValidationError(error.message, "to") from None
+
+
+# -- messages to residents ("almost your turn") -------------------------------------------------
+
+NOTIFY_CHANNELS = ["sms", "email", "push"]
+
+
+class PushKeysSchema(ma.Schema):
+    p256dh = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    auth = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class PushSubscriptionSchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # the browser's toJSON() also sends expirationTime
+
+    endpoint = ma.fields.String(required=True, validate=validate.Length(min=8, max=2000))
+    keys = ma.fields.Nested(PushKeysSchema, required=True)
+
+
+class NotifyRequest(Strict):
+    phone = ma.fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "A mobile number: 06 12345678, +31612345678 or E.164"},
+    )
+    email = ma.fields.String(validate=validate.Length(min=1, max=254))
+    push = ma.fields.Nested(
+        PushSubscriptionSchema, metadata={"description": "The browser's PushSubscription"}
+    )
+    language = ma.fields.String(
+        validate=resident_language,
+        metadata={
+            "enum": list(DEFAULTS["LANGUAGES"]),
+            "description": "The messages' language (default: the request's)",
+        },
+    )
+
+    @ma.validates_schema
+    def one_channel(self, data: dict[str, Any], **_kw: Any) -> None:
+        given = [key for key in ("phone", "email", "push") if key in data]
+        if len(given) != 1:
+            raise ma.ValidationError("Give exactly one of phone, email or push.", "_schema")
+
+
+class NotifyStopRequest(Strict):
+    channel = ma.fields.String(
+        validate=validate.OneOf(NOTIFY_CHANNELS),
+        metadata={"description": "Stop one channel; without a body: every channel"},
+    )
+    phone = ma.fields.Raw(metadata={"description": "As sent to subscribe: stops SMS"})
+    email = ma.fields.Raw(metadata={"description": "As sent to subscribe: stops e-mail"})
+    push = ma.fields.Raw(metadata={"description": "As sent to subscribe: stops push"})
+
+
+class NotifyStateSchema(ma.Schema):
+    channels = ma.fields.List(
+        ma.fields.String(metadata={"enum": NOTIFY_CHANNELS}),
+        metadata={"description": "The channels this ticket will get messages by"},
+    )
+    offered = ma.fields.List(
+        ma.fields.String(metadata={"enum": NOTIFY_CHANNELS}),
+        metadata={"description": "The channels this installation can send"},
+    )
+    push_key = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "VAPID public key (applicationServerKey) for push"},
+    )
+    ahead = ma.fields.Integer(metadata={"description": "'Almost' is sent at this many ahead"})
