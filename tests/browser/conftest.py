@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.live import STAFF_PASSWORD, STAFF_USER, LiveServer
 from tests.printers import FakeNetworkPrinter
@@ -93,11 +94,25 @@ def new_page(browser: Any) -> Iterator[Any]:
 
 
 def pairing_url(live: LiveServer, kind: str, name: str) -> str:
-    """Register a device with the CLI and return the pairing URL it prints, on this server."""
-    output = live.cli("device", "add", kind, name)
-    code = re.search(r"/pair/([A-Z2-9]+)", output)
-    assert code, output
-    return f"{live.url}/pair/{code.group(1)}"
+    """Register a device as `loket device add` does (the same service on the same database,
+    without starting a CLI process each time) and return its pairing URL on this server.
+    tests/test_cli.py runs the command itself."""
+    from sqlalchemy.orm import Session
+
+    from kiosk.database import make_engine
+    from kiosk.models import DeviceKind, Stop
+    from kiosk.services.accounts import AccountService
+
+    # Like the command: for the stop open now (a device without one follows the open stop).
+    current = requests.get(f"{live.url}/api/v1/stops/current", headers=live.headers, timeout=5)
+    engine = make_engine(live.database_url or "")
+    try:
+        with Session(engine) as session:
+            stop = session.get(Stop, current.json()["id"]) if current.status_code == 200 else None
+            pairing = AccountService(session).add_device(DeviceKind(kind), name, stop=stop)
+    finally:
+        engine.dispose()
+    return f"{live.url}/pair/{pairing.code}"
 
 
 @pytest.fixture
