@@ -15,7 +15,7 @@ VENDOR := static/vendor/.installed
 CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test install services chromium espeak fonts node lint typecheck bench translations clean
+.PHONY: run test install services chromium espeak fonts nginx node lint typecheck bench bench-production translations clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,7 +66,7 @@ run: install fonts espeak
 	exec $(BIN)/loket run --host $(HOST) --port $(PORT)
 
 ## Install what the tests need (Python packages, Debian's chromium) and run them all
-test: install chromium espeak fonts services
+test: install chromium espeak fonts nginx services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Debian's chromium for the browser tests (never a downloaded browser)
@@ -75,6 +75,15 @@ chromium:
 		echo "Installing Debian's chromium…"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+## Debian's nginx for the production-shape tests (tests/production.py runs deploy/nginx/ in
+## front of several processes); only the binary is used, the system's nginx is not started
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+		echo "Installing Debian's nginx…"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			nginx-light >/dev/null; }
 
 ## Debian's DejaVu fonts and FriBiDi: slips in Arabic (shaped, right to left) and in scripts a
 ## printer's code page lacks are drawn as images (printer/raster_text.py)
@@ -106,6 +115,11 @@ typecheck:
 
 bench: install
 	$(BIN)/python bench/issue_call.py
+
+## The production shape through nginx (needs PostgreSQL, nginx, redis-server): tickets/s with
+## 2 and 4 processes, call -> 1,000 boards, failover after a kill
+bench-production: install nginx services
+	$(BIN)/python bench/production.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

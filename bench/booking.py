@@ -20,9 +20,7 @@ import os
 import sys
 import tempfile
 import threading
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -129,24 +127,11 @@ def measure_app(app: Flask, label: str, bookings: int, racers: int, races: int) 
     }
 
 
-@contextmanager
-def own_postgres_database() -> Iterator[str]:
+def own_postgres_database() -> AbstractContextManager[str]:
     """A database of this run's own on the server of PG_URL, dropped afterwards."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
+    from tests.databases import scratch_database
 
-    from kiosk.database import make_engine
-
-    name = f"loket_bench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    return scratch_database(PG_URL, "loket_bench")
 
 
 def postgres_reachable() -> bool:

@@ -60,7 +60,7 @@ from bench.kit.figures import (
     target_verdicts,
     write_json,
 )
-from bench.kit.http import HttpClient, expect
+from bench.kit.http import expect
 from bench.kit.server import (
     LocalServer,
     Target,
@@ -117,7 +117,7 @@ def issue_phase(
 
     def kiosk(index: int) -> None:
         nonlocal remaining
-        client = HttpClient(target.host, target.port)
+        client = target.client()
         token = tokens[index % len(tokens)]
         body = {"product": product}
         try:
@@ -212,18 +212,19 @@ def call_phase(
     server_rss: Callable[[], float | None],
 ) -> CallFigures:
     """Connect `boards` clients, then time `warmup + calls` call-next/finish rounds."""
-    ws_url = f"ws://{target.host}:{target.port}/socket.io/?EIO=4&transport=websocket"
+    ws_url = target.ws_url
     life = connect_timeout + (warmup + calls) * (2 * event_timeout + pause + 20) + 120
     fleet = BoardFleet(
         ws_url,
         boards,
+        cafile=target.cafile,
         processes=min(processes, boards),
         compression=compression,
         client_kind=client_kind,
         connect_timeout=connect_timeout,
         life_seconds=life,
     )
-    client = HttpClient(target.host, target.port)
+    client = target.client()
     firsts: list[float] = []
     alls: list[float] = []
     https: list[float] = []
@@ -486,7 +487,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         for mode in [] if args.skip_issue else args.issue_mode_list:
             paced = mode == "paced"
-            status = HttpClient(target.host, target.port)
+            status = target.client()
             try:
                 waiting = waiting_count(status)
             finally:

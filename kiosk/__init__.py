@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, database, auth, API, sockets and pages."""
+    import os
     from pathlib import Path
 
     from flask import Flask
@@ -25,7 +26,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from display import events as display_events
     from display import views as display_views
     from display.namespace import SocketIONotifier
-    from kiosk import config, errors, i18n, security
+    from display.queue import client_manager
+    from kiosk import config, errors, i18n, security, static_files
     from kiosk.cli import register_cli
     from kiosk.database import make_engine, make_sessionmaker
     from kiosk.extensions import babel, csrf, limiter, login_manager, share_buckets
@@ -48,8 +50,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kiosk.views.api import init_api
 
     root = Path(__file__).resolve().parent.parent
+    # The instance folder (SQLite file, spool, keys, speech cache): beside the code unless
+    # LOKET_INSTANCE_PATH names another, e.g. /var/lib/popup-loket (deploy/systemd/).
+    instance = os.environ.get("LOKET_INSTANCE_PATH")
     app = Flask(
         __name__,
+        instance_path=str(Path(instance).resolve()) if instance else None,
         instance_relative_config=True,
         template_folder=str(root / "templates"),
         static_folder=str(root / "static"),
@@ -98,18 +104,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     share_buckets(app)
     errors.init_app(app)
     security.init_app(app)
+    static_files.init_app(app)
     register_cli(app)
     app.cli.add_command(printer_group)
 
     sio = SocketIO()
     display_events.register(sio)  # handlers before init_app, see shared/NOTES.md
+    # Several processes: Redis carries the events, and a process whose listener lost Redis has
+    # its clients take a fresh snapshot when it is back (display/queue.py).
+    queue = client_manager(app.config["SOCKETIO_MESSAGE_QUEUE"], app.config["SOCKETIO_CHANNEL"])
     sio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-        channel=app.config["SOCKETIO_CHANNEL"],
         logger=False,
         engineio_logger=False,
+        **({"client_manager": queue} if queue is not None else {}),
     )
     app.wsgi_app = security.without_websocket_compression(app.wsgi_app)  # type: ignore[method-assign,assignment]
     # Only when LOKET_TRUSTED_PROXIES is set: else X-Forwarded-* headers are ignored.

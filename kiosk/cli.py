@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -65,6 +66,7 @@ def run_command(host: str, port: int) -> None:
     stop_printing = _start_print_worker(app)
     stop_housekeeping = _start_housekeeping(app)
     stop_messages = _start_message_sender(app)
+    stop_registration = _start_registration(app, port)
     click.echo(f"popup-loket serves on http://{host}:{port}  (Ctrl+C stops)")
     warning = public_base_warning(app, host, port)
     if warning:
@@ -73,6 +75,7 @@ def run_command(host: str, port: int) -> None:
     try:
         server.serve_forever()
     finally:
+        stop_registration()
         stop_messages()
         stop_housekeeping()
         stop_printing()
@@ -139,6 +142,14 @@ def _start_housekeeping(app: Flask) -> Any:
     stop = threading.Event()
     app.extensions["socketio"].start_background_task(housekeeping.run_forever, stop)
     return stop.set
+
+
+def _start_registration(app: Flask, port: int) -> Any:
+    """List this process in Redis for `loket doctor` (with a Redis message queue only; Redis
+    being down never stops the server); returns its stopper."""
+    from kiosk.processes import start_registration
+
+    return start_registration(app, port, app.extensions["socketio"].start_background_task)
 
 
 def make_server(app: Flask, host: str, port: int) -> Any:
@@ -470,6 +481,81 @@ def demo_command() -> None:
     click.echo("")
 
 
+# -- doctor -----------------------------------------------------------------------------------
+
+
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@with_appcontext
+def doctor_command(as_json: bool) -> None:
+    """Check this configuration before go-live and say what to fix (kiosk/doctor.py); exit
+    code 0 only when every check holds."""
+    from kiosk.doctor import examine
+
+    report = examine(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(report.as_json() if as_json else report.as_text())
+    if not report.ok:
+        raise SystemExit(1)
+
+
+# -- backup -----------------------------------------------------------------------------------
+
+
+def _backup_place() -> Any:
+    """Where this installation keeps what a backup holds (a `kiosk.backup.Place`)."""
+    from kiosk.backup import Place
+    from kiosk.printing.stations import printing
+
+    return Place(
+        current_app.config["DATABASE_URL"], printing().root, Path(current_app.instance_path)
+    )
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--keep-days",
+    type=click.IntRange(min=1),
+    help="With a folder: then delete its backups older than this many days.",
+)
+@with_appcontext
+def backup_command(file: Path, keep_days: int | None) -> None:
+    """Write the database, the print spool and the Web Push key to FILE (tar.gz, mode 0600), or
+    to loket-<date>-<time>.tar.gz in FILE if it is a folder; safe while `loket run` serves
+    (kiosk/backup/)."""
+    from kiosk.backup import BackupError, backup_summary, make_backup, named_in, prune
+
+    folder = file if file.is_dir() else None
+    if keep_days is not None and folder is None:
+        raise click.UsageError("--keep-days needs a folder to write into.")
+    now = current_app.config["CLOCK"]()
+    try:
+        click.echo(
+            backup_summary(make_backup(_backup_place(), named_in(folder, now) if folder else file))
+        )
+    except BackupError as error:
+        raise click.ClickException(error.message) from None
+    if folder is not None and keep_days is not None:
+        for gone in prune(folder, keep_days, now):
+            click.echo(f"Deleted {gone.name} (older than {keep_days} days).")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds data.")
+@with_appcontext
+def restore_command(file: Path, force: bool) -> None:
+    """Put a backup made by `loket backup` back; checks all of it first, and never replaces a
+    database that holds data without --force (kiosk/backup/)."""
+    from kiosk.backup import BackupError, restore_backup, restore_summary
+
+    current_app.extensions["loket.engine"].dispose()
+    try:
+        click.echo(restore_summary(restore_backup(_backup_place(), file, force=force)))
+    except BackupError as error:
+        raise click.ClickException(error.message) from None
+
+
 def register_cli(app: Flask) -> None:
     """Make the commands available under `flask --app kiosk` too (the app factory adds each
     feature's own group, such as ``loket printer``)."""
@@ -481,6 +567,9 @@ def register_cli(app: Flask) -> None:
         stop_group,
         purge_command,
         demo_command,
+        doctor_command,
+        backup_command,
+        restore_command,
     )
     for command in commands:
         app.cli.add_command(command)

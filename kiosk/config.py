@@ -166,12 +166,29 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+# Settings that are text whatever they look like: from the environment they are not read as
+# JSON (USB id 0e15 would become the number 0, a password of digits a number, "true" a flag).
+TEXT_SETTINGS = frozenset(
+    {
+        "DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "SOCKETIO_MESSAGE_QUEUE",
+        "SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "NOTIFY_API_KEY", "NOTIFY_SMS_TEMPLATE",
+        "NOTIFY_EMAIL_TEMPLATE", "PRINT_SPOOL_DIR", "PRINTER_USB_VENDOR", "PRINTER_USB_PRODUCT",
+        "PRINTER_DEVICE", "PRINTER_HOST", "PRINTER_QUEUE", "PRINTER_PATH", "PRINTER_PROFILE",
+    }
+    | {key for key, value in DEFAULTS.items() if isinstance(value, str)}
+)  # fmt: skip
+
+
 def load(app: Any, test_config: dict[str, Any] | None) -> None:
     """Fill ``app.config`` from defaults, instance file, environment and test overrides."""
     app.config.from_mapping(DEFAULTS)
     config_file = os.environ.get("LOKET_CONFIG") or os.path.join(app.instance_path, "config.py")
     app.config.from_pyfile(config_file, silent=not os.environ.get("LOKET_CONFIG"))
     app.config.from_prefixed_env("LOKET")
+    for key in TEXT_SETTINGS:
+        raw = os.environ.get(f"LOKET_{key}")
+        if raw is not None:
+            app.config[key] = raw
     if test_config:
         app.config.update(test_config)
 
@@ -192,6 +209,11 @@ def load(app: Any, test_config: dict[str, Any] | None) -> None:
         PREFERRED_URL_SCHEME="https" if https else "http",
         WTF_CSRF_TIME_LIMIT=None,
         RATELIMIT_HEADERS_ENABLED=True,
+        # Redis (the shared storage) away or restarting: each process counts in its own memory
+        # meanwhile and goes back by itself, instead of failing every limited request
+        # (tests/browser/test_production_drills.py restarts Redis under load).
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
         API_TITLE="popup-loket API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.1.0",

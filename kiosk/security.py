@@ -1,6 +1,6 @@
 """Security headers on every response: a strict CSP (no inline script or style), no framing,
-no referrer (status URLs carry their token), no sniffing; ``Cache-Control: no-store`` on a
-resident's private pages (their URL is the key to them).
+no referrer to other sites (status URLs carry their token), no sniffing;
+``Cache-Control: no-store`` on a resident's private pages (their URL is the key to them).
 
 Behind a reverse proxy (`behind_proxies`): the client's address and scheme come from the
 proxy's ``X-Forwarded-For`` / ``-Proto`` only when ``TRUSTED_PROXIES`` says which proxies to
@@ -45,7 +45,11 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Content-Security-Policy", CSP)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
+        # Status URLs carry their token: never sent to another site. Our own pages do get it:
+        # over HTTPS Flask-WTF refuses a form without a same-site Referer (WTF_CSRF_SSL_STRICT),
+        # so "no-referrer" made every form fail behind TLS (found by
+        # tests/browser/test_production_drills.py).
+        headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"

@@ -6,14 +6,16 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from jinja2 import BytecodeCache, Environment
+from jinja2.bccache import Bucket
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from kiosk import migrate
@@ -23,7 +25,7 @@ from kiosk.services.base import RecordingNotifier
 from kiosk.services.queue import QueueService
 from kiosk.services.tour import TourService
 
-pytest_plugins = ["tests.live_fixtures"]
+pytest_plugins = ["tests.live_fixtures", "tests.production_fixtures"]
 
 
 @pytest.fixture
@@ -130,17 +132,11 @@ def pg_database() -> Iterator[str]:
 
     Two runs at once (two developers, or CI beside a developer) never share tables.
     """
+    from tests.databases import scratch_database
+
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    name = f"loket_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with scratch_database(PG_URL) as url:
+        yield url
 
 
 @pytest.fixture
@@ -194,6 +190,105 @@ TEST_CONFIG = {
 }
 
 
+# A fresh app per test keeps tests apart, but most of its cost is the same work each time:
+# compiling the same templates and the same URL rules. Both are shared by the whole run below,
+# keyed on everything the compiled code depends on, so no test sees another's state.
+
+_TEMPLATE_BYTECODE: dict[str, bytes] = {}
+
+
+def _compile_settings(env: Environment) -> str:
+    """What, besides a template's source, shapes its compiled code: the syntax, the extensions
+    and the filters and tests that exist (with what they are passed)."""
+
+    def passed(names: dict[str, Any]) -> list[tuple[str, str | None]]:
+        return [
+            (name, getattr(f, "jinja_pass_arg", None) and f.jinja_pass_arg.name)
+            for name, f in names.items()
+        ]
+
+    return repr(
+        (
+            env.block_start_string,
+            env.block_end_string,
+            env.variable_start_string,
+            env.variable_end_string,
+            env.comment_start_string,
+            env.comment_end_string,
+            env.line_statement_prefix,
+            env.line_comment_prefix,
+            env.trim_blocks,
+            env.lstrip_blocks,
+            env.newline_sequence,
+            env.keep_trailing_newline,
+            env.optimized,
+            env.is_async,
+            callable(env.autoescape) or env.autoescape,
+            env.finalize is not None,
+            sorted(env.extensions),
+            getattr(env, "newstyle_gettext", None),
+            env.policies.get("ext.i18n.trimmed"),
+            passed(env.filters),
+            passed(env.tests),
+        )
+    )
+
+
+class SharedTemplateBytecode(BytecodeCache):
+    """Compiled templates in memory for the whole run, for every test app (each compiled all
+    its templates again otherwise). Jinja checks the checksum of the source before it uses
+    the code, so a changed template is compiled anew."""
+
+    def get_bucket(
+        self, environment: Environment, name: str, filename: str | None, source: str
+    ) -> Bucket:
+        key = f"{_compile_settings(environment)}|{name}"
+        return super().get_bucket(environment, key, filename, source)
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        data = _TEMPLATE_BYTECODE.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        _TEMPLATE_BYTECODE[bucket.key] = bucket.bytecode_to_string()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_url_builders() -> Iterator[None]:
+    """Compile each URL rule's builder once per run instead of once per app (werkzeug makes
+    one Python function per rule and per app: a third of `create_app` in tests).
+
+    The builder is made from the rule's text, its parsed parts and its defaults only (it gets
+    the rule as its first argument, for the converters), so the same key gives the same
+    function.
+    """
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    builders: dict[tuple[object, ...], Callable[..., Any]] = {}
+
+    def shared(self: Rule, append_unknown: bool = True) -> Callable[..., Any]:
+        defaults = self.defaults or {}
+        key = (
+            append_unknown,
+            self.rule,
+            tuple(self._trace),
+            tuple(
+                (name, self._converters[name].to_url(value) if name in self._converters else None)
+                for name, value in defaults.items()
+            ),
+        )
+        builder = builders.get(key)
+        if builder is None:
+            builder = builders[key] = compile_builder(self, append_unknown)
+        return builder
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Rule, "_compile_builder", shared)
+        yield
+
+
 @pytest.fixture
 def make_app(db_url: str, clock: FakeClock, tmp_path: Path):
     """Build apps on the test database and clock, with settings changed as a test needs."""
@@ -206,6 +301,8 @@ def make_app(db_url: str, clock: FakeClock, tmp_path: Path):
         config = {**TEST_CONFIG, "DATABASE_URL": db_url, "CLOCK": clock, "PRINT_SPOOL_DIR": spool}
         app = create_app({**config, **overrides})
         app.instance_path = str(tmp_path / "instance")
+        # Read when a template is first loaded, so setting it after create_app is in time.
+        app.jinja_env.bytecode_cache = SharedTemplateBytecode()
         apps.append(app)
         return app
 

@@ -252,7 +252,7 @@ class LiveServer:
 
 
 class BoardClient:
-    """A python-socketio client on /board (websocket only) that keeps every event it hears.
+    """A python-socketio client on /board that keeps every event it hears.
 
     `connect`, `disconnect` and `connect_error` are kept too, as ("connect", None),
     ("disconnect", reason) and ("connect_error", {"message": ..., "data": ...}), so a test waits
@@ -262,11 +262,22 @@ class BoardClient:
     others for later; `drain` forgets what came before an action.
     """
 
-    def __init__(self, *, auth: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        auth: dict[str, Any] | None = None,
+        transports: list[str] | None = None,
+        http_session: requests.Session | None = None,
+    ) -> None:
         self.auth = auth
+        # Websocket only by default; ["polling"] for the transport a proxy must keep sticky.
+        self.transports = transports or ["websocket"]
         self._events: list[tuple[str, Any]] = []
+        # When each event name was last heard (time.monotonic()), for measuring.
+        self.heard_at: dict[str, float] = {}
         self._arrived = threading.Condition()
         self.sio = socketio.Client(
+            http_session=http_session,  # e.g. one that trusts a test certificate
             reconnection=True,
             reconnection_delay=0.1,
             reconnection_delay_max=0.5,
@@ -279,6 +290,7 @@ class BoardClient:
 
     def _keep(self, event: str, payload: Any) -> None:
         with self._arrived:
+            self.heard_at[event] = time.monotonic()
             self._events.append((event, payload))
             self._arrived.notify_all()
 
@@ -298,7 +310,7 @@ class BoardClient:
         self.sio.connect(
             url,
             namespaces=[BOARD_NAMESPACE],
-            transports=["websocket"],
+            transports=self.transports,
             auth=self.auth,
             wait_timeout=timeout,
         )

@@ -32,6 +32,8 @@ from kiosk.services.slides import SlideInput, SlideService
 from tests.factories import csrf_token_in, make_product, make_stop, make_user, pair_browser
 
 PASSWORD = "correct horse battery"
+# Three staff logins per test: cheap hashes (tests/test_auth.py tests the real cost).
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture
@@ -451,7 +453,7 @@ def test_a_product_has_a_name_and_what_to_bring_in_six_languages_and_an_icon(cor
     assert '<input id="icon" name="icon" type="radio" value="" checked>' in form
     assert re.search(
         r'<input id="icon-car" name="icon" type="radio" value="car">\s*'
-        r'<label for="icon-car"><img src="/static/vendor/icons/car.svg" alt="" '
+        r'<label for="icon-car"><img src="/static/vendor/icons/car\.svg\?v=[0-9a-f]{12}" alt="" '
         r'class="product-icon" width="32" height="32"> Auto: rijbewijs</label>',
         form,
     )
@@ -495,7 +497,9 @@ def test_a_product_has_a_name_and_what_to_bring_in_six_languages_and_an_icon(cor
     assert created.data["values"]["icon"] == "parking"
     # The list shows the icon next to the name; the edit form has it chosen and the texts back.
     listing = cora.get("/admin/products").text
-    assert '<img src="/static/vendor/icons/parking.svg" alt=""' in listing
+    assert re.search(
+        r'<img src="/static/vendor/icons/parking\.svg\?v=[0-9a-f]{12}" alt=""', listing
+    )
     edit = cora.get(f"/admin/products/{made.id}").text
     assert 'value="parking" checked' in edit
     assert 'value="Дозвіл на паркування"' in edit

@@ -513,7 +513,7 @@ def test_the_pairing_page_shows_a_self_submitting_form(client, accounts, stop):
     assert 'data-auto-submit="true"' in html
     assert f'value="{code}"' in html
     assert csrf_token_in(html)
-    assert '<script src="/static/js/pair.js"></script>' in html
+    assert re.search(r'<script src="/static/js/pair\.js\?v=[0-9a-f]{12}"></script>', html)
     with client.get("/static/js/pair.js") as script:
         assert "requestSubmit" in script.text
         assert "autoSubmit" in script.text

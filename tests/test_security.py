@@ -79,7 +79,7 @@ def test_every_response_carries_the_security_headers(client, stop, method, path,
         headers = response.headers
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
         csp = csp_of(response)
 
     assert csp["default-src"] == ["'self'"]
@@ -305,3 +305,25 @@ def test_a_username_shown_again_after_a_failed_login_is_escaped(client):
     assert response.status_code == 401
     assert "<img src=x" not in response.text
     assert "&lt;img src=x onerror=alert(1)&gt;" in response.text
+
+
+def test_over_https_a_form_passes_csrf_with_the_referer_our_policy_lets_browsers_send(make_app):
+    """Behind TLS Flask-WTF wants a same-site Referer on every form; with "no-referrer" the
+    browser sent none and every login, pairing and desk form failed (found by the kill drill
+    through nginx, tests/browser/test_production_drills.py)."""
+    from tests.factories import csrf_token_in
+
+    app = make_app(HTTPS=True, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    base = "https://loket.test"
+    page = client.get("/login", base_url=base)
+    # Same origin: a browser sends the page it came from (Referrer-Policy: same-origin).
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    form = {"csrf_token": csrf_token_in(page.get_data(as_text=True)), "username": "x"}
+    form["password"] = "not-the-password"
+    sent = client.post("/login", base_url=base, data=form, headers={"Referer": f"{base}/login"})
+    assert "CSRF" not in sent.get_data(as_text=True)
+    assert sent.status_code != 400
+    # What browsers did under "no-referrer": refused.
+    bare = client.post("/login", base_url=base, data=form)
+    assert bare.status_code == 400

@@ -18,8 +18,10 @@ import asyncio
 import contextlib
 import json
 import multiprocessing as mp
+import os
 import resource
 import signal
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -84,6 +86,7 @@ class BoardWorker:
         connect_concurrency: int,
         connect_timeout: float,
         life_seconds: float,
+        cafile: str | None = None,
     ) -> None:
         self.conn = conn
         self.ws_url = ws_url
@@ -91,7 +94,10 @@ class BoardWorker:
         self.compression = compression
         self.client_kind = client_kind
         parts = urlsplit(ws_url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        secure = parts.scheme == "wss"
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80)
+        # wss:// (through a proxy with TLS): trust `cafile` (a test certificate) or the system's.
+        self.tls = ssl.create_default_context(cafile=cafile) if secure else None
         self.path = f"{parts.path}?{parts.query}" if parts.query else parts.path
         self.raw_clients: list[RawBoardClient] = []
         self.connect_gate = asyncio.Semaphore(connect_concurrency)
@@ -204,11 +210,16 @@ class BoardWorker:
 
         async def open_client() -> RawBoardClient:
             loop = asyncio.get_running_loop()
+            # Each client its own key, as each page has (static/js/live.js): a proxy in front of
+            # several processes spreads the boards by it.
+            path = f"{self.path}&route={os.urandom(8).hex()}"
             _, raw = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: RawBoardClient(self, self.host, self.port, self.path),
+                    lambda: RawBoardClient(self, self.host, self.port, path),
                     self.host,
                     self.port,
+                    ssl=self.tls,
+                    server_hostname=self.host if self.tls else None,
                 ),
                 self.connect_timeout,
             )
@@ -233,6 +244,7 @@ class BoardWorker:
         async def open_client() -> ClientConnection:
             ws = await connect(
                 self.ws_url,
+                ssl=self.tls,
                 compression=self.compression,
                 proxy=None,
                 ping_interval=None,  # Engine.IO pings on its own
@@ -316,6 +328,7 @@ class BoardFleet:
         client_kind: str,
         connect_timeout: float,
         life_seconds: float,
+        cafile: str | None = None,
     ) -> None:
         self.clients = clients
         self.connect_timeout = connect_timeout
@@ -332,6 +345,7 @@ class BoardFleet:
             "connect_concurrency": 32,
             "connect_timeout": connect_timeout,
             "life_seconds": life_seconds,
+            "cafile": cafile,
         }
         for share in shares:
             mine, theirs = context.Pipe()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -52,10 +53,13 @@ class HttpClient:
     """A tiny HTTP/1.1 client for JSON APIs: one keep-alive connection, TCP_NODELAY, and every
     request (headers and body) sent in a single write, the way a browser does it."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, host: str, port: int, *, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.tls = tls  # HTTPS (e.g. through nginx) when given
         self.sock: socket.socket | None = None
         self.buffer = bytearray()
 
@@ -69,6 +73,8 @@ class HttpClient:
     def _connect(self) -> socket.socket:
         sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_hostname=self.host)
         sock.settimeout(self.timeout)
         self.sock = sock
         self.buffer.clear()

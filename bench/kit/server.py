@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,20 @@ class Target:
     staff_user: str
     staff_password: str
     kiosks: list[str]  # pairing codes or ldv_ device tokens
+    # HTTPS and wss:// with this CA file (a proxy with a test certificate); None: plain HTTP.
+    cafile: str | None = None
+
+    def tls(self) -> ssl.SSLContext | None:
+        return None if self.cafile is None else ssl.create_default_context(cafile=self.cafile)
+
+    def client(self, timeout: float = 10.0) -> HttpClient:
+        """A keep-alive connection to the target."""
+        return HttpClient(self.host, self.port, timeout=timeout, tls=self.tls())
+
+    @property
+    def ws_url(self) -> str:
+        scheme = "ws" if self.cafile is None else "wss"
+        return f"{scheme}://{self.host}:{self.port}/socket.io/?EIO=4&transport=websocket"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -232,7 +247,7 @@ def kiosk_token(target: Target, code_or_token: str) -> str:
     """A device token as is, or the token that a pairing code is exchanged for."""
     if code_or_token.startswith("ldv_"):
         return code_or_token
-    client = HttpClient(target.host, target.port)
+    client = target.client()
     try:
         data = expect(
             client.request("POST", "/api/v1/devices/pair", {"code": code_or_token}),
@@ -246,7 +261,7 @@ def kiosk_token(target: Target, code_or_token: str) -> str:
 
 def staff_token(target: Target) -> str:
     """A staff bearer token for the target's staff user."""
-    client = HttpClient(target.host, target.port)
+    client = target.client()
     try:
         body = {"username": target.staff_user, "password": target.staff_password}
         data = expect(client.request("POST", "/api/v1/auth/token", body), 200, "staff login")
@@ -263,7 +278,7 @@ def waiting_count(client: HttpClient) -> int:
 
 def ensure_waiting(target: Target, kiosk: str, product: str, needed: int) -> int:
     """Issue tickets until at least `needed` wait at the stop; returns how many wait."""
-    client = HttpClient(target.host, target.port)
+    client = target.client()
     try:
         waiting = waiting_count(client)
         for _ in range(max(needed - waiting, 0)):
@@ -277,7 +292,7 @@ def ensure_waiting(target: Target, kiosk: str, product: str, needed: int) -> int
 
 def first_desk(target: Target) -> int:
     """The id of the open stop's first desk."""
-    client = HttpClient(target.host, target.port)
+    client = target.client()
     try:
         stop = expect(client.request("GET", "/api/v1/stops/current"), 200, "reading the stop")
     finally:

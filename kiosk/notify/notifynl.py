@@ -6,14 +6,14 @@ signs every request with an HS256 JWT whose issuer is the service id. A template
 (``LOKET_NOTIFY_SMS_TEMPLATE``, ``LOKET_NOTIFY_EMAIL_TEMPLATE``): each template's body is
 ``((message))`` and the text goes in as that personalisation, so the wording (and its language)
 stays in this app's translation catalogues.
+
+The client (with requests and PyJWT) is imported when a sender is made, not with this module:
+`import kiosk` (every CLI command, every test process) does not need it.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from notifications_python_client.errors import APIError, TokenError
-from notifications_python_client.notifications import NotificationsAPIClient
 
 from kiosk.notify.errors import SendFailed, retryable_status
 
@@ -35,6 +35,8 @@ class NotifySender:
         email_template: str | None = None,
         timeout: float = 10,
     ) -> None:
+        from notifications_python_client.notifications import NotificationsAPIClient
+
         self.client = NotificationsAPIClient(api_key, base_url=base_url, timeout=timeout)
         self.sms_template = sms_template
         self.email_template = email_template
@@ -65,6 +67,8 @@ class NotifySender:
 
     @staticmethod
     def _call(method: Any, **kwargs: Any) -> None:
+        from notifications_python_client.errors import APIError, TokenError
+
         try:
             method(**kwargs)
         except APIError as error:

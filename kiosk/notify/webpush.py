@@ -8,6 +8,9 @@ Losing the file only means that existing subscriptions stop working: residents s
 A push service answers 201 when it took the message; 404 or 410 when the subscription is gone
 (the resident revoked it, or the browser dropped it), which is permanent: the sender forgets the
 subscription. 429 and 5xx are worth another try.
+
+pywebpush (with aiohttp), py_vapid, cryptography and requests are imported on first use, not
+with this module: `import kiosk` (every CLI command, every test process) does not need them.
 """
 
 from __future__ import annotations
@@ -17,14 +20,12 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import requests
-from cryptography.hazmat.primitives import serialization
-from py_vapid import Vapid02
-from pywebpush import WebPushException, webpush
+from typing import TYPE_CHECKING, Any
 
 from kiosk.notify.errors import SendFailed, retryable_status
+
+if TYPE_CHECKING:
+    from py_vapid import Vapid02
 
 KEY_FILE = "vapid_private.pem"
 
@@ -38,6 +39,8 @@ class VapidKeys:
     @classmethod
     def load_or_create(cls, folder: Path | str) -> VapidKeys:
         """The key pair kept in `folder`, made there (mode 0600) when there is none yet."""
+        from py_vapid import Vapid02
+
         path = Path(folder) / KEY_FILE
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +59,8 @@ class VapidKeys:
     def application_server_key(self) -> str:
         """The public key as the browser's ``pushManager.subscribe`` wants it (base64url of
         the uncompressed point, no padding)."""
+        from cryptography.hazmat.primitives import serialization
+
         raw = self.vapid.public_key.public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
@@ -66,6 +71,8 @@ class PushSender:
     """Pushes one JSON payload to one subscription per call; raises `SendFailed`."""
 
     def __init__(self, keys: VapidKeys, *, subject: str, timeout: float = 10, ttl: int = 3600):
+        import requests
+
         self.keys = keys
         self.subject = subject
         self.timeout = timeout
@@ -74,6 +81,9 @@ class PushSender:
 
     def send(self, subscription: str | dict[str, Any], payload: dict[str, Any]) -> None:
         """Encrypt `payload` (as JSON) for the subscription and post it to its push service."""
+        import requests
+        from pywebpush import WebPushException, webpush
+
         info = json.loads(subscription) if isinstance(subscription, str) else subscription
         try:
             webpush(

@@ -17,6 +17,7 @@ passwords and wrong codes are counted per account on the server, from the event 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -42,8 +43,15 @@ from kiosk.services.errors import (
 from kiosk.services.rooms import ACCESS_ENDED, device_room, staff_session_room, user_room
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a wrong name costs as long as a wrong
+    password. Made on first use (a hash costs ~0.1 s, which every process would pay at import),
+    always with the real parameters."""
+    return PasswordHasher().hash("not-a-real-password")
+
 
 STAFF_TOKEN_PREFIX = "lst_"
 DEVICE_TOKEN_PREFIX = "ldv_"
@@ -340,7 +348,7 @@ class AccountService(Service):
             # Longer than any password we accept: refused, without hashing 5,000 characters.
             if len(password) > MAX_PASSWORD_LENGTH:
                 raise VerificationError()
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
             ok = user is not None and user.active
         except (VerificationError, InvalidHashError):
             ok = False

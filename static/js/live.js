@@ -27,6 +27,10 @@ export function connectLive({
 }) {
   const socket = io("/board", {
     auth,
+    // A random key per page, sent with every request of the connection: a reverse proxy in
+    // front of several server processes keeps the page on one of them by it (Socket.IO's
+    // polling transport needs that; deploy/nginx/popup-loket.conf hashes it).
+    query: { route: routeKey() },
     transports: ["websocket", "polling"],
     reconnectionDelay: 500,
     reconnectionDelayMax,
@@ -46,6 +50,9 @@ export function connectLive({
   for (const [name, handler] of Object.entries(on)) {
     socket.on(name, handler);
   }
+  // The server's message queue was away (several processes): events may have been missed.
+  // Connect again: the server answers every connect with the current state.
+  socket.on("resync", () => socket.disconnect().connect());
   if (heartbeat) {
     const seconds = typeof heartbeat === "number" ? heartbeat : 30;
     window.setInterval(() => {
@@ -68,6 +75,13 @@ export function connectLive({
     });
   }
   return socket;
+}
+
+/** A new random key for this page's connection (not stored: nothing to follow a device by). */
+function routeKey() {
+  const bytes = new Uint8Array(12);
+  window.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Try to connect now instead of after the pause before the next attempt (no-op if connected). */

@@ -63,8 +63,9 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (request.method === "GET" && url.pathname.startsWith("/static/")) {
+    // Pages ask for /static/x?v=<hash>, a script's imports for /static/x: the same kept file.
     event.respondWith(
-      caches.match(request, { cacheName: SHELL }).then((kept) => kept || fetch(request)),
+      caches.match(request, { cacheName: SHELL, ignoreSearch: true }).then((kept) => kept || fetch(request)),
     );
   }
 });
