@@ -570,6 +570,20 @@ def test_a_pairing_code_works_only_once(app, client, accounts, stop):
     assert error_of(api)["code"] == "invalid_pairing_code"
 
 
+def test_a_paired_screen_that_opens_its_used_link_again_goes_on_as_itself(
+    client, accounts, stop
+):
+    """A kiosk mini-PC whose start address is still its pairing link (deploy/kiosk/)."""
+    code = pairing_code(accounts, stop)
+    assert pair_by_page(client, code).status_code == 302
+
+    again = pair_by_page(client, code)
+
+    assert again.status_code == 302
+    assert again.headers["Location"] == "/kiosk"
+    assert not [h for h in again.headers.getlist("Set-Cookie") if "loket_device" in h]
+
+
 @pytest.mark.parametrize(("minutes", "paired"), [(29, True), (30, False), (31, False)])
 def test_a_pairing_code_expires_after_30_minutes(client, clock, accounts, stop, minutes, paired):
     page_code, api_code = (

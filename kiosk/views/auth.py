@@ -201,13 +201,18 @@ def pair() -> str | Response:
     form = PairForm()
     if not form.validate_on_submit():
         return render_template("auth/pair.html", form=form, code="", error=True), 400  # type: ignore[return-value]
+    landing = {DeviceKind.KIOSK: "kiosk.home", DeviceKind.BOARD: "display.board"}
     try:
         device, credential = account_service().pair(
             form.code.data or "", origin=request.remote_addr
         )
     except InvalidPairingCode:
+        paired = current_principal().device
+        if paired is not None:
+            # A paired screen that opens its used pairing link again (a mini-PC whose start
+            # address is still that link, deploy/kiosk/) goes on as what it is.
+            return redirect(url_for(landing.get(paired.kind, "auth.device")))
         return render_template("auth/pair.html", form=form, code="", error=True), 400  # type: ignore[return-value]
-    landing = {DeviceKind.KIOSK: "kiosk.home", DeviceKind.BOARD: "display.board"}
     response = redirect(url_for(landing.get(device.kind, "auth.device")))
     response.set_cookie(
         DEVICE_COOKIE,
