@@ -570,9 +570,7 @@ def test_a_pairing_code_works_only_once(app, client, accounts, stop):
     assert error_of(api)["code"] == "invalid_pairing_code"
 
 
-def test_a_paired_screen_that_opens_its_used_link_again_goes_on_as_itself(
-    client, accounts, stop
-):
+def test_a_paired_screen_that_opens_its_used_link_again_goes_on_as_itself(client, accounts, stop):
     """A kiosk mini-PC whose start address is still its pairing link (deploy/kiosk/)."""
     code = pairing_code(accounts, stop)
     assert pair_by_page(client, code).status_code == 302
