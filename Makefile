@@ -15,7 +15,7 @@ VENDOR := static/vendor/.installed
 CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test install services chromium espeak fonts nginx node lint typecheck bench bench-production translations clean
+.PHONY: run test install services chromium espeak fonts nginx node lint typecheck bench bench-issue bench-production translations clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -113,7 +113,12 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
+## The bare stack (bench/bare_app.py) and popup-loket side by side in one run (issue #17), ~2-3 min
 bench: install
+	$(BIN)/python bench/stack.py
+
+## Tickets (closed loop, paced) and call -> 1, 200, 1,000 boards on popup-loket alone
+bench-issue: install
 	$(BIN)/python bench/issue_call.py
 
 ## The production shape through nginx (needs PostgreSQL, nginx, redis-server): tickets/s with

@@ -10,13 +10,17 @@ server's work grows with the pages actually open, not with the length of the que
 Room membership does not survive a server restart: clients join again on every (re)connect,
 and each connect is answered with a fresh snapshot (``board_state`` and/or ``ticket_updated``).
 
+Staff: a connection of a signed-in staff member (a desk) that joins a stop's room also joins
+``staff:<id>``, where the notices only desks use go (``devices_changed``, ``printer_changed``,
+``check_in_failures``); boards, kiosks and status pages are not sent them.
+
 Sound: a board says on each connect, and on every change, whether it plays sound
-(``board_sound``); a change reaches the stop's room as ``devices_changed`` too, and desks show a
-board without sound as muted.
+(``board_sound``); a change reaches the stop's staff room as ``devices_changed`` too, and desks
+show a board without sound as muted.
 
 Presence: a paired kiosk or board that connects, or sends ``heartbeat``, is stamped as seen; when
 its connection closes and it makes no other contact within a short grace period, it is logged as
-lost. Both changes reach the stop's room as ``devices_changed`` (see kiosk/services/presence.py).
+lost. Both changes reach the stop's staff room as ``devices_changed`` (kiosk/services/presence.py).
 
 Access: a connection made by a paired device joins ``device:<id>``, one made by a logged-in staff
 member ``user:<id>`` and (for a browser login) ``staff_session:<id>``. Revoking the device, or
@@ -53,6 +57,7 @@ from kiosk.services.printing import FAULT_STATES
 from kiosk.services.rooms import (
     booking_room,
     device_room,
+    staff_room,
     staff_session_room,
     stop_room,
     ticket_room,
@@ -91,8 +96,8 @@ def register(sio: SocketIO) -> None:
         device_id = _device_id()
         if device_id is not None:
             presence_service().seen(device_id)
-            # Desks hear of every connect (the device itself needs no echo).
-            _devices_changed(device_id, True, _stop_ids(), skip_sid=_sid())
+            # Desks hear of every connect (a device is in no staff room: no echo to itself).
+            _devices_changed(device_id, True, _stop_ids())
 
     @sio.on("heartbeat", namespace=NAMESPACE)
     def heartbeat(_data: Any = None) -> None:
@@ -211,19 +216,11 @@ def register(sio: SocketIO) -> None:
         if presence_service().lost(device_id, at=at, stop_id=stop_id, actor=actor):
             _devices_changed(device_id, False, stop_ids)
 
-    def _devices_changed(
-        device_id: int, connected: bool, stop_ids: list[int], skip_sid: str | None = None
-    ) -> None:
-        # The stop room is public: name the device by id only; desks fetch the rest.
+    def _devices_changed(device_id: int, connected: bool, stop_ids: list[int]) -> None:
+        # Desks only; the device by id only: desks fetch the rest. One emit per stop (room).
         body = {"device": device_id, "connected": connected}
         for stop_id in stop_ids:
-            sio.emit(
-                "devices_changed",
-                body,
-                namespace=NAMESPACE,
-                to=stop_room(stop_id),
-                skip_sid=skip_sid,
-            )
+            sio.emit("devices_changed", body, namespace=NAMESPACE, to=staff_room(stop_id))
 
     def _stop_ids() -> list[int]:
         """The stops whose rooms this connection is in."""
@@ -247,6 +244,8 @@ def register(sio: SocketIO) -> None:
         else:
             stop = tour_service().current_stop()
         join_room(stop_room(stop.id))
+        if current_principal().user is not None:  # a desk (staff), not a board or kiosk
+            join_room(staff_room(stop.id))
         state = queue.board_state(stop, earlier=current_app.config["DISPLAY_EARLIER_CALLS"])
         sio.emit("board_state", state, namespace=NAMESPACE, to=_sid())
 

@@ -36,7 +36,7 @@ from kiosk.auth import current_principal
 from kiosk.extensions import limiter
 from kiosk.services.appointments.codes import lookup_key
 from kiosk.services.errors import DomainError
-from kiosk.services.rooms import stop_room
+from kiosk.services.rooms import staff_room
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -145,7 +145,7 @@ def _failed(typed: str, stop_id: int | None) -> None:
         ids = ("check-in", "kiosk", _caller())
         if strategy.get_window_stats(item, *ids).remaining == 0:
             notifier = current_app.extensions["loket.notifier"]
-            notifier.publish(FAILURES_EVENT, {"device": device.id}, room=stop_room(stop_id))
+            notifier.publish(FAILURES_EVENT, {"device": device.id}, room=staff_room(stop_id))
             return
 
 

@@ -16,7 +16,6 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from kiosk.ical import appointment_ics
 from kiosk.models import Appointment
 from kiosk.services.appointments.rescheduling import Revision
 from kiosk.urls import public_url
@@ -61,6 +60,8 @@ def confirmation_message(
                 "mail/confirmation.txt", appointment=appointment, url=url, moved=bool(moved)
             )
         )
+    from kiosk.ical import appointment_ics  # icalendar (~3 MB) loads on first use
+
     message.add_attachment(
         appointment_ics(appointment, url, revision=moved).encode(),
         maintype="text",

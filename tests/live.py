@@ -268,8 +268,11 @@ class BoardClient:
         auth: dict[str, Any] | None = None,
         transports: list[str] | None = None,
         http_session: requests.Session | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.auth = auth
+        # E.g. a staff bearer token: a desk's connection (a board's has none).
+        self.headers = headers or {}
         # Websocket only by default; ["polling"] for the transport a proxy must keep sticky.
         self.transports = transports or ["websocket"]
         self._events: list[tuple[str, Any]] = []
@@ -312,6 +315,7 @@ class BoardClient:
             namespaces=[BOARD_NAMESPACE],
             transports=self.transports,
             auth=self.auth,
+            headers=self.headers,
             wait_timeout=timeout,
         )
 

@@ -5,6 +5,7 @@ import other doors; services are built in one place (kiosk/factories.py)."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -119,6 +120,25 @@ def test_every_service_module_imports_without_flask_loaded():
         "assert 'flask' not in sys.modules, sorted(m for m in sys.modules if 'flask' in m)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# Libraries a serving process loads only when their feature is used (MB of memory each).
+ON_FIRST_USE = ["zxcvbn", "icalendar", "openpyxl", "pywebpush", "notifications_python_client"]
+
+
+def test_a_serving_process_loads_feature_libraries_on_first_use(tmp_path):
+    code = (
+        "import sys\n"
+        "from kiosk import create_app\n"
+        "app = create_app()\n"
+        "client = app.test_client()\n"
+        "for path in ['/board', '/login', '/api/v1/stops/current', '/healthz']:\n"
+        "    client.get(path)\n"
+        f"loaded = [name for name in {ON_FIRST_USE!r} if name in sys.modules]\n"
+        "assert loaded == [], loaded\n"
+    )
+    env = {**os.environ, "LOKET_DATABASE_URL": f"sqlite:///{tmp_path / 'loket.db'}"}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
 
 
 # -- doors ------------------------------------------------------------------------------------

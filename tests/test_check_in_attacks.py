@@ -22,7 +22,7 @@ from kiosk.services.appointments import CODE_ALPHABET, AppointmentService
 from kiosk.services.appointments.codes import REFERENCE_PATTERN
 from kiosk.services.appointments.importing import REFERENCE_FORMAT
 from kiosk.services.base import RecordingNotifier
-from kiosk.services.rooms import stop_room
+from kiosk.services.rooms import staff_room
 from tests.factories import csrf_token_in, make_product, make_stop, make_user, pair_browser
 
 ATTEMPTS = 300
@@ -175,9 +175,9 @@ def test_staff_see_a_kiosk_that_pauses_on_the_desk(app, client, db, accounts, st
         form_check_in(kiosk_client, code)
     notifier = app.extensions["loket.notifier"]
     events = [e for e in notifier.published if e[0] == FAILURES_EVENT]
-    assert len(events) == 1  # once, when the pause starts; the stop room hears the device id only
+    assert len(events) == 1  # once, when the pause starts; the desks hear the device id only
     _event, payload, room = events[0]
-    assert room == stop_room(stop.id) and set(payload) == {"device"}
+    assert room == staff_room(stop.id) and set(payload) == {"device"}
 
     headers = staff(db, accounts)
     pauses = client.get(f"/api/v1/stops/{stop.id}/check-in-pauses", headers=headers)

@@ -632,10 +632,10 @@ def devices_now(client: Any, stop: Any, staff: dict[str, str]) -> dict[str, Any]
 
 
 def test_a_kiosk_that_connects_is_announced_to_the_desks(
-    app, client, sockets, kiosk_browser, clock, stop, staff
+    app, client, sockets, kiosk_browser, clock, stop, staff, staff_client
 ):
     browser, device = kiosk_browser
-    desk = sockets(client, {"stop": stop.id})
+    desk = sockets(staff_client, {"stop": stop.id})
     desk.get_received(NS)
     clock.advance(minutes=5)
     assert devices_now(client, stop, staff)["Kiosk ingang"]["connected"] is False
@@ -662,11 +662,11 @@ def test_heartbeats_keep_a_connected_kiosk_connected(
 
 
 def test_a_kiosk_that_disconnects_is_lost_and_announced(
-    client, db, sockets, kiosk_browser, clock, stop, staff
+    client, db, sockets, kiosk_browser, clock, stop, staff, staff_client
 ):
     browser, device = kiosk_browser
     kiosk = sockets(browser, {"stop": stop.id})
-    desk = sockets(client, {"stop": stop.id})
+    desk = sockets(staff_client, {"stop": stop.id})
     desk.get_received(NS)
     clock.advance(seconds=40)
 
@@ -680,11 +680,11 @@ def test_a_kiosk_that_disconnects_is_lost_and_announced(
     assert db.scalar(last) == "device.disconnect"
 
 
-def test_a_heartbeat_after_a_loss_is_announced(client, sockets, kiosk_browser, clock, stop):
+def test_a_heartbeat_after_a_loss_is_announced(sockets, kiosk_browser, clock, stop, staff_client):
     browser, device = kiosk_browser
     first = sockets(browser, {"stop": stop.id})
     second = sockets(browser, {"stop": stop.id})  # a second tab of the same kiosk
-    desk = sockets(client, {"stop": stop.id})
+    desk = sockets(staff_client, {"stop": stop.id})
     clock.advance(seconds=10)
     first.disconnect(namespace=NS)
     desk.get_received(NS)

@@ -377,7 +377,7 @@ def test_printer_health_is_stored_listed_and_pushed_to_the_desks(kiosk_client, s
     check_health(app)
     (device,) = staff.get("/api/v1/devices").get_json()
     assert device["printer"]["state"] == "paper_ok"
-    assert published(app, "printer_changed") == [({"device": device["id"]}, f"stop:{stop.id}")]
+    assert published(app, "printer_changed") == [({"device": device["id"]}, f"staff:{stop.id}")]
 
     check_health(app)  # nothing changed: no news
     assert len(published(app, "printer_changed")) == 1

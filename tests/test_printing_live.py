@@ -54,7 +54,8 @@ def test_slip_prints_paper_runs_out_staff_see_it_and_reprint(
     server.login()
     stop_id = server.current_stop()["id"]
     kiosk = pair_kiosk(server, stop_id)
-    board = make_client(server.url, auth={"stop": stop_id})  # what a desk page listens to
+    # What a desk page listens to (staff: the stop's staff room hears printer_changed).
+    board = make_client(server.url, auth={"stop": stop_id}, headers=server.headers)
     board.wait_for("board_state")
 
     # The worker asks the printer how it is; the desks hear of it. Its first answer may come

@@ -16,6 +16,7 @@ from flask_socketio import SocketIOTestClient
 from socketio import packet
 
 from display.namespace import NAMESPACE as NS
+from kiosk.factories import print_service
 from kiosk.models import DeviceKind, StopStatus
 from kiosk.services.accounts import AccountService
 from kiosk.views.api.schemas import TicketPublicSchema
@@ -416,3 +417,35 @@ def test_watch_ticket_refusals_are_acknowledged_with_a_code(connect, stop, data,
 
     assert ack["error"]["code"] == code
     assert received(page) == []
+
+
+# -- who hears what: staff notices go to the desks only -------------------------------------------
+
+
+def test_printer_notices_reach_the_desks_not_the_boards_kiosks_or_status_pages(
+    app, connect, client, db, staff, kiosk, stop
+):
+    sio = app.extensions["socketio"]
+    ticket = issue(client, staff)
+    board = connect({"stop": stop.id})
+    page = connect({"ticket": ticket["token"]})
+    desk = sio.test_client(app, namespace=NS, auth={"stop": stop.id}, headers=staff)
+    kiosk_screen = sio.test_client(app, namespace=NS, auth={"stop": stop.id}, headers=kiosk)
+    sockets = [board, page, desk, kiosk_screen]
+    for socket in sockets:
+        socket.get_received(NS)
+    (kiosk_id,) = [d["id"] for d in client.get("/api/v1/devices", headers=staff).json]
+
+    with app.test_request_context():
+        print_service().configure_printer(kiosk_id, {"BACKEND": "dummy"})
+
+    assert received(desk) == [("printer_changed", {"device": kiosk_id})]
+    for socket in (board, page, kiosk_screen):
+        assert received(socket) == []
+
+    # The stop's public events still reach everyone in the stop's room, desks included.
+    issue(client, staff)
+    for socket in sockets:
+        assert "ticket_issued" in [name for name, _ in received(socket)]
+    for socket in (desk, kiosk_screen):
+        socket.disconnect(namespace=NS)

@@ -339,7 +339,7 @@ def test_a_board_without_sound_shows_as_muted_to_staff(app, client, db, clock, s
     board_headers = paired(client, db, clock, stop, DeviceKind.BOARD, "Scherm 1")
     client.set_cookie("loket_device", board_headers["Authorization"].removeprefix("Bearer "))
     board = sio.test_client(app, namespace=NS, flask_test_client=client)
-    desk_view = sio.test_client(app, namespace=NS, auth={"stop": stop.id})
+    desk_view = sio.test_client(app, namespace=NS, auth={"stop": stop.id}, headers=staff)
     desk_view.get_received(NS)
 
     def muted() -> bool | None:

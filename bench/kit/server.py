@@ -79,11 +79,23 @@ def find_loket() -> Path:
 class LocalServer:
     """A throw-away popup-loket instance in a temporary folder, served by `loket run`."""
 
-    def __init__(self, *, kiosks: int, keep: bool, setup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        kiosks: int,
+        keep: bool,
+        setup_timeout: float = 60.0,
+        command: list[str] | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`command` runs the CLI instead of the `loket` script (e.g. a Python that imports a
+        checkout's ``kiosk`` from `cwd`); `env` adds to the server's environment."""
         self.kiosks = kiosks
         self.keep = keep
         self.setup_timeout = setup_timeout
-        self.loket = find_loket()
+        self.command = command if command is not None else [str(find_loket())]
+        self.cwd = cwd
         self.dir = Path(tempfile.mkdtemp(prefix="loket-bench-"))
         self.host = "127.0.0.1"
         self.port = free_port(self.host)
@@ -101,13 +113,15 @@ class LocalServer:
             "LOKET_RATELIMIT_PUBLIC": RELAXED_LIMITS,
             "LOKET_RATELIMIT_AUTH": RELAXED_LIMITS,
             "LOKET_RATELIMIT_PAIR": RELAXED_LIMITS,
+            **(env or {}),
         }
 
     def _loket(self, *args: str, stdin: str | None = None) -> str:
         try:
             done = subprocess.run(
-                [str(self.loket), *args],
+                [*self.command, *args],
                 env=self.env,
+                cwd=self.cwd,
                 input=stdin,
                 capture_output=True,
                 text=True,
@@ -140,8 +154,9 @@ class LocalServer:
         """Start `loket run` and wait until it answers HTTP."""
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [str(self.loket), "run", "--host", self.host, "--port", str(self.port)],
+            [*self.command, "run", "--host", self.host, "--port", str(self.port)],
             env=self.env,
+            cwd=self.cwd,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

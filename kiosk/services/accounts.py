@@ -28,7 +28,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
-from zxcvbn import zxcvbn
 
 from kiosk.database import DatabaseBusy
 from kiosk.models import ApiToken, Device, DeviceKind, Event, Role, StaffSession, StaffUser, Stop
@@ -108,6 +107,9 @@ def password_problem(password: str, *context: str) -> str | None:
         return "short"
     if len(password) > MAX_PASSWORD_LENGTH:
         return "long"
+    # zxcvbn's dictionaries take ~12 MB: load them when a password is set, not in every server.
+    from zxcvbn import zxcvbn
+
     words = [w for w in context if w] + list(CONTEXT_WORDS)
     if zxcvbn(password, user_inputs=words, max_length=MAX_PASSWORD_LENGTH)["score"] < (
         MIN_PASSWORD_SCORE

@@ -4,7 +4,7 @@ The bytes and the retrying live in the printer's spool (printer/spool.py), drive
 kiosk/printing/. This service records what happened to each slip, keeps each kiosk's printer
 health, and publishes the changes: ``print_status`` to the ticket's room (the kiosk that issued
 it) or, for a slip of a time booked for later, to the booking's room; and ``printer_changed`` to
-the stop's room (desks refetch their device and fault lists).
+the stop's staff room (desks refetch their device and fault lists; boards never hear it).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from kiosk.models import (
 from kiosk.payloads import iso
 from kiosk.services.base import SYSTEM, Actor, LocalService, Pending
 from kiosk.services.errors import DomainError, NotFound
-from kiosk.services.rooms import booking_room, stop_room, ticket_room
+from kiosk.services.rooms import booking_room, staff_room, ticket_room
 
 OPEN = (PrintStatus.QUEUED, PrintStatus.RETRYING)
 TROUBLE = (PrintStatus.RETRYING, PrintStatus.FAILED)
@@ -409,7 +409,7 @@ class PrintService(LocalService):
         )
         pending = Pending()
         for stop_id in self._stop_ids(device):
-            pending.add("printer_changed", {"device": device.id}, stop_room(stop_id))
+            pending.add("printer_changed", {"device": device.id}, staff_room(stop_id))
         self.commit(pending)
         return device
 
@@ -460,7 +460,7 @@ class PrintService(LocalService):
                 detail=device.printer_detail,
             )
             for stop_id in self._stop_ids(device):
-                pending.add("printer_changed", {"device": device.id}, stop_room(stop_id))
+                pending.add("printer_changed", {"device": device.id}, staff_room(stop_id))
         self.commit(pending)
         return [d.id for d in changed]
 
@@ -475,8 +475,8 @@ class PrintService(LocalService):
         elif job.appointment is not None:
             pending.add("print_status", body, booking_room(job.appointment.token))
         if job.stop_id is not None:
-            # The stop's room is public: the job's id only; desks fetch the rest.
-            pending.add("printer_changed", {"print_job": job.id}, stop_room(job.stop_id))
+            # Desks only; the job's id only: desks fetch the rest.
+            pending.add("printer_changed", {"print_job": job.id}, staff_room(job.stop_id))
 
     def _stop_ids(self, device: Device) -> list[int]:
         if device.stop_id is not None:

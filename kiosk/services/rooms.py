@@ -1,7 +1,10 @@
 """Who hears an event: the rooms of the Socket.IO namespace (display/namespace.py), named in
 one place for the services that publish to them and the socket handlers that join them.
 
-- ``stop:<id>``: every transition at that stop, with public payloads only (boards, desks);
+- ``stop:<id>``: every transition at that stop, with public payloads only (boards, desks,
+  status pages, kiosks);
+- ``staff:<id>``: the stop's notices only staff use (``printer_changed``, ``devices_changed``,
+  ``check_in_failures``): desks, not the boards, kiosks and status pages that would drop them;
 - ``ticket:<token>``: one ticket's own steps and its slip's state (its status page, the kiosk
   that issued it);
 - ``booking:<token>``: the slip of a time booked for later at a kiosk (only a kiosk joins it);
@@ -16,6 +19,15 @@ from __future__ import annotations
 def stop_room(stop_id: int) -> str:
     """Everyone who follows the stop: boards, desks, status pages of its tickets."""
     return f"stop:{stop_id}"
+
+
+def staff_room(stop_id: int) -> str:
+    """The staff who follow the stop (desks): notices about its devices and print jobs.
+
+    Kept out of ``stop:<id>`` so that a stop's hundreds of boards are not sent, one frame each,
+    what no board shows; ids only, like the stop's room (desks fetch the rest).
+    """
+    return f"staff:{stop_id}"
 
 
 def ticket_room(token: str) -> str:

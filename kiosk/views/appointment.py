@@ -37,7 +37,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from kiosk.auth import current_principal
 from kiosk.extensions import book_limit, limiter, public_limit
 from kiosk.factories import appointment_service, queue_service, setting
-from kiosk.ical import appointment_ics
 from kiosk.mail import after_reschedule
 from kiosk.models import Appointment, AppointmentStatus, Slot
 from kiosk.payloads import ticket_status_payload
@@ -240,6 +239,8 @@ def reschedule_to(found: Appointment, token: str, slot_id: int) -> str | tuple[s
 def ics_file(found: Appointment, token: str) -> Response:
     """The appointment for a calendar app: a moved appointment's file has a higher SEQUENCE,
     so the app moves its entry instead of adding a second one."""
+    from kiosk.ical import appointment_ics  # icalendar (~3 MB) loads on first use
+
     url = appointment_url(token)
     appointments = appointment_service()
     text = appointment_ics(

@@ -18,7 +18,6 @@ from werkzeug.wrappers import Response
 from kiosk.extensions import limiter, public_limit
 from kiosk.factories import appointment_service, setting, tour_service
 from kiosk.i18n import current_language
-from kiosk.ical import tour_ics
 from kiosk.models import Product, Stop
 from kiosk.payloads import iso, location_payload, product_ref
 from kiosk.qrcodes import qr_svg
@@ -104,6 +103,8 @@ def schedule_ics() -> Response | tuple[Response, int]:
     title = _("Loket op locatie – Gemeente Hoorn")
     if product is not None:
         title = f"{title}: {product.name(language)}"
+    from kiosk.ical import tour_ics  # icalendar (~3 MB) loads on first use
+
     feed = tour_ics(
         stops,
         name=title,
