@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,32 @@ class Target:
     def ws_url(self) -> str:
         scheme = "ws" if self.cafile is None else "wss"
         return f"{scheme}://{self.host}:{self.port}/socket.io/?EIO=4&transport=websocket"
+
+
+def wait_until_answering(
+    process: subprocess.Popen[bytes],
+    host: str,
+    port: int,
+    timeout: float,
+    what: str,
+    tail: Callable[[], str],
+) -> None:
+    """Poll `GET /api/v1/stops/current` until it answers 200; fail when `process` exits or
+    `timeout` seconds pass, with the tail of its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"{what} exited with {process.returncode}: {tail()}")
+        client = HttpClient(host, port, timeout=2)
+        try:
+            if client.request("GET", "/api/v1/stops/current").status == 200:
+                return
+        except (OSError, BenchError):
+            pass
+        finally:
+            client.close()
+        time.sleep(0.1)
+    raise BenchError(f"{what} did not answer within {timeout} s: {tail()}")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -162,22 +189,7 @@ class LocalServer:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(
-                    f"`loket run` exited with {self.process.returncode}: {self.tail()}"
-                )
-            client = HttpClient(self.host, self.port, timeout=2)
-            try:
-                if client.request("GET", "/api/v1/stops/current").status == 200:
-                    return
-            except (OSError, BenchError):
-                pass
-            finally:
-                client.close()
-            time.sleep(0.1)
-        raise BenchError(f"`loket run` did not answer within {timeout} s: {self.tail()}")
+        wait_until_answering(self.process, self.host, self.port, timeout, "`loket run`", self.tail)
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU time the server process has used so far (Linux /proc)."""

@@ -12,14 +12,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.kit import BenchError
-from bench.kit.http import HttpClient, expect
+from bench.kit.http import expect
 from bench.kit.server import (
     LocalServer,
     Target,
@@ -28,6 +26,7 @@ from bench.kit.server import (
     free_port,
     kiosk_token,
     staff_token,
+    wait_until_answering,
 )
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout
@@ -77,20 +76,14 @@ class BareServer:
                 stderr=subprocess.STDOUT,
             )
         self.target = Target(self.host, self.port, "-", "-", ["-"])
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"the bare stack exited: {self.log_path.read_text()[-2000:]}")
-            client = HttpClient(self.host, self.port, timeout=2)
-            try:
-                if client.request("GET", "/api/v1/stops/current").status == 200:
-                    return
-            except (OSError, BenchError):
-                pass
-            finally:
-                client.close()
-            time.sleep(0.1)
-        raise BenchError("the bare stack did not answer within 30 s")
+        wait_until_answering(
+            self.process,
+            self.host,
+            self.port,
+            30,
+            "the bare stack",
+            lambda: self.log_path.read_text()[-2000:],
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
