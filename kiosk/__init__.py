@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from display.namespace import SocketIONotifier
     from display.queue import client_manager
     from kiosk import config, errors, i18n, security, static_files
+    from kiosk.after_response import ClosingClient
     from kiosk.cli import register_cli
     from kiosk.database import make_engine, make_sessionmaker
     from kiosk.extensions import babel, csrf, limiter, login_manager, share_buckets
@@ -61,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(root / "static"),
     )
     app.url_map.converters["int"] = IdConverter  # every <int:...> is a bounded id (views/)
+    app.test_client_class = ClosingClient  # closes responses as servers do (after_response)
     app.config["CLOCK"] = utc_now
     config.load(app, test_config)
     if isinstance(app.config["TRUSTED_HOSTS"], str):  # LOKET_TRUSTED_HOSTS=a.example,b.example

@@ -8,7 +8,6 @@ a booking never waits for (or fails because of) the mail server.
 from __future__ import annotations
 
 import logging
-import smtplib
 from email.message import EmailMessage
 from typing import Any
 
@@ -72,6 +71,8 @@ def confirmation_message(
 
 
 def _send(app: Any, message: EmailMessage, appointment_id: int) -> None:
+    import smtplib  # on the first e-mail: a serving process without SMTP never needs it
+
     config = app.config
     try:
         with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=20) as smtp:

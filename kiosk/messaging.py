@@ -11,6 +11,10 @@ transports).
 Offered channels: SMS with ``NOTIFY_API_KEY`` and ``NOTIFY_SMS_TEMPLATE``, e-mail with the key
 and ``NOTIFY_EMAIL_TEMPLATE``, push unless ``NOTIFY_PUSH`` is false (its keys are made on first
 use in the instance folder).
+
+Each transport is built on its first message, not when `loket run` starts the sender: the push
+transport loads py_vapid and cryptography (~8 MB), NotifyNL's client ~9 MB, and most processes
+send no message for hours (tests/test_architecture.py holds that line).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,32 +76,59 @@ def message_texts(app: Flask | None = None) -> MessageTexts:
     return texts
 
 
-def transports(app: Flask) -> dict[Channel, Any]:
-    """One send callable per offered channel: ``(address, text) -> None``."""
+Send = Callable[[str, str], None]
+
+
+def on_first_use(make: Callable[[], Send]) -> Send:
+    """A transport ``(address, text) -> None`` that `make()` builds on the first message (and
+    again on the next if building failed: that failure counts as the message's, as a failed send
+    does)."""
+    made: list[Send] = []
+
+    def send(address: str, text: str) -> None:
+        if not made:
+            made.append(make())
+        made[0](address, text)
+
+    return send
+
+
+def transports(app: Flask) -> dict[Channel, Send]:
+    """One send callable per offered channel: ``(address, text) -> None``, each building its
+    client on first use (see the module docstring)."""
     config = app.config
     offered = offered_channels(app)
     timeout = float(config["NOTIFY_TIMEOUT_SECONDS"])
-    found: dict[Channel, Any] = {}
-    if offered & {Channel.SMS, Channel.EMAIL}:
-        notify = NotifySender(
-            str(config["NOTIFY_API_KEY"]),
-            base_url=str(config["NOTIFY_BASE_URL"]),
-            sms_template=config.get("NOTIFY_SMS_TEMPLATE"),
-            email_template=config.get("NOTIFY_EMAIL_TEMPLATE"),
-            timeout=timeout,
-        )
-        if Channel.SMS in offered:
-            found[Channel.SMS] = notify.send_sms
-        if Channel.EMAIL in offered:
-            found[Channel.EMAIL] = notify.send_email
-    keys = vapid_keys(app)
-    if keys is not None:
-        push = PushSender(keys, subject=str(config["VAPID_SUBJECT"]), timeout=timeout)
+    found: dict[Channel, Send] = {}
+    notify: list[NotifySender] = []  # one client (one HTTP session) for SMS and e-mail
 
-        def send_push(address: str, text: str) -> None:
-            push.send(address, json.loads(text))
+    def notify_client() -> NotifySender:
+        if not notify:
+            notify.append(
+                NotifySender(
+                    str(config["NOTIFY_API_KEY"]),
+                    base_url=str(config["NOTIFY_BASE_URL"]),
+                    sms_template=config.get("NOTIFY_SMS_TEMPLATE"),
+                    email_template=config.get("NOTIFY_EMAIL_TEMPLATE"),
+                    timeout=timeout,
+                )
+            )
+        return notify[0]
 
-        found[Channel.PUSH] = send_push
+    if Channel.SMS in offered:
+        found[Channel.SMS] = on_first_use(lambda: notify_client().send_sms)
+    if Channel.EMAIL in offered:
+        found[Channel.EMAIL] = on_first_use(lambda: notify_client().send_email)
+    if Channel.PUSH in offered:
+
+        def push_send() -> Send:
+            keys = vapid_keys(app)  # made in the instance folder if there are none yet
+            if keys is None:  # NOTIFY_PUSH switched off since: no channel after all
+                raise RuntimeError("push is not offered (NOTIFY_PUSH is off)")
+            push = PushSender(keys, subject=str(config["VAPID_SUBJECT"]), timeout=timeout)
+            return lambda address, text: push.send(address, json.loads(text))
+
+        found[Channel.PUSH] = on_first_use(push_send)
     return found
 
 

@@ -6,6 +6,7 @@ another ticket's holder; staff payloads add the token so that staff clients can 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,14 +58,17 @@ def product_ref(product: Product) -> dict[str, Any]:
     }
 
 
-def desk_payload(desk: Desk) -> dict[str, Any]:
+def desk_payload(desk: Desk, product_codes: Sequence[str] | None = None) -> dict[str, Any]:
+    """A desk and the codes of the products it serves (`product_codes` when they were read
+    already, as `StopContents` holds them; else from `desk.products`)."""
+    codes = [p.code for p in desk.products] if product_codes is None else list(product_codes)
     return {
         "id": desk.id,
         "name": desk.name,
         "active": desk.active,
         "paused": desk.paused_at is not None,
         "paused_at": iso(desk.paused_at),
-        "products": [p.code for p in desk.products],
+        "products": codes,
     }
 
 
@@ -89,16 +93,41 @@ def location_payload(location: Location) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class StopContents:
+    """A stop with everything its payload shows, read as plain rows in a few statements
+    (`TourService.stop_contents`) instead of lazy loads, one per desk. The rows have the
+    attribute names of the ORM objects, so the same payload functions build both."""
+
+    stop: Stop
+    location: Any  # a row with Location's columns
+    products: Sequence[Any]  # rows with Product's columns, in the kiosk's order
+    desks: Sequence[tuple[Any, Sequence[str]]]  # (a row with Desk's columns, product codes)
+
+
 def stop_payload(stop: Stop, *, now: datetime | None = None) -> dict[str, Any]:
+    """A stop with its place, products and desks; `accepting_tickets` when `now` is given."""
+    contents = StopContents(
+        stop,
+        stop.location,
+        stop.products,
+        [(desk, [p.code for p in desk.products]) for desk in stop.desks],
+    )
+    return stop_contents_payload(contents, now=now)
+
+
+def stop_contents_payload(contents: StopContents, *, now: datetime | None = None) -> dict[str, Any]:
+    """`stop_payload` from what `TourService.stop_contents` read: the same answer."""
+    stop = contents.stop
     payload = {
         "id": stop.id,
-        "location": location_payload(stop.location),
+        "location": location_payload(contents.location),
         "starts_at": iso(stop.starts_at),
         "ends_at": iso(stop.ends_at),
         "status": stop.status.value,
         "phone_join": stop.phone_join,
-        "products": [product_payload(p) for p in stop.products],
-        "desks": [desk_payload(d) for d in stop.desks],
+        "products": [product_payload(p) for p in contents.products],
+        "desks": [desk_payload(desk, codes) for desk, codes in contents.desks],
     }
     if now is not None:
         payload["accepting_tickets"] = stop.accepts_walk_ins(now)

@@ -1,17 +1,22 @@
 """QR codes as SVG responses: the ticket, appointment and tour pages show them (sharp at any
-size, no image library needed in the browser)."""
+size, no image library needed in the browser).
+
+qrcode's SVG writer (with xml.etree, ~0.4 MB) is imported on the first QR asked for, not with
+the views that import this module (tests/test_architecture.py holds that line).
+"""
 
 from __future__ import annotations
 
 import io
 
-import qrcode
-import qrcode.image.svg
 from flask import Response
 
 
 def qr_svg(url: str) -> Response:
     """A QR code as SVG (sharp at any size, no image library)."""
+    import qrcode
+    import qrcode.image.svg
+
     image = qrcode.make(
         url,
         image_factory=qrcode.image.svg.SvgPathImage,

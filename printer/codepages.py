@@ -37,7 +37,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 __all__ = [
     "ASCII",
@@ -170,8 +170,14 @@ class CodePage:
 
     def transliterate(self, text: str) -> str:
         """Replace what this code page cannot print; the result encodes without loss."""
+        text = clean_text(text)
+        if text.isascii():  # cleaned: printable ASCII, which every page prints as it is
+            return text
+        return _transliterate(self, text)
+
+    def _transliterate(self, text: str) -> str:
         out: list[str] = []
-        for char in clean_text(text):
+        for char in text:
             if self.can_encode(char):
                 out.append(char)
                 continue
@@ -192,7 +198,10 @@ class CodePage:
     def loses_letters(self, text: str) -> bool:
         """True when printing ``text`` in this code page would turn a letter (or a digit) into
         "?": the line is in a script the page lacks (Arabic, or Cyrillic on a Latin page)."""
-        return any(c.isalnum() and self.transliterate(c) == REPLACEMENT for c in clean_text(text))
+        text = clean_text(text)
+        if text.isascii():
+            return False
+        return any(c.isalnum() and self.transliterate(c) == REPLACEMENT for c in text)
 
     def encode(self, text: str) -> bytes:
         """Transliterate and encode ``text`` (one line, no control characters) for the printer."""
@@ -209,8 +218,25 @@ ASCII = CodePage("ASCII", None, "ascii")
 
 def clean_text(text: str) -> str:
     """Compose accents (NFC), turn tabs into spaces and drop every other control character."""
+    if text.isascii():  # nothing to compose; the only controls are C0 and DEL
+        return text.replace("\t", " ").translate(_ASCII_CONTROLS)
+    return _clean_text(text)
+
+
+# C0 controls and DEL: category Cc, the only "Cc", "Cf" or "Cs" characters in ASCII.
+_ASCII_CONTROLS = dict.fromkeys([*range(0x20), 0x7F])
+
+
+@lru_cache(maxsize=2048)
+def _clean_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text).replace("\t", " ")
     return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
+
+
+@lru_cache(maxsize=2048)
+def _transliterate(page: CodePage, text: str) -> str:
+    """`CodePage._transliterate`, remembered: a slip's fixed lines come back on every slip."""
+    return page._transliterate(text)
 
 
 def profile_code_pages(code_pages: Mapping[str, str]) -> dict[str, int]:

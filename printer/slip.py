@@ -21,6 +21,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -192,13 +193,21 @@ class PrintTarget:
         escpos' profiles share one data dict per class, and ``image()`` prints a warning to stdout
         on every call when the width is "Unknown"; so we copy the data and set the width.
         """
-        data = copy.deepcopy(profile.profile_data)
-        media = data.setdefault("media", {})
-        width = media.setdefault("width", {})
-        width["pixels"] = self.width_dots
-        if not isinstance(media.get("dpi"), int):
-            media["dpi"] = 180
+        key = (self.profile_name, self.width_dots)
+        data = _MEDIA_DATA.get(key)
+        if data is None:  # made once per profile and width: escpos only reads it
+            data = copy.deepcopy(profile.profile_data)
+            media = data.setdefault("media", {})
+            width = media.setdefault("width", {})
+            width["pixels"] = self.width_dots
+            if not isinstance(media.get("dpi"), int):
+                media["dpi"] = 180
+            _MEDIA_DATA[key] = data
         profile.profile_data = data
+
+
+# (profile name, width in dots) -> that profile's data with our paper width (`apply_media`).
+_MEDIA_DATA: dict[tuple[str, int], dict[str, Any]] = {}
 
 
 def target_for(profile: str | None = None, width_dots: int | None = None) -> PrintTarget:
@@ -314,8 +323,16 @@ def qr_modules(data: str) -> int:
     drawing the code and scoring its eight masks (that takes ~25 ms; this ~0.5 ms)."""
     code = qrcode.QRCode(version=None, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
     code.add_data(data)
-    version: int = code.best_fit()
+    # The version depends only on each segment's mode and length (writing the bits to find it
+    # costs ~1 ms): remembered per shape, so every ticket link of one length is counted once.
+    shape = tuple((segment.mode, len(segment)) for segment in code.data_list)
+    version = _QR_VERSIONS.get(shape)
+    if version is None:
+        version = _QR_VERSIONS[shape] = int(code.best_fit())
     return version * 4 + 17
+
+
+_QR_VERSIONS: dict[tuple[tuple[int, int], ...], int] = {}
 
 
 def qr_image(data: str, module_dots: int) -> Image.Image:
@@ -395,14 +412,19 @@ def wrap_balanced(text: str, columns: int) -> list[str]:
     When the last line would be shorter than a quarter of the width, try narrower widths (down to
     two thirds) that give the same number of lines and a fuller last line.
     """
+    return list(_wrap_balanced(text, columns))
+
+
+@lru_cache(maxsize=2048)  # a slip's fixed lines come back on every slip
+def _wrap_balanced(text: str, columns: int) -> tuple[str, ...]:
     lines = textwrap.wrap(text, columns, break_on_hyphens=False) or [""]
     if len(lines) < 2 or len(lines[-1]) * 4 >= columns:
-        return lines
+        return tuple(lines)
     for narrower in range(columns - 1, max(1, columns * 2 // 3) - 1, -1):
         candidate = textwrap.wrap(text, narrower, break_on_hyphens=False)
         if len(candidate) == len(lines) and len(candidate[-1]) * 4 >= columns:
-            return candidate
-    return lines
+            return tuple(candidate)
+    return tuple(lines)
 
 
 def clean_text_lines(text: str) -> list[str]:

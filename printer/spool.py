@@ -19,22 +19,35 @@ greenlets, other processes) may ``add`` jobs. ``on_result(job_id, ok, error)`` i
 job when it printed (``result.ok``) or moved to failed/; ``on_retry(result)`` after each failed
 attempt that will be retried, so staff can see a fault at once. A job may carry a ``tag`` (the
 app's own key, e.g. its print-job row) that comes back in every :class:`JobResult`.
+
+``add_once(data, tag=...)`` adds a tagged job at most once, whoever tries (a request after its
+response, the app's recovery after a crash, in any process on this host): the writer first
+creates ``tmp/tag-<tag>.part`` exclusively and locks it (``flock``), and that very file, written
+and synced, becomes the job by its rename into pending/. A second writer finds the locked claim
+and backs off; a claim whose writer died (the kernel dropped its lock) is taken over at once.
+
+``io(call)`` runs the blocking file work (writes, ``fsync``, renames) of ``add`` and
+``add_once``; the app passes one that runs it in gevent's thread pool, so a disk that is slow to
+sync never stalls the server's event loop. The move of a printed job to printed/ goes with the
+printer's own send (``TicketPrinter.send_then``), in the same hand-off.
 """
 
 from __future__ import annotations
 
 import enum
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .backends.base import TicketPrinter
 from .backends.file import fsync_dir
@@ -46,11 +59,20 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".job"
 STALE_TMP_SECONDS = 3600
+CLAIM_PREFIX = "tag-"
+CLAIMS_LOCK = "claims.lock"  # in tmp/: held for the instant of checking and making a claim
+SAFE_TAG = re.compile(r"[A-Za-z0-9_-]{1,100}")
 # How long printed/ keeps a job: long enough for any restart to find it, short enough to stay small.
 PRINTED_KEEP_SECONDS = 24 * 3600
 
 OnResult = Callable[["JobResult"], None]
 OnRetry = Callable[["JobResult"], None]
+T = TypeVar("T")
+
+
+def run_here(call: Callable[[], T]) -> T:
+    """The default ``io``: run the file work in the calling thread."""
+    return call()
 
 
 @dataclass(frozen=True)
@@ -92,8 +114,31 @@ class JobResult:
         return self.outcome is Outcome.PRINTED
 
 
+class _NotFiled(Exception):
+    """A job printed, but could not be moved to printed/ (the pass fails, loudly)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class CorruptJob(Exception):
     """A job file that cannot be read back (should not happen: files are written atomically)."""
+
+
+def _locked(path: Path) -> bool:
+    """Whether a live process holds the lock on this claim file (a vanished one counts)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return True  # renamed into place or given up meanwhile: not ours to take
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 class PrintSpool:
@@ -101,7 +146,8 @@ class PrintSpool:
 
     ``retry_delays[n-1]`` is the wait after the n-th failed attempt (the last value repeats);
     ``clock`` (seconds) and ``sleep`` are injectable so tests never wait; without ``sleep``,
-    :meth:`run` waits on an event that :meth:`add` and :meth:`wake` set.
+    :meth:`run` waits on an event that :meth:`add` and :meth:`wake` set. ``io`` runs the
+    blocking file work (see the module docstring).
     """
 
     def __init__(
@@ -115,6 +161,7 @@ class PrintSpool:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] | None = None,
         poll_interval: float = 0.5,
+        io: Callable[[Callable[[], Any]], Any] = run_here,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -134,6 +181,7 @@ class PrintSpool:
         self._clock = clock
         self._sleep = sleep
         self.poll_interval = poll_interval
+        self._io = io
         self._wake = threading.Event()
         self._id_lock = threading.Lock()
         self._consumer = threading.Lock()
@@ -152,12 +200,55 @@ class PrintSpool:
             raise ValueError("a print job must be non-empty bytes")
         if tag is not None and (not isinstance(tag, str) or len(tag) > 200):
             raise ValueError("a job tag must be a string of at most 200 characters")
-        job_id = self._new_id()
-        now = self._clock()
-        job = Job(job_id, bytes(data), created=now, next_attempt=now, tag=tag)
-        self._write(self.pending_dir, job)
+        job = self._new_job(data, tag)
+        self._io(lambda: self._write(self.pending_dir, job))
         self._wake.set()
-        return job_id
+        return job.id
+
+    def add_once(
+        self,
+        data: bytes,
+        *,
+        tag: str,
+        deadline: float | None = None,
+        recheck: bool = False,
+    ) -> str | None:
+        """Add a job that must print once, under its claim (see the module docstring).
+
+        Returns None, adding nothing, when another writer holds the tag's claim, when the
+        clock has passed ``deadline`` once the claim is ours (the app's recovery, which waits
+        longer, prints it instead), or, with ``recheck``, when a job with this tag is already
+        pending, printed or failed here. ``tag``: letters, digits, ``_`` and ``-``.
+        """
+        if not isinstance(tag, str) or SAFE_TAG.fullmatch(tag) is None:
+            raise ValueError("a claimed job's tag is 1-100 letters, digits, _ or -")
+        job = self._new_job(data, tag)
+
+        def write() -> bool:
+            claim = self._claim(tag)
+            if claim is None:
+                return False
+            path, fd = claim
+            try:
+                late = deadline is not None and self._clock() > deadline
+                if late or (recheck and tag in self.where()):
+                    path.unlink()
+                    return False
+                with open(os.dup(fd), "wb") as fh:
+                    self._fill(fh, job)
+                os.replace(path, self.pending_dir / f"{job.id}{SUFFIX}")
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+            finally:
+                os.close(fd)  # and with it the claim's lock, once it is a job or gone
+            fsync_dir(self.pending_dir)
+            return True
+
+        if not self._io(write):
+            return None
+        self._wake.set()
+        return job.id
 
     def wake(self) -> None:
         """Make :meth:`run` look at the spool now (e.g. after setting its stop event)."""
@@ -276,7 +367,9 @@ class PrintSpool:
     def _attempt(self, printer: TicketPrinter, job: Job) -> JobResult:
         attempts = job.attempts + 1
         try:
-            printer.send(job.data)
+            printer.send_then(job.data, lambda: self._file_printed(job))
+        except _NotFiled as failure:
+            raise failure.error from None  # it printed: a retry would print it twice
         except Exception as exc:
             error = str(exc) or type(exc).__name__
             if not isinstance(exc, PrinterError):
@@ -296,11 +389,21 @@ class PrintSpool:
             if self.on_retry is not None:
                 self._call(self.on_retry, result)
             return result
-        # Kept a day in printed/: after a crash the app can tell "printed" from "never spooled".
-        os.replace(self.pending_dir / f"{job.id}{SUFFIX}", self.printed_dir / f"{job.id}{SUFFIX}")
-        fsync_dir(self.pending_dir)
-        fsync_dir(self.printed_dir)
         return self._report(JobResult(job.id, Outcome.PRINTED, attempts, tag=job.tag))
+
+    def _file_printed(self, job: Job) -> None:
+        """Move a job that went out to printed/, in the printer's own hand-off (`send_then`).
+
+        Kept a day in printed/: after a crash the app can tell "printed" from "never spooled".
+        """
+        try:
+            os.replace(
+                self.pending_dir / f"{job.id}{SUFFIX}", self.printed_dir / f"{job.id}{SUFFIX}"
+            )
+            fsync_dir(self.pending_dir)
+            fsync_dir(self.printed_dir)
+        except BaseException as exc:
+            raise _NotFiled(exc) from exc
 
     def _report(self, result: JobResult) -> JobResult:
         if not result.ok:
@@ -331,6 +434,35 @@ class PrintSpool:
 
     # -- files -------------------------------------------------------------------------------
 
+    def _new_job(self, data: bytes, tag: str | None) -> Job:
+        if not isinstance(data, bytes | bytearray) or not data:
+            raise ValueError("a print job must be non-empty bytes")
+        now = self._clock()
+        return Job(self._new_id(), bytes(data), created=now, next_attempt=now, tag=tag)
+
+    def _claim(self, tag: str) -> tuple[Path, int] | None:
+        """The tag's claim: its file, created exclusively and locked (``flock``), and the open
+        descriptor that holds the lock; None while another writer holds it.
+
+        The kernel drops a lock with its process, so a claim whose file is there but not locked
+        was left by a crash and is taken over at once. Checking and creating happen under the
+        spool's lock file, so no writer ever sees a claim between its creation and its lock.
+        """
+        path = self.tmp_dir / f"{CLAIM_PREFIX}{tag}.part"
+        guard = os.open(self.tmp_dir / CLAIMS_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            if path.exists():
+                if _locked(path):
+                    return None
+                log.warning("Taking over the claim %s (its writer died)", path.name)
+                path.unlink()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return path, fd
+        finally:
+            os.close(guard)  # closing releases the guard's lock
+
     def _new_id(self) -> str:
         with self._id_lock:
             seq = max(time.time_ns() // 1000, self._last_seq + 1)  # microseconds, increasing
@@ -358,6 +490,15 @@ class PrintSpool:
         return jobs
 
     def _write(self, folder: Path, job: Job) -> None:
+        tmp = self.tmp_dir / f"{job.id}.{uuid.uuid4().hex[:8]}.part"
+        with open(tmp, "wb") as fh:
+            self._fill(fh, job)
+        os.replace(tmp, folder / f"{job.id}{SUFFIX}")
+        fsync_dir(folder)
+
+    @staticmethod
+    def _fill(fh: Any, job: Job) -> None:
+        """Write a job file's contents and sync them to disk."""
         meta = {
             "v": 1,
             "id": job.id,
@@ -369,13 +510,9 @@ class PrintSpool:
             "sha256": hashlib.sha256(job.data).hexdigest(),
             "tag": job.tag,
         }
-        tmp = self.tmp_dir / f"{job.id}.{uuid.uuid4().hex[:8]}.part"
-        with open(tmp, "wb") as fh:
-            fh.write(json.dumps(meta, ensure_ascii=True).encode() + b"\n" + job.data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / f"{job.id}{SUFFIX}")
-        fsync_dir(folder)
+        fh.write(json.dumps(meta, ensure_ascii=True).encode() + b"\n" + job.data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
     @staticmethod
     def _tag(path: Path) -> str | None:
@@ -413,8 +550,10 @@ class PrintSpool:
     def _remove_stale_tmp(self) -> None:
         cutoff = time.time() - STALE_TMP_SECONDS
         for path in self.tmp_dir.iterdir():
+            if path.name == CLAIMS_LOCK:
+                continue  # other processes may hold it: it stays one file
             try:
-                if path.stat().st_mtime < cutoff:
+                if path.stat().st_mtime < cutoff and not _locked(path):
                     path.unlink()
             except OSError as exc:
                 log.warning("Could not remove stale spool file %s: %s", path, exc)

@@ -199,7 +199,7 @@ def test_a_slip_that_cannot_be_spooled_says_why(kiosk_client, app, db, monkeypat
     def refuse(*_args: Any, **_kw: Any) -> str:
         raise raised
 
-    monkeypatch.setattr(spool, "add", refuse)
+    monkeypatch.setattr(spool, "add_once", refuse)
     take(kiosk_client)
     (job,) = jobs(db)
     assert (job.status, job.fault) == (PrintStatus.FAILED, word)

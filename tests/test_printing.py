@@ -297,7 +297,7 @@ def test_a_spool_that_cannot_be_written_fails_the_job_not_the_ticket(
     def disk_full(*_args: Any, **_kw: Any) -> str:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(spool, "add", disk_full)
+    monkeypatch.setattr(spool, "add_once", disk_full)
     url, _token = take(kiosk_client)
     (job,) = jobs(db)
     assert job.status is PrintStatus.FAILED and "No space left" in (job.error or "")

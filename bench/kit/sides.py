@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,14 +116,26 @@ class Side:
 
 
 def timed_requests(
-    side: Side, method: str, path: str, count: int, status: int, body: Any = None
+    side: Side,
+    method: str,
+    path: str,
+    count: int,
+    status: int,
+    body: Any = None,
+    *,
+    interval: float = 0.0,
 ) -> list[float]:
-    """`count` requests one after another on one keep-alive connection; latencies in ms."""
+    """`count` requests on one keep-alive connection, one after another, or each `interval`
+    seconds after the previous one started (a kiosk tapped at that pace); latencies in ms."""
     client = side.target.client()
     token = side.kiosk if body is not None else None
     try:
         latencies = []
+        due = time.monotonic()
         for _ in range(count):
+            if interval:
+                time.sleep(max(0.0, due - time.monotonic()))
+                due += interval
             response = client.request(method, path, body, token=token)
             expect(response, status, f"{side.name}: {method} {path}")
             latencies.append(response.latency_ms)

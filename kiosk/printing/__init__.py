@@ -2,11 +2,13 @@
 
     kiosk (POST /kiosk/tickets)          worker (in `loket run`, or `loket printer worker`)
     ---------------------------          ---------------------------------------------------
-    commit the ticket                    for each printer station: spool.run(printer)
-    PrintJob row (queued), commit          -> PrintService.record(...)  -> print_status,
-    render the slip, spool.add(tag=id)        printer_changed events
-    show the confirmation at once        every PRINT_POLL_SECONDS: printer.status()
-                                           -> PrintService.record_health(...)
+    the ticket and its PrintJob row      for each printer station: spool.run(printer)
+      (queued) in one commit               -> PrintService.record(...)  -> print_status,
+    what the slip says (read now)             printer_changed events
+    the answer: the confirmation         every PRINT_POLL_SECONDS: printer.status()
+    after the answer (`after_response`):   -> PrintService.record_health(...)
+      render, spool.add_once(tag=id)     and `recover`: a job row whose slip never reached
+                                           a spool (a crash) is spooled after 5 s
 
 A kiosk's printer is ``LOKET_PRINTER_*`` (the default) overlaid with the kiosk device's
 ``settings["printer"]`` (``{"BACKEND": "none"}`` switches printing off for that kiosk). Kiosks

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from kiosk.factories import appointment_service
 from kiosk.i18n import local_time
-from kiosk.models import Appointment, Ticket
+from kiosk.models import Appointment, Source, Ticket
 from kiosk.payloads import Position
 from kiosk.urls import public_url
 from printer import SlipLine, SlipTexts, TicketSlip, raster_text
@@ -42,7 +42,9 @@ def ticket_slip(
 ) -> TicketSlip:
     """What the printed ticket says, in the resident's language. An appointment's ticket
     says the time, and its QR code opens the appointment's page (which follows the turn)."""
-    booked = appointment_service().of_ticket(ticket)
+    booked = (
+        appointment_service().of_ticket(ticket) if ticket.source is Source.APPOINTMENT else None
+    )
     link_language, language = language, print_language(language)
     with force_locale(language):
         if booked is None:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app
 
+from kiosk.after_response import after_response
 from kiosk.factories import print_service, queue_service
 from kiosk.models import Appointment, Device, PrintJob, PrintKind, PrintStatus, Ticket
 from kiosk.payloads import Position
@@ -48,6 +50,10 @@ log = logging.getLogger(__name__)
 
 # A job younger than this may still be on its way to the spool in another process.
 RECOVERY_GRACE = timedelta(seconds=5)
+# A new job's slip reaches the spool within this many seconds of its request, or is left to
+# `recover` (which waits RECOVERY_GRACE): the spool's claim and this margin keep the two from
+# both spooling one job (see `PrintSpool.add_once`).
+FRESH_SPOOL_SECONDS = RECOVERY_GRACE.total_seconds() / 2
 
 # BACKEND values that mean "this kiosk prints nothing".
 SWITCHED_OFF = ("", "none", "off")
@@ -100,6 +106,10 @@ class _Offloaded(TicketPrinter):
     def send(self, job: bytes) -> None:
         with self._lock:
             offload(lambda: self.inner.send(job))
+
+    def send_then(self, job: bytes, then: Callable[[], None]) -> None:
+        with self._lock:
+            offload(lambda: self.inner.send_then(job, then))
 
     def status(self) -> PrinterStatus:
         with self._lock:
@@ -165,6 +175,7 @@ class Printing:
                     retry_delays=self.retry_delays,
                     on_result=self._on_report,
                     on_retry=self._on_report,
+                    io=offload,
                 )
                 settings = self.root / key / "printer.json"
                 text = json.dumps(normalise(config), sort_keys=True, default=str, indent=1)
@@ -271,27 +282,62 @@ class Printing:
         )
 
     def spool(
-        self, job: PrintJob, config: Mapping[str, Any], make_slip: Callable[[], TicketSlip]
+        self,
+        job: PrintJob,
+        config: Mapping[str, Any],
+        make_slip: Callable[[], TicketSlip],
     ) -> PrintJob | None:
-        """Render the slip and add it to the station's durable spool, tagged with the job's id.
+        """Add the slip to the station's durable spool, tagged with the job's id, once.
+
+        What the slip says is read now (it needs the database); in a request, rendering it
+        and the durable spool write follow the response (`after_response`): the job's row is
+        the durable record, and `recover` spools it if this process dies first.
 
         Never raises for printer trouble: a job that cannot even be spooled is recorded as
-        failed, so the resident keeps the number on screen and staff see the fault.
+        failed, so the resident keeps the number on screen and staff see the fault (then
+        through the job's ``print_status`` event).
         """
         try:
             station = self.station(config)
-            station.spool.add(station.printer.render(make_slip()), tag=str(job.id))
+            slip = make_slip()
         except Exception as exc:
-            if not isinstance(exc, PrinterConfigError | OSError):
-                log.exception("Could not queue print job %s", job.id)
-            return print_service().record(
-                job.id,
-                PrintStatus.FAILED,
-                attempts=0,
-                error=_reason(exc),
-                fault=CONFIG_ERROR if isinstance(exc, PrinterConfigError) else SPOOL,
-            )
+            return self._not_spooled(job.id, exc)
+        job_id = job.id
+        deadline = time.time() + FRESH_SPOOL_SECONDS
+        after_response(lambda: self._write(job_id, station, slip, deadline, recheck=False))
         return job
+
+    def _write(
+        self,
+        job_id: int,
+        station: Station,
+        slip: TicketSlip,
+        deadline: float | None,
+        *,
+        recheck: bool,
+    ) -> bool:
+        """Render and spool a job's slip (no request context needed); whether it was added."""
+        try:
+            data = station.printer.render(slip)
+            added = station.spool.add_once(
+                data, tag=str(job_id), deadline=deadline, recheck=recheck
+            )
+        except Exception as exc:
+            with self._context():
+                self._not_spooled(job_id, exc)
+            return False
+        return added is not None
+
+    def _not_spooled(self, job_id: int, exc: Exception) -> PrintJob | None:
+        if not isinstance(exc, PrinterConfigError | OSError):
+            log.exception("Could not queue print job %s", job_id)
+        return print_service().record(
+            job_id,
+            PrintStatus.FAILED,
+            attempts=0,
+            error=_reason(exc),
+            fault=CONFIG_ERROR if isinstance(exc, PrinterConfigError) else SPOOL,
+        )
 
     # -- the worker ----------------------------------------------------------------------------
 
@@ -410,33 +456,40 @@ class Printing:
                     error="Not printed on its own day.",
                     fault=NOT_TODAY,
                 )
-            elif self._respool(job) is not None:
+            elif self._respool(job):
                 log.warning("Print job %s was never spooled (a crash?): spooled now", job.id)
                 spooled.append(job.id)
         return spooled
 
-    def _respool(self, job: PrintJob) -> PrintJob | None:
+    def _respool(self, job: PrintJob) -> bool:
+        """Spool a job again that never reached a spool; whether it was added now."""
         config = self.config_for(job.device)
         if config is None:
-            return print_service().record(
+            print_service().record(
                 job.id,
                 PrintStatus.FAILED,
                 attempts=0,
                 error="The kiosk has no printer.",
                 fault=NO_PRINTER,
             )
-        if job.appointment is not None and job.ticket is None:
-            booked = job.appointment
-            return self.spool(job, config, lambda: booking_slip(booked, language=job.language))
+            return False
         ticket = job.ticket
-        if ticket is None:
-            return print_service().record(
-                job.id, PrintStatus.FAILED, attempts=0, error="No slip.", fault=NO_SLIP
-            )
-        position = queue_service().position(ticket)
-        return self.spool(
-            job, config, lambda: ticket_slip(ticket, language=job.language, position=position)
-        )
+        try:
+            station = self.station(config)
+            if job.appointment is not None and ticket is None:
+                slip = booking_slip(job.appointment, language=job.language)
+            elif ticket is not None:
+                position = queue_service().position(ticket)
+                slip = ticket_slip(ticket, language=job.language, position=position)
+            else:
+                print_service().record(
+                    job.id, PrintStatus.FAILED, attempts=0, error="No slip.", fault=NO_SLIP
+                )
+                return False
+        except Exception as exc:
+            self._not_spooled(job.id, exc)
+            return False
+        return self._write(job.id, station, slip, None, recheck=True)
 
     def wake(self) -> None:
         """Make the worker look now (after setting its stop event, or after a change)."""

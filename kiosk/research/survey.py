@@ -157,10 +157,10 @@ def missed(device: Device, stop: Stop | None) -> Response:
 def _forget_unfinished_survey() -> None:
     """A kiosk screen outside the survey (the start, after the idle timer): the first answer of
     an unfinished survey leaves the kiosk's cookie. It was counted already."""
-    if (
-        SESSION_KEY in session
-        and request.path.startswith("/kiosk")
+    if (  # the path first: other requests (the API, boards) need not open the session
+        request.path.startswith("/kiosk")
         and request.blueprint != bp.name
+        and SESSION_KEY in session
     ):
         session.pop(SESSION_KEY, None)
 

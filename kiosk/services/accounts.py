@@ -88,7 +88,8 @@ _SESSION_BY_KEY = (
 _DEVICE_BY_CREDENTIAL = (
     select(Device)
     .where(Device.credential_hash == bindparam("credential_hash"))
-    .options(joinedload(Device.stop))
+    # With its stop's place: a kiosk's pages and slips name it (one join, not a second query).
+    .options(joinedload(Device.stop).joinedload(Stop.location))
 )
 
 

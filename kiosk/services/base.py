@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, Result, Table, insert
+from sqlalchemy import CursorResult, Executable, Result, Table, insert
 from sqlalchemy.orm import Session
 
 from kiosk.database import begin_write
@@ -159,7 +159,7 @@ class Service:
         """Append an audit and research event to the current transaction."""
         # A plain INSERT: the log is append-only, nobody needs the row back as an object, and
         # this skips the unit of work's bookkeeping for it.
-        self.session.execute(
+        self.run(
             _INSERT_EVENT,
             {
                 "at": self.now(),
@@ -175,6 +175,17 @@ class Service:
                 "data": data,
             },
         )
+
+    def run(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> CursorResult[*tuple[Any, ...]]:
+        """Run a Core statement (it selects columns, or writes rows without mapped objects) in
+        this use case's transaction: what `Session.execute` does for it (pending objects
+        flushed first), without the ORM's execution path, which costs ~50 µs a statement.
+        Not for statements that load mapped objects or an ORM-enabled UPDATE or DELETE
+        (their session bookkeeping is the ORM's)."""
+        self.session.flush()
+        return self.session.connection().execute(statement, params)
 
     def log_changes(
         self, action: str, actor: Actor, before: dict[str, Any], after: dict[str, Any], **kw: Any

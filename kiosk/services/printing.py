@@ -15,7 +15,7 @@ from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from kiosk.models import (
     Appointment,
@@ -120,17 +120,17 @@ def new_job(
 
 
 def queue_slip(session: Session, slip: SlipRequest, ticket: Ticket, now: datetime) -> PrintJob:
-    """The job of a new ticket's slip, added to the ticket's transaction (flushed for its id)."""
+    """The job of a new ticket's slip, added to the ticket's transaction: it is inserted with
+    the ticket (one flush; the ticket may not have its id yet)."""
     job = new_job(
         PrintKind.TICKET,
         now,
-        ticket=ticket,
         stop_id=ticket.stop_id,
         device_id=slip.device_id,
         language=slip.language,
     )
+    job.ticket = ticket
     session.add(job)
-    session.flush()
     return job
 
 
@@ -220,7 +220,10 @@ class PrintService(LocalService):
         """
         stored = None if status not in TROUBLE else fault if fault in FAULT_KINDS else FAULT
         self.begin_write()
-        job = self.session.get(PrintJob, job_id, populate_existing=True)
+        # With its ticket in the same statement: the events go to the ticket's room.
+        job = self.session.get(
+            PrintJob, job_id, populate_existing=True, options=(joinedload(PrintJob.ticket),)
+        )
         if job is None:
             self.end_read()
             return None

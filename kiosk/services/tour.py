@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import BindParameter, and_, bindparam, case, or_, select
 from sqlalchemy.orm import selectinload
 
-from kiosk.models import BoardSlide, Desk, Location, Product, Stop, StopStatus, stop_products
-from kiosk.payloads import stop_payload
+from kiosk.models import (
+    BoardSlide,
+    Desk,
+    Location,
+    Product,
+    Stop,
+    StopStatus,
+    desk_products,
+    stop_products,
+)
+from kiosk.payloads import StopContents, stop_payload
 from kiosk.services.base import SYSTEM, Actor, LocalService, Pending
 from kiosk.services.errors import NoOpenStop, NoStopToOpen
 from kiosk.services.rooms import stop_room
@@ -104,6 +114,68 @@ def _fill_in_demo(product: Product, spec: dict[str, object]) -> None:
         product.icon = str(spec["icon"])
 
 
+# The public read of the open stop (GET /api/v1/stops/current, every kiosk and phone): statements
+# built once with bound parameters, so that each run reuses its cache key and compiled form (as
+# kiosk.services.queue.statements does). Those of the stop's contents select table columns, not
+# mapped attributes: plain Core statements and rows, without the ORM's per-statement work.
+# Products and desks come in the order of Stop.products and Stop.desks; products of equal sort
+# order by id.
+_NOW: BindParameter[datetime] = bindparam("now")
+CURRENT_STOP = (
+    select(Stop)
+    .where(Stop.status == StopStatus.OPEN)
+    .order_by(
+        case((Stop.starts_at <= _NOW, 0), else_=1),
+        case((Stop.ends_at > _NOW, 0), else_=1),
+        Stop.starts_at.desc(),
+    )
+    .limit(1)
+)
+_LOCATION = Location.__table__.c
+_PRODUCT = Product.__table__.c
+_DESK = Desk.__table__.c
+STOP_LOCATION = select(
+    _LOCATION.id,
+    _LOCATION.name,
+    _LOCATION.address,
+    _LOCATION.neighbourhood,
+    _LOCATION.latitude,
+    _LOCATION.longitude,
+).where(_LOCATION.id == bindparam("location_id"))
+STOP_PRODUCTS = (
+    select(
+        _PRODUCT.code,
+        _PRODUCT.prefix,
+        _PRODUCT.names,
+        _PRODUCT.bring,
+        _PRODUCT.icon,
+        _PRODUCT.duration_minutes,
+        _PRODUCT.walk_in,
+        _PRODUCT.appointment_required,
+    )
+    .join(stop_products, stop_products.c.product_id == _PRODUCT.id)
+    .where(stop_products.c.stop_id == bindparam("stop_id"))
+    .order_by(_PRODUCT.sort_order, _PRODUCT.id)
+)
+# One row per desk and product it serves; a desk that serves none has one, with a null code.
+STOP_DESKS = (
+    select(_DESK.id, _DESK.name, _DESK.active, _DESK.paused_at, _PRODUCT.code)
+    .outerjoin(desk_products, desk_products.c.desk_id == _DESK.id)
+    .outerjoin(Product.__table__, _PRODUCT.id == desk_products.c.product_id)
+    .where(_DESK.stop_id == bindparam("stop_id"))
+    .order_by(_DESK.id, _PRODUCT.sort_order, _PRODUCT.id)
+)
+
+
+class DeskRow(NamedTuple):
+    """A desk as its payload shows it (`kiosk.payloads.desk_payload`), without the ORM."""
+
+    id: int
+    name: str
+    active: bool
+    paused_at: datetime | None
+
+
 @dataclass(frozen=True)
 class DemoResult:
     """The demo stop `create_demo` left open today; `created` is False when it reused one."""
@@ -117,20 +189,24 @@ class TourService(LocalService):
 
     def current_stop(self) -> Stop:
         """The open stop: the one whose window holds now, else the one that started last."""
-        now = self.now()
-        stop = self.session.scalar(
-            select(Stop)
-            .where(Stop.status == StopStatus.OPEN)
-            .order_by(
-                case((Stop.starts_at <= now, 0), else_=1),
-                case((Stop.ends_at > now, 0), else_=1),
-                Stop.starts_at.desc(),
-            )
-            .limit(1)
-        )
+        stop = self.session.scalar(CURRENT_STOP, {"now": self.now()})
         if stop is None:
             raise NoOpenStop()
         return stop
+
+    def stop_contents(self, stop: Stop) -> StopContents:
+        """The stop with its place, its products and each desk's product codes, for its payload
+        (`kiosk.payloads.stop_contents_payload`): three statements whatever the number of desks,
+        read now, so another process's change (a desk, a product) shows in the next read."""
+        location = self.run(STOP_LOCATION, {"location_id": stop.location_id}).one()
+        products = self.run(STOP_PRODUCTS, {"stop_id": stop.id}).all()
+        desks: list[tuple[DeskRow, list[str]]] = []
+        for desk_id, name, active, paused_at, code in self.run(STOP_DESKS, {"stop_id": stop.id}):
+            if not desks or desks[-1][0].id != desk_id:
+                desks.append((DeskRow(desk_id, name, active, paused_at), []))
+            if code is not None:
+                desks[-1][1].append(code)
+        return StopContents(stop, location, products, desks)
 
     def stop_to_open(self) -> Stop:
         """The stop "open" means when none is named: the one running now or still to come

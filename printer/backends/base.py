@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import PaperOut, PrinterOffline, PrintFailed
@@ -55,6 +55,13 @@ class TicketPrinter(ABC):
     @abstractmethod
     def send(self, job: bytes) -> None:
         """Send one finished job; raise a PrinterError subclass when it did not go out."""
+
+    def send_then(self, job: bytes, then: Callable[[], None]) -> None:
+        """``send(job)``, then ``then()`` once it went out (the spool files the job as printed).
+
+        A wrapper that runs ``send`` elsewhere (a thread pool) runs both in one hand-off."""
+        self.send(job)
+        then()
 
     def status(self) -> PrinterStatus:
         """What the printer reports (``online=None`` when this backend cannot ask)."""

@@ -128,7 +128,7 @@ class QueueReads(Service):
         related = products_for.get(ticket.product_id, {ticket.product_id})
         now = self.now()
         due = ticket.due_at is not None and ticket.due_at <= now
-        rows = self.session.execute(
+        rows = self.run(
             AHEAD,
             {
                 "stop_id": ticket.stop_id,
@@ -149,7 +149,7 @@ class QueueReads(Service):
         the time they are called)."""
         desks_for, products_for = self._desk_map(stop.id)
         related = products_for.get(product.id, {product.id})
-        rows = self.session.execute(
+        rows = self.run(
             WAITING_BY_PRODUCT, {"stop_id": stop.id, "product_ids": sorted(related)}
         ).all()
         ahead = Counter({product_id: count for product_id, count in rows})
@@ -157,7 +157,7 @@ class QueueReads(Service):
 
     def waiting_counts(self, stop_id: int) -> dict[str, int]:
         """How many wait per product code at this stop (every product offered, zeros too)."""
-        rows = self.session.execute(WAITING_COUNTS, {"stop_id": stop_id}).all()
+        rows = self.run(WAITING_COUNTS, {"stop_id": stop_id}).all()
         return {code: count for code, count in rows}
 
     def board_state(self, stop: Stop, *, earlier: int = 6) -> dict[str, Any]:
@@ -244,7 +244,7 @@ class QueueReads(Service):
 
     def _desk_map(self, stop_id: int) -> tuple[dict[int, int], dict[int, set[int]]]:
         """Per product: how many active desks serve it, and which products share those desks."""
-        rows = self.session.execute(ACTIVE_DESK_PRODUCTS, {"stop_id": stop_id}).all()
+        rows = self.run(ACTIVE_DESK_PRODUCTS, {"stop_id": stop_id}).all()
         by_desk: dict[int, set[int]] = defaultdict(set)
         for desk_id, product_id in rows:
             by_desk[desk_id].add(product_id)
@@ -258,7 +258,7 @@ class QueueReads(Service):
 
     def _service_minutes(self, stop_id: int) -> dict[int, float]:
         """Mean service time per product today at this stop, else the product's planned time."""
-        rows = self.session.execute(SERVICE_SECONDS, {"stop_id": stop_id}).all()
+        rows = self.run(SERVICE_SECONDS, {"stop_id": stop_id}).all()
         return {
             pid: float(seconds) / 60 if seconds is not None else float(planned)
             for pid, planned, seconds in rows

@@ -707,13 +707,13 @@ class QueueService(QueueReads):
                 due_at=due_at,
             )
             self.session.add(ticket)
+            # The slip's job is part of the ticket: a crash before it reaches the printer's
+            # spool leaves a queued job that the print worker finds and prints (once).
+            job = queue_slip(self.session, slip, ticket, self.now()) if slip else None
             self.session.flush()
             if claim is not None:
                 claim(ticket)
             earlier.answer(ticket=ticket)
-            # The slip's job is part of the ticket: a crash before it reaches the printer's
-            # spool leaves a queued job that the print worker finds and prints (once).
-            job = queue_slip(self.session, slip, ticket, self.now()) if slip else None
             self.log(
                 "ticket.issue",
                 actor,
@@ -740,7 +740,7 @@ class QueueService(QueueReads):
         """One atomic upsert on the counter row: no two callers ever get the same number."""
         upsert = NEXT_NUMBER[self.session.get_bind().dialect.name]
         values = {"stop_id": stop_id, "product_id": product_id}
-        return int(self.session.execute(upsert, values).scalar_one())
+        return int(self.run(upsert, values).scalar_one())
 
     def _step(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 
 from kiosk.auth import current_principal, request_key, require_device_or_staff, require_staff
 from kiosk.extensions import limiter, public_limit
@@ -18,7 +18,7 @@ from kiosk.factories import (
     tour_service,
 )
 from kiosk.models import DeviceKind, Ticket
-from kiosk.payloads import stop_payload, ticket_status_payload
+from kiosk.payloads import stop_contents_payload, stop_payload, ticket_status_payload
 from kiosk.printing.jobs import print_issued, slip_request
 from kiosk.views.api.base import bp, created_ticket, doc_errors, idempotent, stop_for_request
 from kiosk.views.api.schemas import (
@@ -41,10 +41,12 @@ from kiosk.views.desk_base import staff_ticket
 @limiter.limit(public_limit)
 @bp.response(200, StopSchema)
 @doc_errors(404)
-def current_stop() -> dict[str, Any]:
+def current_stop() -> Response:
     """The open stop with its products and desks."""
     tour = tour_service()
-    return stop_payload(stop_for_request(), now=tour.now())
+    contents = tour.stop_contents(stop_for_request())
+    # Already in StopSchema's shape: answered as is, not dumped through the schema again.
+    return current_app.json.response(stop_contents_payload(contents, now=tour.now()))
 
 
 @bp.patch("/stops/<int:stop_id>")
