@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,8 @@ def transports(app: Flask) -> dict[Channel, Send]:
             )
         return notify[0]
 
+    if offered & {Channel.SMS, Channel.EMAIL}:
+        check_key_shape(str(config["NOTIFY_API_KEY"]))  # a bad key stops the start, as before
     if Channel.SMS in offered:
         found[Channel.SMS] = on_first_use(lambda: notify_client().send_sms)
     if Channel.EMAIL in offered:
@@ -130,6 +133,23 @@ def transports(app: Flask) -> dict[Channel, Send]:
 
         found[Channel.PUSH] = on_first_use(push_send)
     return found
+
+
+def check_key_shape(key: str) -> None:
+    """A NotifyNL API key is ``{name}-{service id}-{secret}``, both ids UUIDs: a key of another
+    shape is refused (ValueError) when `loket run` starts, without loading the client library.
+    Whether NotifyNL accepts it, `loket doctor` asks."""
+    name, service, secret = key[:-74], key[-73:-37], key[-36:]
+    try:
+        uuid.UUID(service), uuid.UUID(secret)
+        shaped = bool(name) and key[-74] == "-" and key[-37] == "-"
+    except (ValueError, IndexError):
+        shaped = False
+    if not shaped:
+        raise ValueError(
+            "LOKET_NOTIFY_API_KEY does not look like an API key ({name}-{service id}-{secret}):"
+            " copy the whole key from NotifyNL's API keys page"
+        )
 
 
 def build_sender(app: Flask) -> OutboxSender:

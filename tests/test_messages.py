@@ -428,3 +428,15 @@ def test_almost_reaches_each_product_queue_in_its_own_order(make_app, notify, db
         "A001: ga naar Balie 1",
         "H001: ga naar Balie 2",
     ]
+
+
+@pytest.mark.parametrize("key", ["short", "name-not-a-uuid-at-all", "x" * 80])
+def test_an_api_key_of_the_wrong_shape_stops_the_sender_at_start(make_app, notify, key):
+    # The client library loads on the first message; the key's shape is checked at start.
+    app = make_app(**notify_config(notify, NOTIFY_API_KEY=key))
+    with pytest.raises(ValueError, match="does not look like an API key"):
+        build_sender(app)
+
+
+def test_a_well_shaped_api_key_starts_the_sender(make_app, notify):
+    assert build_sender(make_app(**notify_config(notify))).transports
