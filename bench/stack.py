@@ -190,71 +190,45 @@ def table(m: dict[str, Any], board_counts: list[int]) -> list[dict[str, Any]]:
         name: (full[name] - idle[name]) * 1024 * 1024 / most if full[name] and idle[name] else None
         for name in full
     }
-    specs: list[tuple[str, float | None, float | None, str, str, float | None]] = [
-        (
+    Spec = tuple[str, float | None, float | None, str, str, float | None]
+
+    def latency(
+        figure: str,
+        samples: dict[str, list[float]],
+        side: str,
+        q: float,
+        target: str = "—",
+        limit: float | None = None,
+    ) -> Spec:
+        return (figure, p(samples["bare"], q), p(samples[side], q), "ms", target, limit)
+
+    def cpu(figure: str, per_request: dict[str, float | None], side: str) -> Spec:
+        return (figure, per_request["bare"], per_request[side], "ms", "—", None)
+
+    tap = f"one tap every {every}"
+    specs: list[Spec] = [
+        latency(
             "kiosk POST /api/v1/tickets, keep-alive, p95 (file printer on)",
-            p(issue["bare"], 95),
-            p(issue[project], 95),
-            "ms",
+            issue,
+            project,
+            95,
             "≤ 2.5 ms",
             2.5,
         ),
-        (
-            "  the same with no printer (reference)",
-            p(issue["bare"], 95),
-            p(issue[unprinted], 95),
-            "ms",
-            "—",
-            None,
-        ),
-        (
-            f"  one tap every {every} (a kiosk's pace, far above a stop's), p95, printer on",
-            p(paced["bare"], 95),
-            p(paced[project], 95),
-            "ms",
+        latency("  the same with no printer (reference)", issue, unprinted, 95),
+        latency(
+            f"  {tap} (a kiosk's pace, far above a stop's), p95, printer on",
+            paced,
+            project,
+            95,
             "≤ 2.5 ms",
             2.5,
         ),
-        (
-            f"  one tap every {every}, p95, no printer (reference)",
-            p(paced["bare"], 95),
-            p(paced[unprinted], 95),
-            "ms",
-            "—",
-            None,
-        ),
-        (
-            "  server CPU per ticket (printer on)",
-            m["issue_cpu"]["bare"],
-            m["issue_cpu"][project],
-            "ms",
-            "—",
-            None,
-        ),
-        (
-            "  server CPU per ticket (no printer)",
-            m["issue_cpu"]["bare"],
-            m["issue_cpu"][unprinted],
-            "ms",
-            "—",
-            None,
-        ),
-        (
-            "GET /api/v1/stops/current, p50",
-            p(reads["bare"], 50),
-            p(reads[project], 50),
-            "ms",
-            "≤ 1.0 ms",
-            1.0,
-        ),
-        (
-            "  server CPU per stop read",
-            m["reads_cpu"]["bare"],
-            m["reads_cpu"][project],
-            "ms",
-            "—",
-            None,
-        ),
+        latency(f"  {tap}, p95, no printer (reference)", paced, unprinted, 95),
+        cpu("  server CPU per ticket (printer on)", m["issue_cpu"], project),
+        cpu("  server CPU per ticket (no printer)", m["issue_cpu"], unprinted),
+        latency("GET /api/v1/stops/current, p50", reads, project, 50, "≤ 1.0 ms", 1.0),
+        cpu("  server CPU per stop read", m["reads_cpu"], project),
     ]
     for boards in board_counts:
         bare_p95 = m["calls"][boards]["bare"].all_p95_ms

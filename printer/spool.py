@@ -196,8 +196,6 @@ class PrintSpool:
 
         ``tag`` (a short string) is stored with the job and handed back in its results.
         """
-        if not isinstance(data, bytes | bytearray) or not data:
-            raise ValueError("a print job must be non-empty bytes")
         if tag is not None and (not isinstance(tag, str) or len(tag) > 200):
             raise ValueError("a job tag must be a string of at most 200 characters")
         job = self._new_job(data, tag)

@@ -282,10 +282,7 @@ class Printing:
         )
 
     def spool(
-        self,
-        job: PrintJob,
-        config: Mapping[str, Any],
-        make_slip: Callable[[], TicketSlip],
+        self, job: PrintJob, config: Mapping[str, Any], make_slip: Callable[[], TicketSlip]
     ) -> PrintJob | None:
         """Add the slip to the station's durable spool, tagged with the job's id, once.
 
