@@ -244,7 +244,13 @@ class Stop(Base):
 
     def accepts_walk_ins(self, now: datetime) -> bool:
         """Open by staff and not past closing time (staff may open early)."""
-        return self.status == StopStatus.OPEN and now < self.ends_at
+        return accepts_walk_ins(self.status, self.ends_at, now)
+
+
+def accepts_walk_ins(status: StopStatus, ends_at: datetime, now: datetime) -> bool:
+    """A stop takes walk-ins while staff have it open and it is not past closing time (staff
+    may open early): `Stop.accepts_walk_ins`, also for a stop read as a plain row."""
+    return status == StopStatus.OPEN and now < ends_at
 
 
 class Desk(Base):

@@ -99,7 +99,7 @@ class StopContents:
     (`TourService.stop_contents`) instead of lazy loads, one per desk. The rows have the
     attribute names of the ORM objects, so the same payload functions build both."""
 
-    stop: Stop
+    stop: Any  # a Stop, or a row with its id, times, status, phone_join and accepts_walk_ins
     location: Any  # a row with Location's columns
     products: Sequence[Any]  # rows with Product's columns, in the kiosk's order
     desks: Sequence[tuple[Any, Sequence[str]]]  # (a row with Desk's columns, product codes)

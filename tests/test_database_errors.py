@@ -86,7 +86,7 @@ def test_the_api_answers_503_with_retry_after(client, monkeypatch, error, code, 
     def broken(*_args, **_kw):
         raise error
 
-    monkeypatch.setattr(api_queue, "stop_for_request", broken)
+    monkeypatch.setattr(api_queue, "stop_id_for_request", broken)
 
     response = client.get("/api/v1/stops/current")
 

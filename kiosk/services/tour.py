@@ -16,13 +16,15 @@ from kiosk.models import (
     Product,
     Stop,
     StopStatus,
+    accepts_walk_ins,
     desk_products,
     stop_products,
 )
 from kiosk.payloads import StopContents, stop_payload
 from kiosk.services.base import SYSTEM, Actor, LocalService, Pending
-from kiosk.services.errors import NoOpenStop, NoStopToOpen
+from kiosk.services.errors import NoOpenStop, NoStopToOpen, UnknownStop
 from kiosk.services.rooms import stop_room
+from kiosk.services.validation import is_id
 
 # Names and "what to bring" in every resident language: Turkish, Polish and Ukrainian from the
 # translators' glossaries (translations/<lang>/GLOSSARY.md); icons from PRODUCT_ICONS.
@@ -134,14 +136,31 @@ CURRENT_STOP = (
 _LOCATION = Location.__table__.c
 _PRODUCT = Product.__table__.c
 _DESK = Desk.__table__.c
-STOP_LOCATION = select(
+_STOP = Stop.__table__.c
+# The stop and its place in one row: StopRow's columns, then LocationRow's.
+_STOP_AND_PLACE = select(
+    _STOP.id,
+    _STOP.starts_at,
+    _STOP.ends_at,
+    _STOP.status,
+    _STOP.phone_join,
     _LOCATION.id,
     _LOCATION.name,
     _LOCATION.address,
     _LOCATION.neighbourhood,
     _LOCATION.latitude,
     _LOCATION.longitude,
-).where(_LOCATION.id == bindparam("location_id"))
+).join(Location.__table__, _LOCATION.id == _STOP.location_id)
+STOP_BY_ID = _STOP_AND_PLACE.where(_STOP.id == bindparam("stop_id"))
+OPEN_STOP = (
+    _STOP_AND_PLACE.where(_STOP.status == StopStatus.OPEN)
+    .order_by(
+        case((_STOP.starts_at <= _NOW, 0), else_=1),
+        case((_STOP.ends_at > _NOW, 0), else_=1),
+        _STOP.starts_at.desc(),
+    )
+    .limit(1)
+)
 STOP_PRODUCTS = (
     select(
         _PRODUCT.code,
@@ -165,6 +184,32 @@ STOP_DESKS = (
     .where(_DESK.stop_id == bindparam("stop_id"))
     .order_by(_DESK.id, _PRODUCT.sort_order, _PRODUCT.id)
 )
+
+
+class StopRow(NamedTuple):
+    """A stop as its payload shows it (`kiosk.payloads.stop_contents_payload`), without the
+    ORM."""
+
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    status: StopStatus
+    phone_join: bool
+
+    def accepts_walk_ins(self, now: datetime) -> bool:
+        """`Stop.accepts_walk_ins`: the same rule."""
+        return accepts_walk_ins(self.status, self.ends_at, now)
+
+
+class LocationRow(NamedTuple):
+    """A stop's place as its payload shows it (`kiosk.payloads.location_payload`)."""
+
+    id: int
+    name: str
+    address: str
+    neighbourhood: str
+    latitude: float | None
+    longitude: float | None
 
 
 class DeskRow(NamedTuple):
@@ -194,11 +239,20 @@ class TourService(LocalService):
             raise NoOpenStop()
         return stop
 
-    def stop_contents(self, stop: Stop) -> StopContents:
-        """The stop with its place, its products and each desk's product codes, for its payload
-        (`kiosk.payloads.stop_contents_payload`): three statements whatever the number of desks,
-        read now, so another process's change (a desk, a product) shows in the next read."""
-        location = self.run(STOP_LOCATION, {"location_id": stop.location_id}).one()
+    def stop_contents(self, stop_id: int | None = None) -> StopContents:
+        """The stop with this id (`UnknownStop`), else the open one as `current_stop` chooses it
+        (`NoOpenStop`), with its place, its products and each desk's product codes, for its
+        payload (`kiosk.payloads.stop_contents_payload`): three statements whatever the number
+        of desks, as plain rows, read now, so another process's change shows in the next read."""
+        if stop_id is None:
+            row = self.run(OPEN_STOP, {"now": self.now()}).first()
+            if row is None:
+                raise NoOpenStop()
+        else:
+            row = self.run(STOP_BY_ID, {"stop_id": stop_id}).first() if is_id(stop_id) else None
+            if row is None:
+                raise UnknownStop()
+        stop, location = StopRow(*row[:5]), LocationRow(*row[5:])
         products = self.run(STOP_PRODUCTS, {"stop_id": stop.id}).all()
         desks: list[tuple[DeskRow, list[str]]] = []
         for desk_id, name, active, paused_at, code in self.run(STOP_DESKS, {"stop_id": stop.id}):

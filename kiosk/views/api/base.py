@@ -106,6 +106,13 @@ def stop_for_request(stop_id: int | None = None) -> Stop:
     return tour_service().current_stop()
 
 
+def stop_id_for_request() -> int | None:
+    """`stop_for_request` without loading the stop: a device's own stop, else None (the open
+    one), for a read that fetches the stop itself (`TourService.stop_contents`)."""
+    device = current_principal().device
+    return device.stop_id if device is not None else None
+
+
 # The header a kiosk or desk sends with a state-changing request (kiosk.services.idempotency).
 IDEMPOTENCY_KEY = {
     "in": "header",

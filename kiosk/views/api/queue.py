@@ -20,7 +20,14 @@ from kiosk.factories import (
 from kiosk.models import DeviceKind, Ticket
 from kiosk.payloads import stop_contents_payload, stop_payload, ticket_status_payload
 from kiosk.printing.jobs import print_issued, slip_request
-from kiosk.views.api.base import bp, created_ticket, doc_errors, idempotent, stop_for_request
+from kiosk.views.api.base import (
+    bp,
+    created_ticket,
+    doc_errors,
+    idempotent,
+    stop_for_request,
+    stop_id_for_request,
+)
 from kiosk.views.api.schemas import (
     BoardQuery,
     BoardSchema,
@@ -44,7 +51,7 @@ from kiosk.views.desk_base import staff_ticket
 def current_stop() -> Response:
     """The open stop with its products and desks."""
     tour = tour_service()
-    contents = tour.stop_contents(stop_for_request())
+    contents = tour.stop_contents(stop_id_for_request())
     # Already in StopSchema's shape: answered as is, not dumped through the schema again.
     return current_app.json.response(stop_contents_payload(contents, now=tour.now()))
 
