@@ -8,29 +8,62 @@ Imports neither Flask nor the domain (tests/test_architecture.py holds that line
     spool = PrintSpool(instance / "spool", on_result=mark_ticket)
     spool.add(printer.render(slip))                             # after the commit
     spool.run(printer, stop_event)                              # in one background thread
+
+A process that never prints never loads python-escpos, Pillow or qrcode: the slip data, errors,
+status, spool and settings are light, and the renderer (``render``, ``plan``, ``render_png``,
+``known_profiles``) and the printer classes are imported on first use. ``check_available`` and
+``make_printer`` load them, so an app that checks its printer at start-up has them before its
+first ticket.
 """
+
+from typing import TYPE_CHECKING
 
 from .backends import (
     BACKENDS,
-    CupsPrinter,
-    DummyPrinter,
-    Fault,
-    FilePrinter,
-    NetworkPrinter,
     Paper,
     PrinterState,
     PrinterStatus,
-    SerialPrinter,
     TicketPrinter,
-    UsbPrinter,
     check_available,
     config_from_prefixed,
     make_printer,
 )
 from .errors import PaperOut, PrinterConfigError, PrinterError, PrinterOffline, PrintFailed
-from .preview import render_png
-from .slip import QR_MODES, QrMode, SlipLine, SlipTexts, TicketSlip, known_profiles, plan, render
+from .slip_data import QR_MODES, QrMode, SlipLine, SlipTexts, TicketSlip
 from .spool import Job, JobResult, Outcome, PrintSpool
+
+if TYPE_CHECKING:
+    from .backends import (
+        CupsPrinter,
+        DummyPrinter,
+        Fault,
+        FilePrinter,
+        NetworkPrinter,
+        SerialPrinter,
+        UsbPrinter,
+    )
+    from .preview import render_png
+    from .slip import known_profiles, plan, render
+else:
+    from ._lazy import on_first_use
+
+    # What loads python-escpos, Pillow and qrcode: imported when first asked for.
+    __getattr__ = on_first_use(
+        __name__,
+        {
+            "CupsPrinter": ".backends",
+            "DummyPrinter": ".backends",
+            "Fault": ".backends",
+            "FilePrinter": ".backends",
+            "NetworkPrinter": ".backends",
+            "SerialPrinter": ".backends",
+            "UsbPrinter": ".backends",
+            "known_profiles": ".slip",
+            "plan": ".slip",
+            "render": ".slip",
+            "render_png": ".preview",
+        },
+    )
 
 __all__ = [
     "BACKENDS",

@@ -14,6 +14,11 @@ atomically before escpos looks for it, keeps escpos from making a temp folder an
 ``mkdtemp()`` even when the variable is set), and removes the root handler that the import added.
 Every other module of ``printer`` imports escpos through this one.
 
+That import is no longer at start-up in every process: ``printer`` imports its renderer and
+printer classes on first use (``printer/_lazy.py``), so in a server without a printer this runs
+at the first preview or test print, while other threads may be running. The ``mkdtemp()``
+substitute therefore answers only the thread that imports escpos.
+
 Note: escpos' File/Network/Usb/Serial printers log through the *root* ``logging.info()`` when
 they open and close, and that call runs ``basicConfig()`` again if the root logger still has no
 handler. Configure logging at start-up, before the first print.
@@ -27,6 +32,7 @@ import pickle
 import platform
 import stat
 import tempfile
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -101,10 +107,12 @@ def _import_escpos() -> None:
     # escpos evaluates ``environ.get(PICKLE_DIR_ENV, mkdtemp())``: the default is computed even
     # when the variable is set, so every process would still leave an empty temp folder behind.
     # For the duration of the import, an argument-less mkdtemp() returns our folder instead.
+    # Other threads keep the real mkdtemp() meanwhile (the import may run in a busy server).
     real_mkdtemp = tempfile.mkdtemp
+    importer = threading.get_ident()
 
     def no_new_folder(*args: Any, **kwargs: Any) -> Any:
-        if folder is not None and not args and not kwargs:
+        if folder is not None and not args and not kwargs and threading.get_ident() == importer:
             return str(folder)
         return real_mkdtemp(*args, **kwargs)
 

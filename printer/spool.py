@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .backends.base import TicketPrinter
-from .backends.file import fsync_dir
+from .durable import fsync_dir
 from .errors import PrinterConfigError, PrinterError
 
 __all__ = ["Job", "JobResult", "Outcome", "PrintSpool"]

@@ -5,6 +5,7 @@ import other doors; services are built in one place (kiosk/factories.py)."""
 from __future__ import annotations
 
 import ast
+import importlib
 import os
 import subprocess
 import sys
@@ -139,9 +140,15 @@ ON_FIRST_USE = [
     "qrcode.image.svg",
     "xml.etree",
 ]
+# The printing stack (python-escpos, and the Pillow, qrcode and python-barcode it needs; some
+# 6 MB): a process without a printer never loads it, one with a printer loads it at start-up
+# (see printer/__init__.py), so that the first ticket's slip is not kept waiting.
+PRINTING = ["escpos", "PIL", "qrcode", "barcode"]
+PAGES = ("/board", "/login", "/api/v1/stops/current", "/healthz")
 
 
-def test_a_serving_process_loads_feature_libraries_on_first_use(tmp_path):
+def _serve(tmp_path: Path, env: dict[str, str], check: str, pages: tuple[str, ...]) -> None:
+    """Start the app as `loket run` does, answer ``pages``, then run ``check``."""
     code = (
         "import sys\n"
         "from kiosk import create_app\n"
@@ -149,10 +156,9 @@ def test_a_serving_process_loads_feature_libraries_on_first_use(tmp_path):
         "app = create_app()\n"
         "build_sender(app)  # what `loket run` starts, every channel offered (env below)\n"
         "client = app.test_client()\n"
-        "for path in ['/board', '/login', '/api/v1/stops/current', '/healthz']:\n"
+        f"for path in {pages!r}:\n"
         "    client.get(path)\n"
-        f"loaded = [name for name in {ON_FIRST_USE!r} if name in sys.modules]\n"
-        "assert loaded == [], loaded\n"
+        f"{check}\n"
     )
     env = {
         **os.environ,
@@ -162,8 +168,37 @@ def test_a_serving_process_loads_feature_libraries_on_first_use(tmp_path):
         "LOKET_NOTIFY_SMS_TEMPLATE": "sms-template",
         "LOKET_NOTIFY_EMAIL_TEMPLATE": "email-template",
         "LOKET_NOTIFY_PUSH": "true",
+        **env,
     }
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
+
+
+def test_a_serving_process_loads_feature_libraries_on_first_use(tmp_path):
+    check = (
+        f"loaded = [name for name in {[*ON_FIRST_USE, *PRINTING]!r} if name in sys.modules]\n"
+        "assert loaded == [], loaded"
+    )
+    _serve(tmp_path, {"LOKET_PRINTER_BACKEND": ""}, check, PAGES)  # no printer
+
+
+def test_a_process_with_a_printer_loads_the_printing_stack_at_start(tmp_path):
+    check = (
+        f"missing = [name for name in {PRINTING!r} if name not in sys.modules]\n"
+        "assert missing == [], missing"
+    )
+    (tmp_path / "slips").mkdir()
+    printer = {"LOKET_PRINTER_BACKEND": "file", "LOKET_PRINTER_PATH": str(tmp_path / "slips")}
+    _serve(tmp_path, printer, check, pages=())  # at start, before any request
+
+
+@pytest.mark.parametrize("package", ["printer", "printer.backends"])
+def test_the_printer_packages_give_every_name_they_export(package):
+    """The names imported on first use (printer/_lazy.py) are all there."""
+    module = importlib.import_module(package)
+    missing = [name for name in module.__all__ if getattr(module, name, None) is None]
+    assert missing == []
+    with pytest.raises(AttributeError):
+        module.no_such_name  # noqa: B018
 
 
 # -- doors ------------------------------------------------------------------------------------

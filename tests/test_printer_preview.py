@@ -56,7 +56,10 @@ def test_import_has_no_logging_or_temp_folder_side_effects(tmp_path):
     env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), TMPDIR=str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     code = (
-        "import logging, os, printer\n"
+        "import logging, os, sys, printer\n"
+        "assert 'escpos' not in sys.modules  # imported on first use\n"
+        "printer.render\n"
+        "assert 'escpos.printer' in sys.modules\n"
         "assert logging.getLogger().handlers == [], logging.getLogger().handlers\n"
         "print(os.environ['ESCPOS_CAPABILITIES_PICKLE_DIR'])\n"
     )

@@ -18,7 +18,7 @@ from kiosk.models import Device, DeviceKind
 from kiosk.printing.slips import sample_slip
 from kiosk.printing.stations import Station, normalise, printing
 from kiosk.services.base import Actor
-from printer import PrinterConfigError, PrinterError, check_available, render_png
+from printer import PrinterConfigError, PrinterError, check_available
 
 CLI_ACTOR = Actor("system", None, "cli")
 
@@ -78,6 +78,8 @@ def printer_test(kiosk_name: str | None) -> None:
 @with_appcontext
 def printer_preview(label: str, png_path: Path, kiosk_name: str | None, lang: str) -> None:
     """Draw the slip for LABEL as the configured printer would print it, into a PNG."""
+    from printer import render_png  # the printing stack: loaded by the commands that draw
+
     device = _kiosk(kiosk_name)
     app_printing = printing()
     config = (app_printing.config_for(device) if device else app_printing.defaults) or {}
@@ -106,6 +108,8 @@ def printer_preview(label: str, png_path: Path, kiosk_name: str | None, lang: st
 @with_appcontext
 def printer_previews(folder: Path, profile: str) -> None:
     """Draw a sample slip in every resident language into FOLDER/slip-<language>.png."""
+    from printer import render_png  # the printing stack: loaded by the commands that draw
+
     folder.mkdir(parents=True, exist_ok=True)
     for language in current_app.config["LANGUAGES"]:
         path = folder / f"slip-{language}.png"

@@ -23,7 +23,7 @@ from kiosk.i18n import local_time
 from kiosk.models import Appointment, Source, Ticket
 from kiosk.payloads import Position
 from kiosk.urls import public_url
-from printer import SlipLine, SlipTexts, TicketSlip, raster_text
+from printer import SlipLine, SlipTexts, TicketSlip
 
 #: Languages written in a script that must be shaped (joined letters, right to left).
 SHAPED_LANGUAGES = frozenset({"ar"})
@@ -32,6 +32,8 @@ SHAPED_LANGUAGES = frozenset({"ar"})
 def print_language(language: str) -> str:
     """The language a slip's texts are printed in: the resident's, or Dutch for Arabic on a
     machine that cannot shape it (the QR code keeps the resident's language)."""
+    from printer import raster_text  # Pillow: loaded when a slip is made, i.e. by printing
+
     if language in SHAPED_LANGUAGES and not raster_text.can_shape():
         return str(current_app.config["DEFAULT_LANGUAGE"])
     return language

@@ -145,7 +145,9 @@ class Printing:
         self._lock = threading.Lock()
         self._health_due = threading.Event()
         if self.enabled(self.defaults):
-            # A missing extra or a bad setting stops the start, not the first ticket.
+            # A missing extra or a bad setting stops the start, not the first ticket. This also
+            # loads the printing stack (python-escpos, Pillow, qrcode) now, so the first slip does
+            # not wait for it; a process without a printer never loads it.
             check_available(self.defaults)
 
     # -- which printer -------------------------------------------------------------------------

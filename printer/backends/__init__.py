@@ -19,18 +19,42 @@ One printer per module, as in python-escpos::
                           dummy.py      DummyPrinter    in memory, for tests; Fault to simulate
     printer.status()   -> status.py   PrinterStatus(online, paper: Paper).state -> PrinterState
 
-``file.fsync_dir`` (a durable rename in a folder) is shared with printer/spool.py.
+``fsync_dir`` (a durable rename in a folder, :mod:`printer.durable`) is shared with
+printer/spool.py.
+
+The printer classes load python-escpos, so they are imported on first use (``printer._lazy``);
+``make_printer`` imports the one it builds.
 """
 
+from typing import TYPE_CHECKING
+
+from ..durable import fsync_dir
 from .base import TicketPrinter
 from .config import BACKENDS, check_available, config_from_prefixed, make_printer
-from .cups import CupsPrinter
-from .dummy import DummyPrinter, Fault
-from .file import FilePrinter, fsync_dir
-from .network import NetworkPrinter
-from .serial import SerialPrinter
 from .status import Paper, PrinterState, PrinterStatus
-from .usb import UsbPrinter
+
+if TYPE_CHECKING:
+    from .cups import CupsPrinter
+    from .dummy import DummyPrinter, Fault
+    from .file import FilePrinter
+    from .network import NetworkPrinter
+    from .serial import SerialPrinter
+    from .usb import UsbPrinter
+else:
+    from .._lazy import on_first_use
+
+    __getattr__ = on_first_use(
+        __name__,
+        {
+            "CupsPrinter": ".cups",
+            "DummyPrinter": ".dummy",
+            "Fault": ".dummy",
+            "FilePrinter": ".file",
+            "NetworkPrinter": ".network",
+            "SerialPrinter": ".serial",
+            "UsbPrinter": ".usb",
+        },
+    )
 
 __all__ = [
     "BACKENDS",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import PaperOut, PrinterOffline, PrintFailed
-from ..slip import QrMode, TicketSlip, render
+from ..slip_data import QrMode, TicketSlip
 from .status import UNKNOWN_STATUS, Paper, PrinterState, PrinterStatus
 
 __all__ = ["TicketPrinter"]
@@ -72,6 +72,8 @@ class TicketPrinter(ABC):
 
     def render(self, slip: TicketSlip) -> bytes:
         """The slip as ESC/POS bytes for this printer's profile and QR mode."""
+        from ..slip import render  # python-escpos, Pillow and qrcode, on first use
+
         return render(slip, self.profile, self.qr_mode, width_dots=self.width_dots)
 
     def print_slip(self, slip: TicketSlip) -> None:

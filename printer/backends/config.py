@@ -10,25 +10,24 @@ Config keys (the app passes its ``PRINTER_*`` settings without the prefix, see
 
 A bad value, a missing key or a missing optional package (pyusb, pyserial, pycups) raises
 :class:`~printer.errors.PrinterConfigError` with what to fix, before the first ticket.
+
+Importing this module loads no printer library. :func:`check_available` and :func:`make_printer`
+load the printing stack (python-escpos, Pillow and qrcode, through :mod:`printer.slip`) to check
+the profile: a process that checks its printer at start-up has it ready for the first ticket, and
+a process without a printer never loads it.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._escpos import printers
 from ..errors import PrinterConfigError
-from ..slip import QR_MODES, target_for
+from ..slip_data import QR_MODES
 from .base import TicketPrinter
-from .cups import CupsPrinter
-from .dummy import DummyPrinter
-from .file import FilePrinter
-from .network import NetworkPrinter
-from .serial import SerialPrinter
-from .usb import UsbPrinter
 
 __all__ = ["BACKENDS", "check_available", "config_from_prefixed", "make_printer"]
 
@@ -50,6 +49,8 @@ class _Extra:
 
     def usable(self) -> bool:
         """Whether python-escpos could import the package (its own ``is_usable()``)."""
+        from .._escpos import printers
+
         return bool(getattr(printers, self.escpos_class).is_usable())
 
 
@@ -138,6 +139,8 @@ def _backend(config: Mapping[str, Any]) -> str:
 
 
 def _common(config: Mapping[str, Any]) -> dict[str, Any]:
+    from ..slip import target_for  # the printing stack, loaded here (see the module docstring)
+
     profile = _get(config, "PROFILE")
     qr_mode = str(_get(config, "QR_MODE", "auto")).strip().lower()
     if qr_mode not in QR_MODES:
@@ -218,18 +221,25 @@ def _kwargs(backend: str, config: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-_CLASSES: dict[str, type[TicketPrinter]] = {
-    "usb": UsbPrinter,
-    "serial": SerialPrinter,
-    "network": NetworkPrinter,
-    "cups": CupsPrinter,
-    "file": FilePrinter,
-    "dummy": DummyPrinter,
+# Each backend's class, in the module of the same name (imported by the first make_printer).
+_CLASSES = {
+    "usb": "UsbPrinter",
+    "serial": "SerialPrinter",
+    "network": "NetworkPrinter",
+    "cups": "CupsPrinter",
+    "file": "FilePrinter",
+    "dummy": "DummyPrinter",
 }
+
+
+def _printer_class(backend: str) -> type[TicketPrinter]:
+    module = importlib.import_module(f".{backend}", __package__)
+    found: type[TicketPrinter] = getattr(module, _CLASSES[backend])
+    return found
 
 
 def make_printer(config: Mapping[str, Any]) -> TicketPrinter:
     """Build the configured printer (after :func:`check_available`); see the module docstring."""
     check_available(config)
     backend = _backend(config)
-    return _CLASSES[backend](**_kwargs(backend, config), **_common(config))
+    return _printer_class(backend)(**_kwargs(backend, config), **_common(config))

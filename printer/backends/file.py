@@ -1,6 +1,6 @@
 """A file sink: a directory (one file per job, written atomically) or a device or file path.
 
-Also ``fsync_dir``, which makes a rename in a folder durable; the spool uses it for its own files.
+Also re-exports ``fsync_dir`` (:mod:`printer.durable`), which makes a rename in a folder durable.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._escpos import exceptions, printers
+from ..durable import fsync_dir
 from ..errors import PrinterOffline, PrintFailed
 from .base import _EscposPrinter
 from .status import PrinterStatus
@@ -95,12 +96,3 @@ class FilePrinter(_EscposPrinter):
         if self.path.is_dir():
             return PrinterStatus(online=True)
         return PrinterStatus(online=None, detail=f"{self.path} is writable; paper unknown")
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or new file in this folder durable (the folder's entry, not just the file)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

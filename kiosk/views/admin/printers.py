@@ -16,7 +16,7 @@ from kiosk.models import Device
 from kiosk.printing.slips import sample_slip
 from kiosk.printing.stations import Station, normalise, printing
 from kiosk.views.admin.base import bp
-from printer import PaperOut, PrinterConfigError, PrinterError, PrinterOffline, render_png
+from printer import PaperOut, PrinterConfigError, PrinterError, PrinterOffline
 
 SAMPLE_LABEL = "A012"
 
@@ -83,6 +83,8 @@ def printers() -> str:
 @coordinator_required
 def preview(key: str) -> Response:
     """The sample slip drawn for this printer's profile and paper width."""
+    from printer import render_png  # the printing stack: loaded when a preview is first drawn
+
     view = _find(key)
     if view.description is None:
         abort(404)
