@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from kiosk.factories import message_service, queue_service
 from kiosk.messaging import build_sender
@@ -275,6 +275,38 @@ def test_without_notify_configured_sms_and_email_are_not_offered(make_app, stop)
     for channel, address in ((Channel.SMS, PHONE), (Channel.EMAIL, "anna@example.org")):
         with pytest.raises(ChannelNotOffered):
             desk.subscribe(token, channel, address)
+
+
+# -- what it costs a step when nobody asked for a message -------------------------------------
+
+
+def contact_statements(app, step) -> list[str]:
+    """The statements of `step` that read or write contacts or outbox messages."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, _parameters, _context, _many) -> None:
+        if "ticket_contacts" in statement or "outbox_messages" in statement:
+            seen.append(" ".join(statement.split()))
+
+    engine = app.extensions["loket.engine"]
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        step()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_without_contacts_a_step_looks_once_and_writes_nothing(app, desk, db):
+    desk.issue(2)
+    tokens: list[str] = []
+
+    called = contact_statements(app, lambda: tokens.append(desk.call()))
+    finished = contact_statements(app, lambda: desk.step(tokens[0], "finish"))
+
+    # One look for a contact (this ticket's, or a waiting one's at the stop) per step.
+    assert [sql.split()[0] for sql in called + finished] == ["SELECT", "SELECT"], called + finished
+    assert rows(db, OutboxMessage) == []
 
 
 # -- failures ---------------------------------------------------------------------------------

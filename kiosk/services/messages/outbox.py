@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from kiosk.models import (
@@ -43,6 +43,30 @@ CALLED_EVENT = "ticket_called"
 NOBODY_MOVED = frozenset(
     {"ticket_issued", "ticket_recalled", "ticket_started", "ticket_finished", "ticket_no_show"}
 )
+
+
+_CONTACT = TicketContact.__table__.c
+_TICKET = Ticket.__table__.c
+# A contact of this ticket, or of a ticket waiting at the stop: one row is enough.
+ANYONE_TO_TELL = (
+    select(_CONTACT.id)
+    .join(Ticket.__table__, _TICKET.id == _CONTACT.ticket_id)
+    .where(
+        or_(
+            _CONTACT.ticket_id == bindparam("ticket_id"),
+            and_(_TICKET.stop_id == bindparam("stop_id"), _TICKET.status == TicketStatus.WAITING),
+        )
+    )
+    .limit(1)
+)
+
+
+def _anyone_to_tell(session: Session, ticket: Ticket) -> bool:
+    """Whether a contact may need a message after this ticket's step: a plain Core read in
+    the step's transaction (its changes flushed first), without the ORM's per-statement work."""
+    session.flush()
+    params = {"ticket_id": ticket.id, "stop_id": ticket.stop_id}
+    return session.connection().execute(ANYONE_TO_TELL, params).first() is not None
 
 
 def ticket_path(token: str) -> str:
@@ -67,12 +91,21 @@ class Outbox:
         now: datetime,
         position: Callable[[Ticket], Position | None],
     ) -> None:
-        """Called by the queue with each step's ticket and event name, before the commit."""
-        if ticket.status in ENDED:
+        """Called by the queue with each step's ticket and event name, before the commit.
+
+        Most residents ask for no message: one cheap look for a contact (this ticket's, or a
+        waiting one's at the stop) comes first, and without one the step adds nothing more.
+        """
+        ended = ticket.status in ENDED
+        called = not ended and event == CALLED_EVENT
+        moved = event not in NOBODY_MOVED
+        if not (ended or called or moved) or not _anyone_to_tell(session, ticket):
+            return
+        if ended:
             self.forget(session, ticket)
-        elif event == CALLED_EVENT:
+        elif called:
             self._called(session, ticket, now)
-        if event not in NOBODY_MOVED:
+        if moved:
             self._almost(session, ticket.stop_id, now, position)
 
     def forget(self, session: Session, ticket: Ticket) -> None:

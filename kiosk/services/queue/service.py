@@ -156,7 +156,7 @@ class QueueService(QueueReads):
             if ticket is None:
                 raise QueueEmpty()
             moved = changed_rows(
-                self.session.execute(CALL, {"ticket_id": ticket.id, "to_desk": desk.id, "now": now})
+                self.run(CALL, {"ticket_id": ticket.id, "to_desk": desk.id, "now": now})
             )
             if moved != 1:
                 raise QueueEmpty()
@@ -184,7 +184,7 @@ class QueueService(QueueReads):
         desk = self.session.scalars(LOCK_DESK, {"desk_id": desk_id}).unique().one_or_none()
         if desk is None:
             raise UnknownDesk()
-        if self.session.scalar(DESK_TICKET, {"desk_id": desk.id}) is not None:
+        if self.run(DESK_TICKET, {"desk_id": desk.id}).first() is not None:
             raise DeskBusy()
         if desk.paused_at is not None:
             raise DeskPaused()
@@ -429,7 +429,7 @@ class QueueService(QueueReads):
                 raise DeskUnavailable("This ticket is not in this desk's queue.")
             now = self.now()
             moved = changed_rows(
-                self.session.execute(CALL, {"ticket_id": ticket.id, "to_desk": desk.id, "now": now})
+                self.run(CALL, {"ticket_id": ticket.id, "to_desk": desk.id, "now": now})
             )
             if moved != 1:
                 raise InvalidTransition("The ticket was called meanwhile.")

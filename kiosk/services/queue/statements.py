@@ -154,16 +154,18 @@ RECENT_CALLS = (
     .limit(bindparam("n"))
 )
 # Guarded: even a racing caller that read the same row cannot call it twice.
+# A plain Core UPDATE of the table (run with `Service.run`): the caller tells the loaded ticket
+# what it wrote (`_called`), so the session has nothing to synchronise.
+_TICKETS = cast(Table, Ticket.__table__)
 CALL = (
-    update(Ticket)
-    .where(Ticket.id == bindparam("ticket_id"), Ticket.status == W)
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("ticket_id"), _TICKETS.c.status == W)
     .values(
         status=C,
         desk_id=bindparam("to_desk"),
         called_at=bindparam("now"),
         last_called_at=bindparam("now"),
     )
-    .execution_options(synchronize_session=False)
 )
 
 # One count per product offered (an index range each, see models.Ticket), zeros included.
