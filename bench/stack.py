@@ -128,11 +128,14 @@ def calls_in_turns(args: argparse.Namespace, sides: list[Side]) -> dict[int, dic
 def measure(args: argparse.Namespace, folder: Path, servers: list[Any]) -> dict[str, Any]:
     """Start the servers and take every figure (the caller stops the servers)."""
     bare, project, no_printer = start(args, folder, servers)
-    for side in (project, bare):
+    for side in (project, bare, no_printer):
         warm_up(side, args.call_queue + args.calls + args.call_warmup)
     time.sleep(1)
-    idle = {side.name: side.rss() for side in (bare, project)}
-    print(f"RSS idle: bare {idle['bare']:.0f} MB, popup-loket {idle[project.name]:.0f} MB")
+    idle = {side.name: side.rss() for side in (bare, project, no_printer)}
+    print(
+        f"RSS idle: bare {idle['bare']:.0f} MB, popup-loket {idle[project.name]:.0f} MB,"
+        f" without a printer {idle[no_printer.name]:.0f} MB"
+    )
     calls = calls_in_turns(args, [project, bare])
     body = {"product": args.product}
     for side in (bare, project, no_printer):  # unmeasured: the connection, first caches
@@ -244,6 +247,7 @@ def table(m: dict[str, Any], board_counts: list[int]) -> list[dict[str, Any]]:
         )
     specs += [
         ("server RSS idle", idle["bare"], idle[project], "MB", "≤ 80 MB", 80),
+        ("  the same with no printer (reference)", idle["bare"], idle[unprinted], "MB", "—", None),
         (f"server RSS with {most:,} boards", full["bare"], full[project], "MB", "≤ 150 MB", 150),
         ("memory per board connection", per_board["bare"], per_board[project], "B", "—", None),
     ]
