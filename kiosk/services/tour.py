@@ -123,15 +123,15 @@ def _fill_in_demo(product: Product, spec: dict[str, object]) -> None:
 # Products and desks come in the order of Stop.products and Stop.desks; products of equal sort
 # order by id.
 _NOW: BindParameter[datetime] = bindparam("now")
+# Which open stop is "the" open one: the one whose window holds now, else the one that started
+# last.
+_OPEN_STOP_ORDER = (
+    case((Stop.starts_at <= _NOW, 0), else_=1),
+    case((Stop.ends_at > _NOW, 0), else_=1),
+    Stop.starts_at.desc(),
+)
 CURRENT_STOP = (
-    select(Stop)
-    .where(Stop.status == StopStatus.OPEN)
-    .order_by(
-        case((Stop.starts_at <= _NOW, 0), else_=1),
-        case((Stop.ends_at > _NOW, 0), else_=1),
-        Stop.starts_at.desc(),
-    )
-    .limit(1)
+    select(Stop).where(Stop.status == StopStatus.OPEN).order_by(*_OPEN_STOP_ORDER).limit(1)
 )
 _LOCATION = Location.__table__.c
 _PRODUCT = Product.__table__.c
@@ -153,13 +153,7 @@ _STOP_AND_PLACE = select(
 ).join(Location.__table__, _LOCATION.id == _STOP.location_id)
 STOP_BY_ID = _STOP_AND_PLACE.where(_STOP.id == bindparam("stop_id"))
 OPEN_STOP = (
-    _STOP_AND_PLACE.where(_STOP.status == StopStatus.OPEN)
-    .order_by(
-        case((_STOP.starts_at <= _NOW, 0), else_=1),
-        case((_STOP.ends_at > _NOW, 0), else_=1),
-        _STOP.starts_at.desc(),
-    )
-    .limit(1)
+    _STOP_AND_PLACE.where(_STOP.status == StopStatus.OPEN).order_by(*_OPEN_STOP_ORDER).limit(1)
 )
 STOP_PRODUCTS = (
     select(
