@@ -144,6 +144,9 @@ ON_FIRST_USE = [
 # 6 MB): a process without a printer never loads it, one with a printer loads it at start-up
 # (see printer/__init__.py), so that the first ticket's slip is not kept waiting.
 PRINTING = ["escpos", "PIL", "qrcode", "barcode"]
+# What python-engineio's client classes talk through (some 13 MB): `loket run` imports them
+# without (kiosk/entry.py), since a server is never a Socket.IO client.
+SOCKETIO_CLIENTS = ["requests", "websocket", "aiohttp"]
 PAGES = ("/board", "/login", "/api/v1/stops/current", "/healthz")
 
 
@@ -151,6 +154,8 @@ def _serve(tmp_path: Path, env: dict[str, str], check: str, pages: tuple[str, ..
     """Start the app as `loket run` does, answer ``pages``, then run ``check``."""
     code = (
         "import sys\n"
+        "from kiosk.entry import prepare_to_serve\n"
+        "prepare_to_serve()  # first, as `loket run`\n"
         "from kiosk import create_app\n"
         "from kiosk.messaging import build_sender\n"
         "app = create_app()\n"
@@ -174,8 +179,9 @@ def _serve(tmp_path: Path, env: dict[str, str], check: str, pages: tuple[str, ..
 
 
 def test_a_serving_process_loads_feature_libraries_on_first_use(tmp_path):
+    wanted = [*ON_FIRST_USE, *PRINTING, *SOCKETIO_CLIENTS]
     check = (
-        f"loaded = [name for name in {[*ON_FIRST_USE, *PRINTING]!r} if name in sys.modules]\n"
+        f"loaded = [name for name in {wanted!r} if name in sys.modules]\n"
         "assert loaded == [], loaded"
     )
     _serve(tmp_path, {"LOKET_PRINTER_BACKEND": ""}, check, PAGES)  # no printer
@@ -189,6 +195,36 @@ def test_a_process_with_a_printer_loads_the_printing_stack_at_start(tmp_path):
     (tmp_path / "slips").mkdir()
     printer = {"LOKET_PRINTER_BACKEND": "file", "LOKET_PRINTER_PATH": str(tmp_path / "slips")}
     _serve(tmp_path, printer, check, pages=())  # at start, before any request
+
+
+def test_a_server_without_socketio_client_libraries_still_imports_them_for_its_own_use(tmp_path):
+    # python-engineio's client modules bound None for them, as where they are not installed;
+    # a message sender (NotifyNL: requests; web push: aiohttp) still gets the real library.
+    check = (
+        "import engineio.async_client, engineio.client\n"
+        "assert engineio.client.requests is None and engineio.client.websocket is None\n"
+        "assert engineio.async_client.aiohttp is None\n"
+        "import aiohttp, requests, websocket\n"
+        "assert requests.Session and aiohttp.ClientSession and websocket.WebSocket\n"
+        "from notifications_python_client.notifications import NotificationsAPIClient\n"
+        "from pywebpush import webpush\n"
+        "assert sys.modules['requests'] is requests"
+    )
+    _serve(tmp_path, {}, check, PAGES)
+
+
+def test_libraries_already_imported_are_left_alone():
+    code = (
+        "import sys, requests\n"
+        "from kiosk.entry import import_engineio_without_client_libraries\n"
+        "import_engineio_without_client_libraries()\n"
+        "import engineio.client\n"
+        "assert engineio.client.requests is requests, 'a loaded library is used'\n"
+        "assert 'aiohttp' not in sys.modules and 'websocket' not in sys.modules\n"
+        "import aiohttp\n"
+        "assert aiohttp.ClientSession"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 @pytest.mark.parametrize("package", ["printer", "printer.backends"])
