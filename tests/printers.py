@@ -46,14 +46,17 @@ class FakeNetworkPrinter:
             with conn:
                 received = bytearray()
                 conn.settimeout(10)
-                while chunk := conn.recv(65536):
-                    received += chunk
-                    for query, answer in (
-                        (DLE_EOT_ONLINE, self.online),
-                        (DLE_EOT_PAPER, self.paper),
-                    ):
-                        if chunk.endswith(query) and not self.silent:
-                            conn.sendall(bytes((answer,)))
+                try:
+                    while chunk := conn.recv(65536):
+                        received += chunk
+                        for query, answer in (
+                            (DLE_EOT_ONLINE, self.online),
+                            (DLE_EOT_PAPER, self.paper),
+                        ):
+                            if chunk.endswith(query) and not self.silent:
+                                conn.sendall(bytes((answer,)))
+                except OSError:  # the sender went away mid-job (a server stopped): as a printer
+                    pass
                 with self.changed:
                     self.connections.append(bytes(received))
                     self.changed.notify_all()
@@ -64,11 +67,14 @@ class FakeNetworkPrinter:
             assert self.closed.acquire(timeout=10), "the printer was never connected to"
         return self.connections
 
-    def wait_for_job(self, fragment: bytes, timeout: float = 10) -> bytes:
-        """The first job received that contains `fragment`; fails after `timeout` seconds."""
+    def wait_for_job(self, fragment: bytes, timeout: float = 10, *, after: int = 0) -> bytes:
+        """The first job received that contains `fragment`, from connection number `after` on
+        (a `len(connections)` read earlier: a slip printed again, not the one already here);
+        fails after `timeout` seconds."""
         with self.changed:
             found = self.changed.wait_for(
-                lambda: next((c for c in self.connections if fragment in c), None), timeout
+                lambda: next((c for c in self.connections[after:] if fragment in c), None),
+                timeout,
             )
         assert found is not None, f"no job with {fragment!r} within {timeout} s"
         return found
