@@ -216,3 +216,29 @@ def test_a_closed_kiosk_with_nothing_planned_says_whom_to_ask(kiosk_client, db, 
     page = kiosk_client.get("/kiosk").get_data(as_text=True)
 
     assert "Er is nog geen nieuwe dag gepland. Vraag het aan een medewerker." in page
+
+
+STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)"')
+
+
+def test_every_kiosk_screen_links_the_same_stylesheets(kiosk_client):
+    # The kiosk shows the next screen in place of this one (static/js/kiosk-navigation.js): a
+    # stylesheet that only some screens linked arrived after its screen was shown (CI caught the
+    # feedback faces at 97 px high), or never when the server was gone by then.
+    home = kiosk_client.get("/kiosk").get_data(as_text=True)
+    csrf = csrf_token_in(home)
+    screens = {
+        "home": home,
+        "ticket": kiosk_client.get(take(kiosk_client).headers["Location"]).get_data(as_text=True),
+        "feedback": kiosk_client.get("/kiosk/feedback").get_data(as_text=True),
+        "feedback product": kiosk_client.post(
+            "/kiosk/feedback", data={"csrf_token": csrf, "rating": "4"}
+        ).get_data(as_text=True),
+        "feedback thanks": kiosk_client.get("/kiosk/feedback/bedankt").get_data(as_text=True),
+        "survey": kiosk_client.get("/kiosk/vragen").get_data(as_text=True),
+        "appointment check-in": kiosk_client.get("/kiosk/afspraak").get_data(as_text=True),
+        "elsewhere": kiosk_client.get("/kiosk/elsewhere").get_data(as_text=True),
+    }
+    sheets = {name: STYLESHEET.findall(page) for name, page in screens.items()}
+    assert sheets["home"] and any("kiosk-feedback.css" in href for href in sheets["home"])
+    assert {name: found for name, found in sheets.items() if found != sheets["home"]} == {}
