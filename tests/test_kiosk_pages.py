@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -242,3 +243,7 @@ def test_every_kiosk_screen_links_the_same_stylesheets(kiosk_client):
     sheets = {name: STYLESHEET.findall(page) for name, page in screens.items()}
     assert sheets["home"] and any("kiosk-feedback.css" in href for href in sheets["home"])
     assert {name: found for name, found in sheets.items() if found != sheets["home"]} == {}
+    # And no screen to come brings one of its own: the kiosk's layout links them all.
+    templates = Path(__file__).resolve().parent.parent / "templates" / "kiosk"
+    own = [t.name for t in templates.glob("*.html") if "stylesheet" in t.read_text()]
+    assert own == ["_layout.html"]
