@@ -12,10 +12,13 @@ floor under `bench/stack.py`'s "server RSS" rows (bench/README.md, "Fourth round
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.kit.proc import proc_rss_mb
 
 GROUPS: list[tuple[str, tuple[str, ...]]] = [
     ("Flask", ("flask",)),
@@ -46,11 +49,8 @@ GROUPS: list[tuple[str, tuple[str, ...]]] = [
 
 
 def rss_mb() -> float:
-    """This process's resident memory in MB (Linux ``/proc``)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    """This process's resident memory in MB."""
+    return proc_rss_mb(os.getpid()) or 0.0
 
 
 def main() -> None:

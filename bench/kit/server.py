@@ -29,6 +29,7 @@ from typing import Any
 
 from bench.kit import BenchError
 from bench.kit.http import HttpClient, expect
+from bench.kit.proc import proc_cpu_seconds, proc_rss_mb
 
 STAFF_USER = "bench"
 STAFF_PASSWORD = "a-long-password-123"  # only ever used for the throw-away local instance
@@ -193,25 +194,11 @@ class LocalServer:
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU time the server process has used so far (Linux /proc)."""
-        if self.process is None:
-            return None
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return None if self.process is None else proc_cpu_seconds(self.process.pid)
 
     def rss_mb(self) -> float | None:
         """Resident memory of the server process in MB."""
-        if self.process is None:
-            return None
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
+        return None if self.process is None else proc_rss_mb(self.process.pid)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM, then wait; SIGKILL only if it does not stop (and say so)."""

@@ -8,7 +8,6 @@ requests on sides taken in turns, so that noise on a shared machine hits each al
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.kit.http import expect
+from bench.kit.proc import proc_cpu_seconds, proc_rss_mb
 from bench.kit.server import (
     LocalServer,
     Target,
@@ -39,26 +39,6 @@ BOOT = (
     "print('kiosk from', u.find_spec('kiosk').origin, file=sys.stderr, flush=True); "
     "from kiosk.entry import main; main()"
 )
-
-
-def proc_rss_mb(pid: int) -> float | None:
-    """Resident memory of process `pid` in MB (VmRSS)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def proc_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds process `pid` has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class BareServer:
