@@ -239,7 +239,11 @@ def test_every_kiosk_screen_links_the_same_stylesheets(kiosk_client):
         "survey": kiosk_client.get("/kiosk/vragen").get_data(as_text=True),
         "appointment check-in": kiosk_client.get("/kiosk/afspraak").get_data(as_text=True),
         "elsewhere": kiosk_client.get("/kiosk/elsewhere").get_data(as_text=True),
+        # Right to left, and another script: the same styles (loket.css holds the RTL rules).
+        "feedback in Arabic": kiosk_client.get("/kiosk/feedback?lang=ar").get_data(as_text=True),
+        "feedback in Ukrainian": kiosk_client.get("/kiosk/feedback?lang=uk").get_data(as_text=True),
     }
+    assert 'dir="rtl"' in screens["feedback in Arabic"]
     sheets = {name: STYLESHEET.findall(page) for name, page in screens.items()}
     assert sheets["home"] and any("kiosk-feedback.css" in href for href in sheets["home"])
     assert {name: found for name, found in sheets.items() if found != sheets["home"]} == {}
