@@ -213,7 +213,7 @@ def sql() -> None:
                     print(f"  {statement}")
 
 
-def profile(kind: str, seconds: int, rate: int, out: Path | None) -> None:
+def profile(kind: str, seconds: int, rate: int, out: Path | None, gil: bool = False) -> None:
     import shutil
     import subprocess
     import threading
@@ -262,6 +262,7 @@ def profile(kind: str, seconds: int, rate: int, out: Path | None) -> None:
         time.sleep(1)
         cpu_before, count_before = server.cpu_seconds(), done[0]
         pid, options = str(server.process.pid), ["-r", str(rate), "-f", "raw", "--nonblocking"]
+        options += ["--gil"] if gil else []
         subprocess.run(
             [py_spy, "record", "-p", pid, *options, "-d", str(seconds), "-o", str(raw)],
             check=True,
@@ -293,11 +294,14 @@ def main() -> None:
     profile_parser.add_argument("--seconds", type=int, default=20)
     profile_parser.add_argument("--rate", type=int, default=500)
     profile_parser.add_argument("--out", type=Path, help="keep the raw samples in this file")
+    profile_parser.add_argument(
+        "--gil", action="store_true", help="only samples that hold the GIL (Python's CPU)"
+    )
     args = parser.parse_args()
     if args.command == "spy":
         spy(args.raw, args.requests, args.rate)
     elif args.command == "profile":
-        profile(args.kind, args.seconds, args.rate, args.out)
+        profile(args.kind, args.seconds, args.rate, args.out, args.gil)
     else:
         sql()
 

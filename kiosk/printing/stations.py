@@ -272,13 +272,15 @@ class Printing:
         (`SlipRequest`), to its kiosk's printer spool."""
         config = self.config_for(job.device)
         if config is None:  # the kiosk's printer was switched off meanwhile
-            return print_service().record(
+            service = print_service()
+            service.record(
                 job.id,
                 PrintStatus.FAILED,
                 attempts=0,
                 error="The kiosk has no printer.",
                 fault=NO_PRINTER,
             )
+            return service.current(job.id)
         return self.spool(
             job, config, lambda: ticket_slip(ticket, language=job.language, position=position)
         )
@@ -300,7 +302,8 @@ class Printing:
             station = self.station(config)
             slip = make_slip()
         except Exception as exc:
-            return self._not_spooled(job.id, exc)
+            self._not_spooled(job.id, exc)
+            return print_service().current(job.id)
         job_id = job.id
         deadline = time.time() + FRESH_SPOOL_SECONDS
         after_response(lambda: self._write(job_id, station, slip, deadline, recheck=False))
@@ -327,10 +330,10 @@ class Printing:
             return False
         return added is not None
 
-    def _not_spooled(self, job_id: int, exc: Exception) -> PrintJob | None:
+    def _not_spooled(self, job_id: int, exc: Exception) -> None:
         if not isinstance(exc, PrinterConfigError | OSError):
             log.exception("Could not queue print job %s", job_id)
-        return print_service().record(
+        print_service().record(
             job_id,
             PrintStatus.FAILED,
             attempts=0,

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm import Session
 
 from kiosk.models import (
     Appointment,
@@ -35,6 +35,34 @@ from kiosk.services.rooms import booking_room, staff_room, ticket_room
 OPEN = (PrintStatus.QUEUED, PrintStatus.RETRYING)
 TROUBLE = (PrintStatus.RETRYING, PrintStatus.FAILED)
 ERROR_LENGTH = 300
+
+
+# What `PrintService.record` reads of a job (its rooms and what its event names) and writes.
+_JOB_FOR_RECORD = (
+    select(
+        PrintJob.stop_id,
+        PrintJob.ticket_id,
+        PrintJob.device_id,
+        Ticket.token.label("ticket_token"),
+        Appointment.token.label("booking_token"),
+    )
+    .select_from(PrintJob)
+    .outerjoin(Ticket, Ticket.id == PrintJob.ticket_id)
+    .outerjoin(Appointment, Appointment.id == PrintJob.appointment_id)
+    .where(PrintJob.id == bindparam("job_id"))
+)
+_PRINT_JOBS = cast(Table, PrintJob.__table__)
+_RECORD_JOB = (
+    update(_PRINT_JOBS)
+    .where(_PRINT_JOBS.c.id == bindparam("job_id"))
+    .values(
+        status=bindparam("status"),
+        attempts=bindparam("attempts"),
+        error=bindparam("error"),
+        fault=bindparam("fault"),
+        updated_at=bindparam("updated_at"),
+    )
+)
 
 
 class UnknownPrintJob(NotFound):
@@ -211,44 +239,63 @@ class PrintService(LocalService):
         attempts: int,
         error: str | None = None,
         fault: str | None = None,
-    ) -> PrintJob | None:
-        """What the spool reported for a job; publishes it. None if the row is gone (purged).
+    ) -> bool:
+        """What the spool reported for a job; publishes it. False if the row is gone (purged).
 
         `fault` (one of `FAULT_KINDS`) says why the slip did not come out: it is stored for
         staff, who read it in plain words, and tells the kiosk's screen. A retrying or failed
         job without a word we know counts as `FAULT`; a printed (or queued) job has none.
+
+        Two Core statements (the job's rooms, then the update), no mapped objects: the print
+        worker calls this for every slip, on the event loop. A job already loaded in this
+        session is expired, so it shows the new state when read next.
         """
         stored = None if status not in TROUBLE else fault if fault in FAULT_KINDS else FAULT
         self.begin_write()
-        # With its ticket in the same statement: the events go to the ticket's room.
-        job = self.session.get(
-            PrintJob, job_id, populate_existing=True, options=(joinedload(PrintJob.ticket),)
-        )
+        job = self.run(_JOB_FOR_RECORD, {"job_id": job_id}).one_or_none()
         if job is None:
             self.end_read()
-            return None
-        job.status = status
-        job.attempts = attempts
-        job.error = error[:ERROR_LENGTH] if error else None
-        job.fault = stored
-        job.updated_at = self.now()
+            return False
+        self.run(
+            _RECORD_JOB,
+            {
+                "job_id": job_id,
+                "status": status,
+                "attempts": attempts,
+                "error": error[:ERROR_LENGTH] if error else None,
+                "fault": stored,
+                "updated_at": self.now(),
+            },
+        )
+        held = self.session.identity_map.get(self.session.identity_key(PrintJob, job_id))
+        if held is not None:
+            self.session.expire(held)
         if status is PrintStatus.FAILED:
             self.log(
                 "print.failed",
                 SYSTEM,
                 object_type="print_job",
-                object_id=job.id,
+                object_id=job_id,
                 result="failed",
                 stop_id=job.stop_id,
                 ticket_id=job.ticket_id,
                 device_id=job.device_id,
-                fault=job.fault,
-                error=job.error,
+                fault=stored,
+                error=error[:ERROR_LENGTH] if error else None,
             )
+        body: dict[str, Any] = {"status": status.value, "attempts": attempts}
+        if fault is not None:
+            body["fault"] = fault
         pending = Pending()
-        self._announce(job, pending, fault)
+        if job.ticket_token is not None:
+            pending.add("print_status", body, ticket_room(job.ticket_token))
+        elif job.booking_token is not None:
+            pending.add("print_status", body, booking_room(job.booking_token))
+        if job.stop_id is not None:
+            # Desks only; the job's id only: desks fetch the rest.
+            pending.add("printer_changed", {"print_job": job_id}, staff_room(job.stop_id))
         self.commit(pending)
-        return job
+        return True
 
     def unspooled(self, *, before: datetime) -> list[PrintJob]:
         """Jobs queued and never tried that were made before `before`, oldest first: after a
@@ -267,6 +314,10 @@ class PrintService(LocalService):
         )
         self.end_read()
         return found
+
+    def current(self, job_id: int) -> PrintJob | None:
+        """The print job as stored now (after `record`), or None if it was purged."""
+        return self.session.get(PrintJob, job_id, populate_existing=True)
 
     def job(self, job_id: int) -> PrintJob:
         """The print job with this id, or `UnknownPrintJob`."""
@@ -468,18 +519,6 @@ class PrintService(LocalService):
         return [d.id for d in changed]
 
     # -- internals -----------------------------------------------------------------------------
-
-    def _announce(self, job: PrintJob, pending: Pending, fault: str | None = None) -> None:
-        body: dict[str, Any] = {"status": job.status.value, "attempts": job.attempts}
-        if fault is not None:
-            body["fault"] = fault
-        if job.ticket is not None:
-            pending.add("print_status", body, ticket_room(job.ticket.token))
-        elif job.appointment is not None:
-            pending.add("print_status", body, booking_room(job.appointment.token))
-        if job.stop_id is not None:
-            # Desks only; the job's id only: desks fetch the rest.
-            pending.add("printer_changed", {"print_job": job.id}, staff_room(job.stop_id))
 
     def _stop_ids(self, device: Device) -> list[int]:
         if device.stop_id is not None:
