@@ -16,6 +16,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from kiosk import create_app
+from kiosk.database import make_engine, make_sessionmaker
 from kiosk.models import Device, Event, PrintJob, PrintKind, PrintStatus, TicketStatus
 from kiosk.services.accounts import AccountService
 from kiosk.services.base import RecordingNotifier
@@ -23,7 +24,7 @@ from kiosk.services.printing import PrintService
 from kiosk.services.queue import QueueService
 from printer import DummyPrinter, Fault, PrinterConfigError
 from tests.conftest import TEST_CONFIG
-from tests.factories import csrf_token_in, make_ticket, make_user, pair_browser
+from tests.factories import csrf_token_in, make_stop, make_ticket, make_user, pair_browser
 from tests.test_printer_escpos_reader import read
 
 PRINTING = {
@@ -478,43 +479,58 @@ def test_printer_set_status_and_worker(kiosk_client, app, db):
 # -- recording how a slip went -----------------------------------------------------------------
 
 
-def test_recording_a_slip_loads_no_objects_and_a_copy_held_reads_the_new_state(
-    app, db, clock, stop
-):
+def record_slip(sessions: Any, clock: Any) -> None:
     """`record` runs for every slip on the print worker's event loop: two Core statements, no
-    mapped objects; a job this session already holds shows the new state when read next."""
-    ticket = make_ticket(QueueService(db, RecordingNotifier(), clock), stop)
-    held = PrintService(db, RecordingNotifier(), clock).create_job(
-        kind=PrintKind.TICKET, ticket=ticket, device=None
-    )
-    notifier = RecordingNotifier()
-    with app.extensions["loket.sessionmaker"]() as fresh:
-        recorded = PrintService(fresh, notifier, clock).record(
-            held.id, PrintStatus.FAILED, attempts=3, error="x" * 400, fault="paper_out"
+    mapped objects; a job a session already holds shows the new state when read next."""
+    with sessions() as db:
+        stop = make_stop(db, now=clock.now)
+        ticket = make_ticket(QueueService(db, RecordingNotifier(), clock), stop)
+        held = PrintService(db, RecordingNotifier(), clock).create_job(
+            kind=PrintKind.TICKET, ticket=ticket, device=None
         )
-        assert recorded is True and len(fresh.identity_map) == 0
-    assert notifier.published == [
-        (
-            "print_status",
-            {"status": "failed", "attempts": 3, "fault": "paper_out"},
-            f"ticket:{ticket.token}",
-        ),
-        ("printer_changed", {"print_job": held.id}, f"staff:{stop.id}"),
-    ]
-    PrintService(db, RecordingNotifier(), clock).record(held.id, PrintStatus.PRINTED, attempts=4)
-    assert (held.status, held.attempts, held.fault, held.error) == (
-        PrintStatus.PRINTED,
-        4,
-        None,
-        None,
-    )
-    failed = db.scalars(select(Event).where(Event.action == "print.failed")).one()
-    assert failed.data == {
-        "ticket_id": ticket.id,
-        "device_id": None,
-        "fault": "paper_out",
-        "error": "x" * 300,
-    }
+        notifier = RecordingNotifier()
+        with sessions() as fresh:
+            recorded = PrintService(fresh, notifier, clock).record(
+                held.id, PrintStatus.FAILED, attempts=3, error="x" * 400, fault="paper_out"
+            )
+            assert recorded is True and len(fresh.identity_map) == 0
+        assert notifier.published == [
+            (
+                "print_status",
+                {"status": "failed", "attempts": 3, "fault": "paper_out"},
+                f"ticket:{ticket.token}",
+            ),
+            ("printer_changed", {"print_job": held.id}, f"staff:{stop.id}"),
+        ]
+        PrintService(db, RecordingNotifier(), clock).record(
+            held.id, PrintStatus.PRINTED, attempts=4
+        )
+        assert (held.status, held.attempts, held.fault, held.error) == (
+            PrintStatus.PRINTED,
+            4,
+            None,
+            None,
+        )
+        failed = db.scalars(select(Event).where(Event.action == "print.failed")).one()
+        assert failed.data == {
+            "ticket_id": ticket.id,
+            "device_id": None,
+            "fault": "paper_out",
+            "error": "x" * 300,
+        }
+
+
+def test_recording_a_slip_loads_no_objects_and_a_copy_held_reads_the_new_state(app, clock):
+    record_slip(app.extensions["loket.sessionmaker"], clock)
+
+
+@pytest.mark.postgres
+def test_recording_a_slip_on_postgresql(pg_url, clock):
+    engine = make_engine(pg_url)
+    try:
+        record_slip(make_sessionmaker(engine), clock)
+    finally:
+        engine.dispose()
 
 
 def test_recording_a_purged_slip_changes_and_tells_nothing(app, db, clock, stop):
