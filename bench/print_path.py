@@ -78,60 +78,6 @@ def in_request(tickets: int, qr_mode: str, workdir: Path) -> dict[str, Any]:
     return {**summary(samples), "after_response": summary(after), "slip_bytes": size}
 
 
-# -- 3. a slip's work, stage by stage -------------------------------------------------------------
-
-STAGES = ("texts", "render", "spool write", "printer write", "record")
-
-
-def slip_stages(tickets: int, workdir: Path) -> dict[str, Any]:
-    """CPU and wall time per stage of a slip (see the module's docstring), `tickets` slips."""
-    from kiosk.factories import print_service, queue_service, tour_service
-    from kiosk.models import PrintKind, PrintStatus
-    from kiosk.printing.slips import ticket_slip
-
-    config = {
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "PRINTER_BACKEND": "file",
-        "PRINTER_PATH": str(workdir / "slips-stages"),
-        "PRINTER_PROFILE": "TM-T88V",
-        "PRINT_SPOOL_DIR": str(workdir / "spool-stages"),
-    }
-    (workdir / "slips-stages").mkdir()
-    cpu: dict[str, float] = dict.fromkeys(STAGES, 0.0)
-    wall: dict[str, list[float]] = {stage: [] for stage in STAGES}
-
-    def stage(name: str, call: Any, *args: Any, **kwargs: Any) -> Any:
-        began, began_cpu = time.perf_counter(), time.process_time()
-        result = call(*args, **kwargs)
-        wall[name].append(time.perf_counter() - began)
-        cpu[name] += time.process_time() - began_cpu
-        return result
-
-    database = workdir / "loket-stages.db"
-    with bench_app(f"sqlite:///{database}", workdir, config) as app, app.app_context():
-        stop = tour_service().create_demo().stop
-        device, _credential = paired_kiosk(stop)
-        printing = app.extensions["loket.printing"]
-        station = printing.station(printing.config_for(device))
-        station.spool.on_result = None  # recorded below, as its own stage
-        queue, product = queue_service(), stop.products[0].code
-        for _ in range(tickets):
-            ticket, position, *_ = queue.issue_ticket_with_position(stop, product)
-            job = print_service().create_job(kind=PrintKind.TICKET, ticket=ticket, device=device)
-            slip = stage("texts", ticket_slip, ticket, language="nl", position=position)
-            data = stage("render", station.printer.render, slip)
-            stage("spool write", station.spool.add_once, data, tag=str(job.id))
-            results = stage("printer write", station.spool.process_once, station.printer)
-            assert [result.ok for result in results] == [True], results
-            stage("record", print_service().record, job.id, PrintStatus.PRINTED, attempts=1)
-    figures: dict[str, Any] = {
-        name: {"cpu_ms": round(cpu[name] * 1000 / tickets, 3), **summary(wall[name])}
-        for name in STAGES
-    }
-    figures["all"] = {"cpu_ms": round(sum(cpu.values()) * 1000 / tickets, 3)}
-    return figures
-
-
 # -- 2. ticket -> printer -------------------------------------------------------------------------
 
 
@@ -205,6 +151,60 @@ def ticket_to_printer(tickets: int, workdir: Path) -> dict[str, Any]:
     finally:
         server.stop()
     return summary(samples)
+
+
+# -- 3. a slip's work, stage by stage -------------------------------------------------------------
+
+STAGES = ("texts", "render", "spool write", "printer write", "record")
+
+
+def slip_stages(tickets: int, workdir: Path) -> dict[str, Any]:
+    """CPU and wall time per stage of a slip (see the module's docstring), `tickets` slips."""
+    from kiosk.factories import print_service, queue_service, tour_service
+    from kiosk.models import PrintKind, PrintStatus
+    from kiosk.printing.slips import ticket_slip
+
+    config = {
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "PRINTER_BACKEND": "file",
+        "PRINTER_PATH": str(workdir / "slips-stages"),
+        "PRINTER_PROFILE": "TM-T88V",
+        "PRINT_SPOOL_DIR": str(workdir / "spool-stages"),
+    }
+    (workdir / "slips-stages").mkdir()
+    cpu: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+    wall: dict[str, list[float]] = {stage: [] for stage in STAGES}
+
+    def stage(name: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+        began, began_cpu = time.perf_counter(), time.process_time()
+        result = call(*args, **kwargs)
+        wall[name].append(time.perf_counter() - began)
+        cpu[name] += time.process_time() - began_cpu
+        return result
+
+    database = workdir / "loket-stages.db"
+    with bench_app(f"sqlite:///{database}", workdir, config) as app, app.app_context():
+        stop = tour_service().create_demo().stop
+        device, _credential = paired_kiosk(stop)
+        printing = app.extensions["loket.printing"]
+        station = printing.station(printing.config_for(device))
+        station.spool.on_result = None  # recorded below, as its own stage
+        queue, product = queue_service(), stop.products[0].code
+        for _ in range(tickets):
+            ticket, position, *_ = queue.issue_ticket_with_position(stop, product)
+            job = print_service().create_job(kind=PrintKind.TICKET, ticket=ticket, device=device)
+            slip = stage("texts", ticket_slip, ticket, language="nl", position=position)
+            data = stage("render", station.printer.render, slip)
+            stage("spool write", station.spool.add_once, data, tag=str(job.id))
+            results = stage("printer write", station.spool.process_once, station.printer)
+            assert [result.ok for result in results] == [True], results
+            stage("record", print_service().record, job.id, PrintStatus.PRINTED, attempts=1)
+    figures: dict[str, Any] = {
+        name: {"cpu_ms": round(cpu[name] * 1000 / tickets, 3), **summary(wall[name])}
+        for name in STAGES
+    }
+    figures["all"] = {"cpu_ms": round(sum(cpu.values()) * 1000 / tickets, 3)}
+    return figures
 
 
 def main() -> None:

@@ -251,6 +251,7 @@ class PrintService(LocalService):
         session is expired, so it shows the new state when read next.
         """
         stored = None if status not in TROUBLE else fault if fault in FAULT_KINDS else FAULT
+        said = error[:ERROR_LENGTH] if error else None
         self.begin_write()
         job = self.run(_JOB_FOR_RECORD, {"job_id": job_id}).one_or_none()
         if job is None:
@@ -262,7 +263,7 @@ class PrintService(LocalService):
                 "job_id": job_id,
                 "status": status,
                 "attempts": attempts,
-                "error": error[:ERROR_LENGTH] if error else None,
+                "error": said,
                 "fault": stored,
                 "updated_at": self.now(),
             },
@@ -281,7 +282,7 @@ class PrintService(LocalService):
                 ticket_id=job.ticket_id,
                 device_id=job.device_id,
                 fault=stored,
-                error=error[:ERROR_LENGTH] if error else None,
+                error=said,
             )
         body: dict[str, Any] = {"status": status.value, "attempts": attempts}
         if fault is not None:
